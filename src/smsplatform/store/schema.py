@@ -1,0 +1,155 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+The migrations in `store/migrations/versions` create exactly these; `tests/store/test_migrations.py`
+checks that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Unix seconds everywhere: the API renders times as unix seconds, and integers compare the same way
+# on SQLite and PostgreSQL.
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("appkey", sa.String(64), nullable=False, unique=True),
+    sa.Column("totalnum", sa.BigInteger, nullable=False),  # purchased quota, shared out to sub-accounts
+    sa.Column("expires_at", sa.BigInteger, nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("allow_ips", sa.Text, nullable=False, server_default=""),  # comma-separated CIDRs; empty: any
+    sa.Column("daily_request_limit", sa.Integer, nullable=True),  # code 104; null: unlimited
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False, index=True),
+    sa.Column("company", sa.String(200), nullable=False),
+    sa.Column("signature", sa.String(40), nullable=False, unique=True),
+    sa.Column("statusurl", sa.String(500), nullable=False, server_default=""),
+    sa.Column("replyurl", sa.String(500), nullable=False, server_default=""),
+    sa.Column("replyusername", sa.String(100), nullable=False, server_default=""),
+    sa.Column("replypassword", sa.String(100), nullable=False, server_default=""),
+    sa.Column("totalnum", sa.BigInteger, nullable=False),
+    sa.Column("usednum", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("status", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("istemnocheck", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("failreason", sa.String(500), nullable=False, server_default=""),
+    # Appended to a connector's source number on submit, so that replies find their sub-account.
+    sa.Column("extension", sa.String(12), nullable=False, unique=True),
+    # Operator overrides of the frequency limits, e.g. {"verification": "4/60,5/3600,8/86400"} as JSON text.
+    sa.Column("freq_limits", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("addtime", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("usednum <= totalnum", name="quota"),
+)
+
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("ismarket", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("failreason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("addtime", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "name"),
+)
+
+sends = sa.Table(
+    "sends",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # the msgid customers see
+    sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("fee", sa.Integer, nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("response", sa.Text, nullable=True),  # the answer replayed for a repeated request_id
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("customer_id", "request_id"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("send_id", sa.Integer, sa.ForeignKey("sends.id"), nullable=False, index=True),
+    sa.Column("customer_id", sa.Integer, nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("mobile", sa.String(20), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("segments", sa.SmallInteger, nullable=False),
+    sa.Column("carrier", sa.String(16), nullable=False),
+    # queued → submitting → submitted → delivered | undelivered | expired | rejected | failed
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("connector", sa.String(64), nullable=True),
+    sa.Column("stat", sa.String(16), nullable=False, server_default=""),
+    sa.Column("errcode", sa.String(32), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("submitted_at", sa.BigInteger, nullable=True),
+    sa.Column("done_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_messages_state_next", "state", "next_attempt_at"),
+    sa.Index("ix_messages_account_mobile", "account_id", "mobile"),
+)
+
+blackwords = sa.Table(
+    "blackwords",
+    metadata,
+    sa.Column("word", sa.String(100), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+optouts = sa.Table(
+    "optouts",
+    metadata,
+    sa.Column("account_id", sa.Integer, primary_key=True),
+    sa.Column("mobile", sa.String(20), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+carrier_prefixes = sa.Table(
+    "carrier_prefixes",
+    metadata,
+    sa.Column("prefix", sa.String(8), primary_key=True),
+    sa.Column("carrier", sa.String(16), nullable=False),
+)
+
+number_pins = sa.Table(
+    "number_pins",
+    metadata,
+    sa.Column("mobile", sa.String(20), primary_key=True),
+    sa.Column("carrier", sa.String(16), nullable=False),
+)
+
+# Platform switches the operator flips (maintenance, disabled endpoints) and the configuration version
+# that every process polls to drop its caches.
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
