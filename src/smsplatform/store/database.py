@@ -10,6 +10,7 @@ single-writer rule never turns into lock waits.
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import threading
 from collections.abc import Callable
@@ -17,13 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 # Units of work per group commit: enough to amortise the commit, few enough to keep latency low.
@@ -123,8 +123,10 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` on a pooled connection, outside any write transaction."""
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(conn, *args, **kwargs)` on a pooled connection, outside any write transaction."""
+        if kwargs:
+            fn = functools.partial(fn, **kwargs)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_pool, self._run_read, fn, args)
 
@@ -132,11 +134,13 @@ class Database:
         with self.read_engine.connect() as conn:
             return fn(conn, *args)
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` in a transaction; returns once it is committed.
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(conn, *args, **kwargs)` in a transaction; returns once it is committed.
 
         An exception raised by `fn` rolls back that unit alone and is raised here.
         """
+        if kwargs:
+            fn = functools.partial(fn, **kwargs)
         if self._writer is None:
             self._writer = threading.Thread(target=self._write_loop, name="db-write", daemon=True)
             self._writer.start()

@@ -29,8 +29,12 @@ def upgrade() -> None:
     op.create_table(
         "accounts",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id", name="fk_accounts_customer_id_customers"),
-                  nullable=False),
+        sa.Column(
+            "customer_id",
+            sa.Integer,
+            sa.ForeignKey("customers.id", name="fk_accounts_customer_id_customers"),
+            nullable=False,
+        ),
         sa.Column("company", sa.String(200), nullable=False),
         sa.Column("signature", sa.String(40), nullable=False),
         sa.Column("statusurl", sa.String(500), nullable=False, server_default=""),
@@ -53,8 +57,12 @@ def upgrade() -> None:
     op.create_table(
         "templates",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", name="fk_templates_account_id_accounts"),
-                  nullable=False),
+        sa.Column(
+            "account_id",
+            sa.Integer,
+            sa.ForeignKey("accounts.id", name="fk_templates_account_id_accounts"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("content", sa.Text, nullable=False),
         sa.Column("ismarket", sa.SmallInteger, nullable=False, server_default="0"),
@@ -67,10 +75,18 @@ def upgrade() -> None:
     op.create_table(
         "sends",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id", name="fk_sends_customer_id_customers"),
-                  nullable=False),
-        sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", name="fk_sends_account_id_accounts"),
-                  nullable=False),
+        sa.Column(
+            "customer_id",
+            sa.Integer,
+            sa.ForeignKey("customers.id", name="fk_sends_customer_id_customers"),
+            nullable=False,
+        ),
+        sa.Column(
+            "account_id",
+            sa.Integer,
+            sa.ForeignKey("accounts.id", name="fk_sends_account_id_accounts"),
+            nullable=False,
+        ),
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("fee", sa.Integer, nullable=False),
         sa.Column("request_id", sa.String(64), nullable=True),
@@ -81,7 +97,9 @@ def upgrade() -> None:
     op.create_table(
         "messages",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("send_id", sa.Integer, sa.ForeignKey("sends.id", name="fk_messages_send_id_sends"), nullable=False),
+        sa.Column(
+            "send_id", sa.Integer, sa.ForeignKey("sends.id", name="fk_messages_send_id_sends"), nullable=False
+        ),
         sa.Column("customer_id", sa.Integer, nullable=False),
         sa.Column("account_id", sa.Integer, nullable=False),
         sa.Column("mobile", sa.String(20), nullable=False),
@@ -133,6 +151,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("settings", "number_pins", "carrier_prefixes", "optouts", "blackwords", "messages", "sends",
-                  "templates", "accounts", "customers"):
+    for table in (
+        "settings",
+        "number_pins",
+        "carrier_prefixes",
+        "optouts",
+        "blackwords",
+        "messages",
+        "sends",
+        "templates",
+        "accounts",
+        "customers",
+    ):
         op.drop_table(table)

@@ -1,0 +1,161 @@
+"""Sub-account endpoints: balance, addaccount, editaccount, accountlist, and the word list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smsplatform.api import codes
+from smsplatform.api.context import ApiContext, Call
+from smsplatform.api.envelope import ApiError
+from smsplatform.api.numbers import ascii_int
+from smsplatform.api.paging import page_of
+from smsplatform.domain.signatures import is_valid_signature
+from smsplatform.store import accounts as repo
+from smsplatform.store.accounts import Account
+from smsplatform.store.errors import NotFound, QuotaExceeded, SignatureTaken, TotalBelowUsed
+
+TEXT_LIMITS = {
+    "company": 200,
+    "statusurl": 500,
+    "replyurl": 500,
+    "replyusername": 100,
+    "replypassword": 100,
+}
+
+
+def account_fields(account: Account) -> dict[str, Any]:
+    """The sub-account as addaccount and editaccount answer it (the seed's field order)."""
+    return {
+        "company": account.company,
+        "signature": account.signature,
+        "statusurl": account.statusurl,
+        "replyurl": account.replyurl,
+        "replyusername": account.replyusername,
+        "replypassword": account.replypassword,
+        "totalnum": account.totalnum,
+        "accountid": account.id,
+    }
+
+
+def account_row(account: Account) -> dict[str, Any]:
+    """The sub-account as accountlist lists it."""
+    return {
+        "accountid": account.id,
+        "company": account.company,
+        "signature": account.signature,
+        "statusurl": account.statusurl,
+        "replyurl": account.replyurl,
+        "replyusername": account.replyusername,
+        "replypassword": account.replypassword,
+        "totalnum": account.totalnum,
+        "usednum": account.usednum,
+        "status": account.status,
+        "istemnocheck": account.istemnocheck,
+        "failreason": account.failreason,
+        "addtime": account.addtime,
+    }
+
+
+def parse_account_id(call: Call) -> int:
+    raw = call.params.get("accountid", "").strip()
+    if not raw:
+        raise ApiError(codes.ACCOUNT_EMPTY)
+    account_id = ascii_int(raw)
+    if account_id is None:
+        raise ApiError(codes.ACCOUNT_UNKNOWN)
+    return account_id
+
+
+def owned_account(call: Call, account_id: int) -> Account:
+    """The caller's sub-account; another customer's answers exactly like a missing one."""
+    account = call.view.accounts.get(account_id)
+    if account is None:
+        raise ApiError(codes.ACCOUNT_UNKNOWN)
+    return account
+
+
+def _validated(call: Call, *, creating: bool) -> dict[str, object]:
+    params = call.params
+    fields: dict[str, object] = {}
+    for name, limit in TEXT_LIMITS.items():
+        if name in params or creating:
+            value = params.get(name, "").strip()
+            if len(value) > limit:
+                raise ApiError(codes.INVALID_PARAMETER)
+            fields[name] = value
+    if "company" in fields and not fields["company"]:
+        raise ApiError(codes.COMPANY_EMPTY)
+    if "signature" in params or creating:
+        signature = params.get("signature", "").strip()
+        if not signature:
+            raise ApiError(codes.SIGNATURE_EMPTY)
+        if not is_valid_signature(signature):
+            raise ApiError(codes.SIGNATURE_MALFORMED)
+        fields["signature"] = signature
+    if "totalnum" in params or creating:
+        raw = params.get("totalnum", "").strip()
+        totalnum = ascii_int(raw)
+        if not raw or totalnum == 0:
+            raise ApiError(codes.TOTALNUM_EMPTY)
+        if totalnum is None:
+            raise ApiError(codes.INVALID_PARAMETER)
+        fields["totalnum"] = totalnum
+    return fields
+
+
+async def balance(ctx: ApiContext, call: Call) -> Any:
+    # Quota moves with every send: read it fresh, not from the cached view.
+    _, accounts = await ctx.db.read(repo.list_accounts, call.customer_id)
+    return [
+        {"accountid": a.id, "company": a.company, "totalnum": a.totalnum, "usednum": a.usednum}
+        for a in accounts
+    ]
+
+
+async def blackword(ctx: ApiContext, call: Call) -> Any:
+    return call.snapshot.words.words
+
+
+async def addaccount(ctx: ApiContext, call: Call) -> Any:
+    fields = _validated(call, creating=True)
+    try:
+        account = await ctx.db.write(
+            repo.create_account, call.customer_id, fields, approve=ctx.settings.auto_approve
+        )
+    except SignatureTaken as exc:
+        raise ApiError(codes.SIGNATURE_TAKEN) from exc
+    except QuotaExceeded as exc:
+        raise ApiError(codes.TOTALNUM_OVER_REMAINING) from exc
+    ctx.catalog.invalidate()
+    return account_fields(account)
+
+
+async def editaccount(ctx: ApiContext, call: Call) -> Any:
+    account_id = parse_account_id(call)
+    owned_account(call, account_id)
+    fields = _validated(call, creating=False)
+    try:
+        account = await ctx.db.write(
+            repo.update_account, call.customer_id, account_id, fields, approve=ctx.settings.auto_approve
+        )
+    except NotFound as exc:
+        raise ApiError(codes.ACCOUNT_UNKNOWN) from exc
+    except SignatureTaken as exc:
+        raise ApiError(codes.SIGNATURE_TAKEN) from exc
+    except (QuotaExceeded, TotalBelowUsed) as exc:
+        raise ApiError(codes.TOTALNUM_OVER_REMAINING) from exc
+    ctx.catalog.invalidate()
+    return account_fields(account)
+
+
+async def accountlist(ctx: ApiContext, call: Call) -> Any:
+    page = page_of(call.params)
+    total, accounts = await ctx.db.read(
+        repo.list_accounts, call.customer_id, offset=page.offset, limit=page.size
+    )
+    return {
+        "total": total,
+        "pagenum": page.number,
+        "pagesize": page.size,
+        "list": [account_row(a) for a in accounts],
+    }

@@ -1,0 +1,57 @@
+"""The system checks every call passes before its endpoint runs (codes 101–108)."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from functools import lru_cache
+
+from smsplatform.api import codes
+from smsplatform.api.context import ApiContext, Call
+from smsplatform.api.envelope import ApiError
+from smsplatform.domain.frequency import Limit
+
+
+@lru_cache(maxsize=4096)
+def _networks(allow_ips: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in allow_ips)
+
+
+def ip_allowed(client_ip: str, allow_ips: tuple[str, ...]) -> bool:
+    if not allow_ips:
+        return True
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in network for network in _networks(allow_ips))
+
+
+async def admit(ctx: ApiContext, endpoint: str, params: dict[str, str], client_ip: str) -> Call:
+    snapshot = await ctx.catalog.current()
+    if snapshot.maintenance:
+        raise ApiError(codes.MAINTENANCE)
+    if endpoint in snapshot.disabled_endpoints:
+        raise ApiError(codes.ENDPOINT_DISABLED)
+    now = time.time()
+    # Anti-bombing: counted before the appkey is even looked at, so floods with bad keys are cut too.
+    if endpoint == "send" and ctx.ip_limits and not ctx.ip_hits.try_acquire(client_ip, ctx.ip_limits, now):
+        raise ApiError(codes.IP_RATE_EXCEEDED)
+    appkey = params.get("appkey", "").strip()
+    if not appkey or len(appkey) > 64:
+        raise ApiError(codes.APPKEY_MISSING)
+    snapshot, view = await ctx.catalog.customer(appkey)
+    if view is None:
+        raise ApiError(codes.APPKEY_MISSING)
+    customer = view.customer
+    if not customer.enabled:
+        raise ApiError(codes.APPKEY_FORBIDDEN)
+    if customer.expires_at is not None and customer.expires_at < now:
+        raise ApiError(codes.APPKEY_EXPIRED)
+    if not ip_allowed(client_ip, customer.allow_ips):
+        raise ApiError(codes.IP_FORBIDDEN)
+    if customer.daily_request_limit is not None and not ctx.daily_requests.try_acquire(
+        customer.id, (Limit(86400, customer.daily_request_limit),), now
+    ):
+        raise ApiError(codes.REQUEST_QUOTA_EXCEEDED)
+    return Call(endpoint, params, snapshot, view, client_ip)

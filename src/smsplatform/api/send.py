@@ -1,0 +1,217 @@
+"""`/sms/send`: the rules of SPEC §4.1 in the order a customer expects to hear about them."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from smsplatform.api import codes
+from smsplatform.api.context import ApiContext, Call
+from smsplatform.api.envelope import ApiError
+from smsplatform.domain.frequency import limits_for, parse_limits
+from smsplatform.domain.numbers import normalize_mobile
+from smsplatform.domain.segments import count_chars, count_segments
+from smsplatform.domain.signatures import SignatureError, split_signature
+from smsplatform.domain.templates import OPT_OUT_TEXTS, TemplateKind, TemplateStatus, classify
+from smsplatform.store.accounts import Account, AccountStatus
+from smsplatform.store.catalog import CustomerView
+from smsplatform.store.outbox import (
+    Accepted,
+    NewMessage,
+    Refused,
+    Replay,
+    SendRequest,
+    accept_send,
+    find_replay,
+)
+
+MAX_MARKETING_NUMBERS = 5000
+MAX_OTHER_NUMBERS = 200
+MAX_PER_NUMBER_CONTENTS = 200
+MAX_CONTENT_CHARS = 600  # a 500-character template, its variables and the signature
+MAX_REQUEST_ID = 64
+
+_ACCOUNT_STATUS_ERRORS = {
+    AccountStatus.PENDING: codes.ACCOUNT_PENDING,
+    AccountStatus.REJECTED: codes.ACCOUNT_REJECTED,
+    AccountStatus.DISABLED: codes.ACCOUNT_DISABLED,
+}
+_TEMPLATE_STATUS_ERRORS = {
+    TemplateStatus.PENDING: codes.TEMPLATE_PENDING,
+    TemplateStatus.REJECTED: codes.TEMPLATE_REJECTED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """One distinct content after the signature, word and template checks."""
+
+    content: str
+    kind: str
+    segments: int
+
+
+def _split_mobiles(raw: str) -> list[str]:
+    return [m for m in (part.strip() for part in raw.split(",")) if m]
+
+
+def _account_for(view: CustomerView, contents: list[str]) -> tuple[Account, dict[str, str]]:
+    """The sub-account the signatures name, and each content's text without its signature."""
+    signature: str | None = None
+    texts: dict[str, str] = {}
+    for content in dict.fromkeys(contents):
+        split = split_signature(content)
+        if split is SignatureError.MISSING:
+            raise ApiError(codes.SIGNATURE_EMPTY)
+        if isinstance(split, SignatureError):
+            raise ApiError(codes.SIGNATURE_MALFORMED)
+        found, text = split
+        if signature is not None and found != signature:
+            raise ApiError(codes.SIGNATURE_MISMATCH)
+        signature = found
+        texts[content] = text
+    account = view.by_signature.get(signature or "")
+    if account is None:
+        raise ApiError(codes.SIGNATURE_UNKNOWN)
+    status_error = _ACCOUNT_STATUS_ERRORS.get(AccountStatus(account.status))
+    if status_error is not None:
+        raise ApiError(status_error)
+    return account, texts
+
+
+def _check_content(call: Call, account: Account, content: str, text: str) -> _Checked:
+    if count_chars(content) > MAX_CONTENT_CHARS:
+        raise ApiError(codes.CONTENT_TOO_LONG)
+    if not text.strip():
+        raise ApiError(codes.CONTENT_EMPTY)
+    if call.snapshot.words.first(content) is not None:
+        raise ApiError(codes.CONTENT_SENSITIVE)
+    if account.istemnocheck:
+        kind = classify(text, ismarket=any(t in text for t in OPT_OUT_TEXTS))
+    else:
+        match = call.view.matchers[account.id].match(text)
+        if match is None:
+            raise ApiError(codes.TEMPLATE_UNKNOWN)
+        status_error = _TEMPLATE_STATUS_ERRORS.get(TemplateStatus(match.status))
+        if status_error is not None:
+            raise ApiError(status_error)
+        kind = TemplateKind(call.view.template_kinds[match.template_id])
+    return _Checked(content, kind, count_segments(content))
+
+
+def _fingerprint(params: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in ("mobile", "content"):
+        digest.update(params.get(name, "").encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+async def send(ctx: ApiContext, call: Call) -> Any:
+    params = call.params
+    raw_mobiles = _split_mobiles(params.get("mobile", ""))
+    if not raw_mobiles:
+        raise ApiError(codes.MOBILE_EMPTY)
+    if len(raw_mobiles) > MAX_MARKETING_NUMBERS:
+        raise ApiError(codes.TOO_MANY_MOBILES)
+    raw_content = params.get("content", "")
+    if not raw_content.strip():
+        raise ApiError(codes.CONTENT_EMPTY)
+    request_id = params.get("requestid", "").strip() or None
+    if request_id is not None and len(request_id) > MAX_REQUEST_ID:
+        raise ApiError(codes.INVALID_PARAMETER)
+
+    contents = raw_content.split(",,") if ",," in raw_content else [raw_content]
+    if len(contents) > 1:
+        if len(contents) != len(raw_mobiles):
+            raise ApiError(codes.CONTENT_COUNT_MISMATCH)
+        if len(contents) > MAX_PER_NUMBER_CONTENTS:
+            raise ApiError(codes.TOO_MANY_MOBILES)
+    contents = [c.strip() for c in contents]
+    if not all(contents):
+        raise ApiError(codes.CONTENT_EMPTY)
+
+    account, texts = _account_for(call.view, contents)
+    checked = {content: _check_content(call, account, content, text) for content, text in texts.items()}
+    if (
+        any(c.kind != TemplateKind.MARKETING for c in checked.values())
+        and len(raw_mobiles) > MAX_OTHER_NUMBERS
+    ):
+        raise ApiError(codes.TOO_MANY_MOBILES)
+
+    fingerprint = _fingerprint(params)
+    if request_id is not None:
+        replay = await ctx.db.read(find_replay, call.customer_id, request_id, fingerprint, int(time.time()))
+        if replay is not None:
+            return _replayed(replay)
+
+    now = time.time()
+    overrides = {kind: parse_limits(spec) for kind, spec in account.freq_limits.items()}
+    failed: list[dict[str, str]] = []
+    held: list[Hashable] = []
+    batch: list[NewMessage] = []
+    carriers = call.snapshot.carriers
+    for index, raw in enumerate(raw_mobiles):
+        item = checked[contents[index] if len(contents) > 1 else contents[0]]
+        mobile = normalize_mobile(raw)
+        if mobile is None:
+            failed.append(_failure(raw, codes.MOBILE_INVALID))
+            continue
+        key = (account.id, item.kind, mobile)
+        if not ctx.frequency.try_acquire(key, limits_for(TemplateKind(item.kind), overrides), now):
+            failed.append(_failure(mobile, codes.FREQUENCY_EXCEEDED))
+            continue
+        held.append(key)
+        carrier = carriers.carrier_of(mobile)
+        batch.append(
+            NewMessage(
+                mobile, item.content, item.segments, item.kind, carrier.value if carrier else "unknown"
+            )
+        )
+    if not batch:
+        raise ApiError(int(failed[0]["status"]))
+
+    request = SendRequest(
+        customer_id=call.customer_id,
+        account_id=account.id,
+        messages=batch,
+        now=int(now),
+        request_id=request_id,
+        fingerprint=fingerprint,
+        failed=failed,
+        opted_out_error=(str(codes.OPTED_OUT), codes.message_for(codes.OPTED_OUT)),
+    )
+    try:
+        outcome = await ctx.db.write(accept_send, request)
+    except BaseException:
+        _release(ctx, held, now)
+        raise
+    if isinstance(outcome, Accepted):
+        ctx.on_accepted()
+        return outcome.result
+    _release(ctx, held, now)
+    if isinstance(outcome, Replay):
+        return _replayed(outcome)
+    assert isinstance(outcome, Refused)
+    if outcome.reason == "quota":
+        raise ApiError(codes.BALANCE_LOW)
+    first = failed[0]["status"] if failed else str(codes.OPTED_OUT)
+    raise ApiError(int(first))
+
+
+def _replayed(replay: Replay) -> Any:
+    if not replay.same_request:
+        raise ApiError(codes.REQUEST_ID_REUSED)
+    return replay.result
+
+
+def _failure(mobile: str, code: int) -> dict[str, str]:
+    return {"mobile": mobile, "status": str(code), "msg": codes.message_for(code)}
+
+
+def _release(ctx: ApiContext, held: list[Hashable], now: float) -> None:
+    for key in held:
+        ctx.frequency.release(key, now)

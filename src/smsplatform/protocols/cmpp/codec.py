@@ -1,0 +1,231 @@
+"""CMPP framing and body coding, sans-IO.
+
+Every frame is Total_Length(4) Command_Id(4) Sequence_Id(4) then the body. ``encode``/``decode`` handle one
+whole frame; ``PduReader`` cuts frames out of a byte stream the way h11 does, so the connector owns the
+socket and this module never blocks or reads the clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smsplatform.protocols.cmpp.errors import PduDecodeError
+from smsplatform.protocols.cmpp.layout import (
+    LAYOUTS,
+    PDU_CLASSES,
+    Field,
+    Kind,
+    Layout,
+    fixed_size,
+    layouts_by_body_size,
+)
+from smsplatform.protocols.cmpp.pdu import CmppVersion, CommandId, Pdu
+from smsplatform.protocols.errors import ProtocolError
+
+HEADER_SIZE = 12
+# The largest legal frame is a 3.0 SUBMIT to 255 numbers with 255 content octets (about 8.5 KiB); anything
+# far beyond that is a peer out of step, not a message.
+MAX_FRAME_SIZE = 64 * 1024
+
+_U32_MAX = 0xFFFFFFFF
+
+# For fixed-size bodies the size picks the layout whatever the negotiated version (see layouts_by_body_size).
+_BY_BODY_SIZE: dict[CommandId, dict[int, Layout]] = {
+    command_id: layouts_by_body_size(command_id)
+    for command_id in CommandId
+    if all(fixed_size(LAYOUTS[version][command_id]) is not None for version in CmppVersion)
+}
+
+
+def encode(pdu: Pdu, version: CmppVersion) -> bytes:
+    """The whole frame for ``pdu`` in the layout of ``version``.
+
+    Raises ValueError for values the wire cannot carry (text too long or not ASCII, integers out of range,
+    Msg_Id not 8 octets, more than 255 content octets); silently cutting a phone number would be worse.
+    """
+    body = bytearray()
+    for field in LAYOUTS[version][pdu.command_id]:
+        value = None if field.kind is Kind.RESERVED else getattr(pdu, field.name)
+        _write_field(field, value, body)
+    sequence = _check_int("sequence", pdu.sequence, _U32_MAX)
+    header = (HEADER_SIZE + len(body)).to_bytes(4, "big") + int(pdu.command_id).to_bytes(4, "big")
+    return header + sequence.to_bytes(4, "big") + bytes(body)
+
+
+def decode(frame: bytes, version: CmppVersion) -> Pdu:
+    """The PDU in one whole frame.
+
+    Raises ProtocolError when the frame is not one frame (length field disagrees with its size), and its
+    subclass PduDecodeError, carrying Command_Id and Sequence_Id, when the header is sound but the command is
+    unknown or the body does not fit its layout.
+    """
+    if len(frame) < HEADER_SIZE:
+        raise ProtocolError(f"frame of {len(frame)} octets is shorter than the {HEADER_SIZE}-octet header")
+    total_length = int.from_bytes(frame[0:4], "big")
+    if total_length != len(frame):
+        raise ProtocolError(f"Total_Length {total_length} disagrees with a frame of {len(frame)} octets")
+    raw_command_id = int.from_bytes(frame[4:8], "big")
+    sequence = int.from_bytes(frame[8:12], "big")
+    try:
+        command_id = CommandId(raw_command_id)
+    except ValueError:
+        raise PduDecodeError("unknown Command_Id", command_id=raw_command_id, sequence=sequence) from None
+    body = memoryview(frame)[HEADER_SIZE:]
+    by_size = _BY_BODY_SIZE.get(command_id)
+    if by_size is not None:
+        layout = by_size.get(len(body))
+        if layout is None:
+            raise PduDecodeError(
+                f"body of {len(body)} octets fits no layout", command_id=raw_command_id, sequence=sequence
+            )
+    else:
+        layout = LAYOUTS[version][command_id]
+    try:
+        values = _read_body(layout, body)
+    except ProtocolError as exc:
+        raise PduDecodeError(str(exc), command_id=raw_command_id, sequence=sequence) from None
+    pdu: Pdu = PDU_CLASSES[command_id](sequence=sequence, **values)
+    return pdu
+
+
+class PduReader:
+    """Cuts PDUs out of a CMPP byte stream.
+
+    ``version`` may be changed once CONNECT has settled it; it applies to frames decoded afterwards. A length
+    field below the header size or above ``max_frame_size`` raises ProtocolError at once (nothing more is
+    buffered for it) and again on every later call: the stream cannot be resynchronised, so the link must
+    close. A well-framed but undecodable PDU raises PduDecodeError and is consumed, so the frames after it
+    still come out.
+    """
+
+    def __init__(self, version: CmppVersion, *, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        self.version = version
+        self._max_frame_size = max_frame_size
+        self._buffer = bytearray()
+        self._framing_error: ProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet returned as PDUs."""
+        return len(self._buffer)
+
+    def receive_data(self, data: bytes) -> None:
+        if self._framing_error is None:
+            self._buffer += data
+
+    def next_pdu(self) -> Pdu | None:
+        """The next complete PDU, or None until more data arrives."""
+        if self._framing_error is not None:
+            raise self._framing_error
+        if len(self._buffer) < 4:
+            return None
+        total_length = int.from_bytes(self._buffer[0:4], "big")
+        if total_length < HEADER_SIZE or total_length > self._max_frame_size:
+            self._framing_error = ProtocolError(
+                f"Total_Length {total_length} outside {HEADER_SIZE}..{self._max_frame_size}"
+            )
+            self._buffer.clear()
+            raise self._framing_error
+        if len(self._buffer) < total_length:
+            return None
+        frame = bytes(self._buffer[:total_length])
+        del self._buffer[:total_length]
+        return decode(frame, self.version)
+
+
+def _check_int(name: str, value: object, maximum: int) -> int:
+    if not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ValueError(f"{name}={value!r} is not an integer in 0..{maximum}")
+    return value
+
+
+def _text_bytes(name: str, value: object, width: int) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{name}={value!r} is not text")
+    try:
+        raw = value.encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name}={value!r} is not ASCII") from None
+    if len(raw) > width or b"\0" in raw:
+        raise ValueError(f"{name}={value!r} does not fit {width} NUL-padded octets")
+    return raw.ljust(width, b"\0")
+
+
+def _write_field(field: Field, value: object, out: bytearray) -> None:
+    name = field.name
+    match field.kind:
+        case Kind.U8:
+            out.append(_check_int(name, value, 0xFF))
+        case Kind.U32:
+            out += _check_int(name, value, _U32_MAX).to_bytes(4, "big")
+        case Kind.OCTETS:
+            if not isinstance(value, bytes) or len(value) != field.width:
+                raise ValueError(f"{name}={value!r} is not {field.width} octets")
+            out += value
+        case Kind.TEXT:
+            out += _text_bytes(name, value, field.width)
+        case Kind.TEXT_LIST:
+            if not isinstance(value, tuple | list):
+                raise ValueError(f"{name}={value!r} is not a sequence of text")
+            out.append(_check_int(f"len({name})", len(value), 0xFF))
+            for item in value:
+                out += _text_bytes(name, item, field.width)
+        case Kind.CONTENT:
+            if not isinstance(value, bytes):
+                raise ValueError(f"{name}={value!r} is not bytes")
+            out.append(_check_int(f"len({name})", len(value), 0xFF))
+            out += value
+        case Kind.RESERVED:
+            out += bytes(field.width)
+
+
+class _Cursor:
+    """Reads a body front to back; running off the end is a ProtocolError."""
+
+    def __init__(self, data: memoryview) -> None:
+        self._data = data
+        self._pos = 0
+
+    def take(self, size: int) -> bytes:
+        end = self._pos + size
+        if end > len(self._data):
+            raise ProtocolError(f"body ends {end - len(self._data)} octets short")
+        chunk = bytes(self._data[self._pos : end])
+        self._pos = end
+        return chunk
+
+    def text(self, size: int) -> str:
+        # Peers written in C stop at the first NUL; whatever follows it is padding, not text.
+        raw = self.take(size).split(b"\0", 1)[0]
+        try:
+            return raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise ProtocolError(f"non-ASCII octets in a text field: {raw!r}") from None
+
+    def remaining(self) -> int:
+        return len(self._data) - self._pos
+
+
+def _read_body(layout: Layout, body: memoryview) -> dict[str, Any]:
+    cursor = _Cursor(body)
+    values: dict[str, Any] = {}
+    for field in layout:
+        match field.kind:
+            case Kind.U8:
+                values[field.name] = cursor.take(1)[0]
+            case Kind.U32:
+                values[field.name] = int.from_bytes(cursor.take(4), "big")
+            case Kind.OCTETS:
+                values[field.name] = cursor.take(field.width)
+            case Kind.TEXT:
+                values[field.name] = cursor.text(field.width)
+            case Kind.TEXT_LIST:
+                count = cursor.take(1)[0]
+                values[field.name] = tuple(cursor.text(field.width) for _ in range(count))
+            case Kind.CONTENT:
+                values[field.name] = cursor.take(cursor.take(1)[0])
+            case Kind.RESERVED:
+                cursor.take(field.width)
+    if cursor.remaining():
+        raise ProtocolError(f"{cursor.remaining()} octets left over after the body")
+    return values
