@@ -153,3 +153,77 @@ settings = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# --- delivery ---------------------------------------------------------------------------------------
+
+# One row per segment the SMSC acknowledged: receipts carry the SMSC's id, this finds the message.
+message_parts = sa.Table(
+    "message_parts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.Integer, nullable=False, index=True),
+    sa.Column("part", sa.SmallInteger, nullable=False),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("remote_id", sa.String(64), nullable=False),
+    sa.Column("stat", sa.String(16), nullable=False, server_default=""),
+    sa.Index("ix_message_parts_remote_id", "remote_id"),
+)
+
+# Replies (MO) received from subscribers.
+inbound = sa.Table(
+    "inbound",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # the replyid customers see
+    sa.Column("customer_id", sa.Integer, nullable=True),
+    sa.Column("account_id", sa.Integer, nullable=True, index=True),
+    sa.Column("mobile", sa.String(20), nullable=False),
+    sa.Column("destination", sa.String(32), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+)
+
+# The callbacks outbox: one row per status report or reply owed to a customer's URL, written in the
+# same transaction as the state change it reports.
+callbacks = sa.Table(
+    "callbacks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # the reportid / replyid ordering key
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # "report" or "reply"
+    sa.Column("payload", sa.Text, nullable=False),  # one JSON object, as the customer receives it
+    sa.Column("state", sa.String(8), nullable=False),  # pending, done, dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("last_error", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("done_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_callbacks_state_next", "state", "next_attempt_at"),
+)
+
+connectors = sa.Table(
+    "connectors",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("protocol", sa.String(16), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("system_id", sa.String(64), nullable=False),
+    sa.Column("password", sa.String(64), nullable=False),
+    sa.Column("window", sa.Integer, nullable=False, server_default="16"),
+    sa.Column("tps", sa.Integer, nullable=True),
+    sa.Column("source_number", sa.String(21), nullable=False, server_default=""),
+    sa.Column("carriers", sa.String(100), nullable=False, server_default=""),  # comma-separated
+    sa.Column("options", sa.Text, nullable=False, server_default="{}"),  # protocol extras as JSON
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# carrier → ordered connectors; the first healthy one carries the traffic, the rest are failover.
+routes = sa.Table(
+    "routes",
+    metadata,
+    sa.Column("carrier", sa.String(16), primary_key=True),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("connector", sa.String(64), nullable=False),
+)
