@@ -10,10 +10,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from smsplatform.api import accounts, codes, send, templates
 from smsplatform.api.context import ApiContext, Call
-from smsplatform.api.envelope import ApiError, render
+from smsplatform.api.envelope import CALLBACK_PATTERN, ApiError, render, render_bytes
 from smsplatform.api.guard import admit
 from smsplatform.api.openapi import openapi_document
 from smsplatform.api.params import request_params
@@ -36,28 +37,57 @@ ENDPOINTS: dict[str, Handler] = {
 }
 
 
-def create_app(ctx: ApiContext, extra_endpoints: dict[str, Handler] | None = None) -> Starlette:
-    endpoints = {**ENDPOINTS, **(extra_endpoints or {})}
-    status_as_int = ctx.settings.status_as_int
+class CustomerApi:
+    """The ASGI application: `/sms/<endpoint>` answered directly (the hot path: no routing or middleware
+    layers), everything else by a small Starlette app (health, OpenAPI, and what later rooms add)."""
 
-    async def api_call(request: Request) -> Response:
-        name = request.path_params["endpoint"]
-        handler = endpoints.get(name)
-        if handler is None:
-            return Response(b"Not Found", status_code=404, media_type="text/plain")
+    def __init__(self, ctx: ApiContext, endpoints: dict[str, Handler], other: Starlette) -> None:
+        self.ctx = ctx
+        self.endpoints = endpoints
+        self.other = other
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        handler = self.endpoints.get(path[5:]) if path.startswith("/sms/") else None
+        if handler is None or scope["method"] not in ("GET", "POST"):
+            await self.other(scope, receive, send)
+            return
+        body, media_type = await self.answer(path[5:], handler, scope, receive)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def answer(self, name: str, handler: Handler, scope: Scope, receive: Receive) -> tuple[bytes, str]:
+        ctx = self.ctx
+        status_as_int = ctx.settings.status_as_int
         callback: str | None = None
         try:
-            params = await request_params(request, ctx.settings.max_body_bytes)
+            params = await request_params(scope, receive, ctx.settings.max_body_bytes)
             callback = params.get("callback") or None
-            client_ip = request.client.host if request.client else ""
-            call = await admit(ctx, name, params, client_ip)
+            if callback is not None and not CALLBACK_PATTERN.fullmatch(callback):
+                # Refused before the call runs: a send whose answer the client cannot read would be
+                # retried and sent twice.
+                callback = None
+                raise ApiError(codes.INVALID_CALLBACK)
+            client = scope.get("client")
+            call = await admit(ctx, name, params, client[0] if client else "")
             result = await handler(ctx, call)
         except ApiError as exc:
-            return render(exc.code, msg=exc.msg, callback=callback, status_as_int=status_as_int)
+            return render_bytes(exc.code, msg=exc.msg, callback=callback, status_as_int=status_as_int)
         except Exception:
             log.exception("unhandled error in /sms/%s", name)
-            return render(codes.UNKNOWN_ERROR, callback=callback, status_as_int=status_as_int)
-        return render(codes.OK, result, callback=callback, status_as_int=status_as_int)
+            return render_bytes(codes.UNKNOWN_ERROR, callback=callback, status_as_int=status_as_int)
+        return render_bytes(codes.OK, result, callback=callback, status_as_int=status_as_int)
+
+
+def create_app(ctx: ApiContext, extra_endpoints: dict[str, Handler] | None = None) -> CustomerApi:
+    endpoints = {**ENDPOINTS, **(extra_endpoints or {})}
+    status_as_int = ctx.settings.status_as_int
 
     async def health(_: Request) -> Response:
         return render(codes.OK, {"ok": "1"}, status_as_int=status_as_int)
@@ -67,10 +97,10 @@ def create_app(ctx: ApiContext, extra_endpoints: dict[str, Handler] | None = Non
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)
 
-    return Starlette(
+    other = Starlette(
         routes=[
-            Route("/sms/{endpoint}", api_call, methods=["GET", "POST"]),
             Route("/healthz", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ]
     )
+    return CustomerApi(ctx, endpoints, other)

@@ -43,6 +43,24 @@ def envelope_bytes(code: int, result: Any, *, msg: str | None = None, status_as_
     return orjson.dumps(body)
 
 
+def render_bytes(
+    code: int,
+    result: Any = "",
+    *,
+    msg: str | None = None,
+    callback: str | None = None,
+    status_as_int: bool = False,
+) -> tuple[bytes, str]:
+    """The body and content type of an answer: JSONP when a valid callback name was given."""
+    payload = envelope_bytes(code, stringify(result), msg=msg, status_as_int=status_as_int)
+    if callback:
+        if not CALLBACK_PATTERN.fullmatch(callback):
+            # Never echo an invalid name back: it could be script.
+            return envelope_bytes(INVALID_CALLBACK, "", status_as_int=status_as_int), JSON_TYPE
+        return callback.encode() + b"(" + payload + b");", JSONP_TYPE
+    return payload, JSON_TYPE
+
+
 def render(
     code: int,
     result: Any = "",
@@ -51,12 +69,6 @@ def render(
     callback: str | None = None,
     status_as_int: bool = False,
 ) -> Response:
-    """The HTTP answer: always 200; JSONP when a valid callback name was given."""
-    payload = envelope_bytes(code, stringify(result), msg=msg, status_as_int=status_as_int)
-    if callback:
-        if not CALLBACK_PATTERN.fullmatch(callback):
-            # Never echo an invalid name back: it could be script.
-            bad = envelope_bytes(INVALID_CALLBACK, "", status_as_int=status_as_int)
-            return Response(bad, media_type=JSON_TYPE)
-        return Response(callback.encode() + b"(" + payload + b");", media_type=JSONP_TYPE)
-    return Response(payload, media_type=JSON_TYPE)
+    """The HTTP answer: always 200."""
+    body, media_type = render_bytes(code, result, msg=msg, callback=callback, status_as_int=status_as_int)
+    return Response(body, media_type=media_type)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 import orjson
-from starlette.requests import Request
+from starlette.types import Receive, Scope
 
 from smsplatform.api.codes import BODY_INVALID
 from smsplatform.api.envelope import ApiError
@@ -45,24 +45,6 @@ def _json_scalar(value: object) -> str:
     raise ApiError(BODY_INVALID)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise ApiError(BODY_INVALID)
-        except ValueError as exc:
-            raise ApiError(BODY_INVALID) from exc
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(BODY_INVALID)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def parse_body(body: bytes, content_type: str) -> dict[str, str]:
     if not body.strip():
         return {}
@@ -80,9 +62,37 @@ def parse_body(body: bytes, content_type: str) -> dict[str, str]:
     return parse_urlencoded(body)
 
 
-async def request_params(request: Request, body_limit: int) -> dict[str, str]:
-    params = parse_urlencoded(request.scope.get("query_string", b""))
-    if request.method == "POST":
-        body = await read_body(request, body_limit)
-        params.update(parse_body(body, request.headers.get("content-type", "")))
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body, refused (235) as soon as it is known to exceed `limit`."""
+    declared = _header(scope, b"content-length")
+    if declared:
+        if not declared.isdigit() or int(declared) > limit:
+            raise ApiError(BODY_INVALID)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiError(BODY_INVALID)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(BODY_INVALID)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def request_params(scope: Scope, receive: Receive, body_limit: int) -> dict[str, str]:
+    params = parse_urlencoded(scope.get("query_string", b""))
+    if scope["method"] == "POST":
+        body = await read_body(scope, receive, body_limit)
+        params.update(parse_body(body, _header(scope, b"content-type")))
     return params

@@ -24,7 +24,7 @@ from smsplatform.store.outbox import (
     Refused,
     Replay,
     SendRequest,
-    accept_send,
+    accept_sends,
     find_replay,
 )
 
@@ -185,7 +185,7 @@ async def send(ctx: ApiContext, call: Call) -> Any:
         opted_out_error=(str(codes.OPTED_OUT), codes.message_for(codes.OPTED_OUT)),
     )
     try:
-        outcome = await ctx.db.write(accept_send, request)
+        outcome = await ctx.db.write_batched(accept_sends, request)
     except BaseException:
         _release(ctx, held, now)
         raise

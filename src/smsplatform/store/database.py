@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import queue
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 
 T = TypeVar("T")
+I = TypeVar("I")
 
 # Units of work per group commit: enough to amortise the commit, few enough to keep latency low.
 _MAX_GROUP = 256
@@ -62,6 +65,10 @@ def create_engine(url: str, *, for_writes: bool = True) -> sa.Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if for_writes:
+            # Checkpoints run on their own thread (Database._checkpoint_loop), not inside a commit that a
+            # request is waiting for.
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -86,6 +93,26 @@ class _Job:
     args: tuple[Any, ...]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
+    batched: bool = False  # fn takes a list of items and returns a list of results
+
+
+def _units(group: list[_Job]) -> list[list[_Job]]:
+    """The group's units of work: each plain job alone, batched jobs of one function together."""
+    units: list[list[_Job]] = []
+    batches: dict[Callable[..., Any], list[_Job]] = {}
+    for job in group:
+        if not job.batched:
+            units.append([job])
+        elif job.fn in batches:
+            batches[job.fn].append(job)
+        else:
+            batches[job.fn] = [job]
+            units.append(batches[job.fn])
+    return units
+
+
+def _settled(unit: list[_Job], results: list[Any]) -> dict[int, tuple[Any, BaseException | None]]:
+    return {id(job): (result, None) for job, result in zip(unit, results, strict=True)}
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -107,6 +134,7 @@ class Database:
     _reader_pool: ThreadPoolExecutor = field(init=False)
     _queue: queue.SimpleQueue[_Job | None] = field(init=False, default_factory=queue.SimpleQueue)
     _writer: threading.Thread | None = field(init=False, default=None)
+    _closing: threading.Event = field(init=False, default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._reader_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="db-read")
@@ -141,15 +169,27 @@ class Database:
         """
         if kwargs:
             fn = functools.partial(fn, **kwargs)
+        return await self._submit(_Job(fn, args, asyncio.get_running_loop(), asyncio.get_running_loop().create_future()))
+
+    async def write_batched(self, fn: Callable[[sa.Connection, list[I]], list[T]], item: I) -> T:
+        """Like `write`, for the hot path: concurrent items of the same `fn` go to one call of
+        `fn(conn, items)`, which returns one result per item. Should that call raise, each item is
+        retried alone, so a bad item fails by itself.
+        """
+        loop = asyncio.get_running_loop()
+        return await self._submit(_Job(fn, (item,), loop, loop.create_future(), batched=True))
+
+    async def _submit(self, job: _Job) -> Any:
         if self._writer is None:
             self._writer = threading.Thread(target=self._write_loop, name="db-write", daemon=True)
             self._writer.start()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, args, loop, future))
-        return await future
+            if self.dialect == "sqlite":
+                threading.Thread(target=self._checkpoint_loop, name="db-checkpoint", daemon=True).start()
+        self._queue.put(job)
+        return await job.future
 
     def _write_loop(self) -> None:
+        last_checkpoint = time.monotonic()
         while True:
             first = self._queue.get()
             if first is None:
@@ -166,35 +206,74 @@ class Database:
                     break
                 group.append(job)
             self._commit_group(group)
+            if self.dialect == "sqlite" and time.monotonic() - last_checkpoint >= 1.0:
+                # The checkpoint thread has copied most of the WAL already; finishing here, where no
+                # write can race it, lets the next transaction start the WAL over instead of growing it.
+                self._checkpoint(self.engine)
+                last_checkpoint = time.monotonic()
             if stop:
                 return
 
     def _commit_group(self, group: list[_Job]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
+        units = _units(group)
+        outcomes: dict[int, tuple[Any, BaseException | None]] = {}
         try:
             with self.engine.begin() as conn:
-                for job in group:
-                    outcomes.append(self._run_unit(conn, job, isolated=len(group) > 1))
+                for unit in units:
+                    outcomes.update(self._run_unit(conn, unit, isolated=len(units) > 1 or len(unit) > 1))
         except Exception as exc:
-            # The commit failed, or the single unit raised: nothing of the group is stored.
-            outcomes = [(None, exc)] * len(group)
-        for job, (result, error) in zip(group, outcomes, strict=True):
+            # The commit failed, or the only unit raised: nothing of the group is stored.
+            outcomes = {id(job): (None, exc) for job in group}
+        for job in group:
+            result, error = outcomes[id(job)]
             job.loop.call_soon_threadsafe(_settle, job.future, result, error)
 
-    @staticmethod
-    def _run_unit(conn: sa.Connection, job: _Job, *, isolated: bool) -> tuple[Any, BaseException | None]:
+    def _run_unit(
+        self, conn: sa.Connection, unit: list[_Job], *, isolated: bool
+    ) -> dict[int, tuple[Any, BaseException | None]]:
         if not isolated:
-            return job.fn(conn, *job.args), None
+            return _settled(unit, self._call(conn, unit))
         savepoint = conn.begin_nested()
         try:
-            result = job.fn(conn, *job.args)
+            results = self._call(conn, unit)
         except Exception as exc:
             savepoint.rollback()
-            return None, exc
+            if len(unit) == 1:
+                return {id(unit[0]): (None, exc)}
+            # One bad item must not fail its neighbours: each on its own.
+            outcomes: dict[int, tuple[Any, BaseException | None]] = {}
+            for job in unit:
+                outcomes.update(self._run_unit(conn, [job], isolated=True))
+            return outcomes
         savepoint.commit()
-        return result, None
+        return _settled(unit, results)
+
+    @staticmethod
+    def _call(conn: sa.Connection, unit: list[_Job]) -> list[Any]:
+        """One result per job of the unit."""
+        head = unit[0]
+        if head.batched:
+            return list(head.fn(conn, [job.args[0] for job in unit]))
+        return [head.fn(conn, *head.args)]
+
+    def _checkpoint_loop(self) -> None:
+        """Copies the WAL back into the database every second, beside the writer, never blocking it."""
+        while not self._closing.wait(1.0):
+            self._checkpoint(self.read_engine)
+
+    @staticmethod
+    def _checkpoint(engine: sa.Engine) -> None:
+        raw = engine.raw_connection()
+        try:
+            # Outside any transaction: a checkpoint inside one could not pass its own snapshot.
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        except sqlite3.Error:
+            pass
+        finally:
+            raw.close()
 
     def close(self) -> None:
+        self._closing.set()
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join(timeout=30)

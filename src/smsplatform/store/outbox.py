@@ -7,7 +7,7 @@ messages exist and will be delivered whatever process dies next.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,81 +84,148 @@ def find_replay(
     return Replay(stored["result"], stored["fingerprint"] == fingerprint)
 
 
+def _in_chunks(values: Sequence[str], size: int = 900) -> Iterator[list[str]]:
+    """Slices that stay under every backend's bound-parameter limit."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+_OPTED_OUT = sa.select(optouts.c.mobile).where(
+    optouts.c.account_id == sa.bindparam("account"), optouts.c.mobile.in_(sa.bindparam("mobiles", expanding=True))
+)
+
+
 def _opted_out(conn: sa.Connection, account_id: int, mobiles: Sequence[str]) -> set[str]:
-    wanted = sorted(set(mobiles))
     found: set[str] = set()
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        query = sa.select(optouts.c.mobile).where(
-            optouts.c.account_id == account_id, optouts.c.mobile.in_(chunk)
-        )
-        found.update(conn.execute(query).scalars())
+    for chunk in _in_chunks(mobiles):
+        found.update(conn.execute(_OPTED_OUT, {"account": account_id, "mobiles": chunk}).scalars())
     return found
 
 
+# Built once: constructing Core statements per request costs more than executing them.
+_DEBIT = (
+    sa.update(accounts)
+    .where(
+        accounts.c.id == sa.bindparam("account"),
+        accounts.c.usednum + sa.bindparam("fee") <= accounts.c.totalnum,
+    )
+    .values(usednum=accounts.c.usednum + sa.bindparam("fee"))
+)
+_INSERT_SEND = sa.insert(sends).returning(sends.c.id, sort_by_parameter_order=True)
+_INSERT_MESSAGE = sa.insert(messages)
+_STORE_RESPONSE = (
+    sa.update(sends).where(sends.c.id == sa.bindparam("send")).values(response=sa.bindparam("payload"))
+)
+
+
 def accept_send(conn: sa.Connection, req: SendRequest) -> SendOutcome:
-    if req.request_id:
-        replay = find_replay(conn, req.customer_id, req.request_id, req.fingerprint, req.now)
+    return accept_sends(conn, [req])[0]
+
+
+def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[SendOutcome]:
+    """Accepts many sends in a handful of statements: the hot path under concurrent load.
+
+    Each request is judged on its own (its quota debit succeeds or not); the messages of all accepted
+    requests are inserted with one executemany.
+    """
+    outcomes: list[SendOutcome | None] = [None] * len(requests)
+    batches: list[list[NewMessage]] = []
+    opted: list[list[str]] = []
+    debits: list[int] = []
+    for index, req in enumerate(requests):
+        replay = find_replay(conn, req.customer_id, req.request_id, req.fingerprint, req.now) if req.request_id else None
         if replay is not None:
-            return replay
+            outcomes[index] = replay
+            batches.append([])
+            opted.append([])
+            continue
+        batch, opted_out = _without_opted_out(conn, req)
+        batches.append(batch)
+        opted.append(opted_out)
+        if not batch:
+            outcomes[index] = Refused("opted_out", opted_out)
+            continue
+        fee = sum(m.segments for m in batch)
+        if not conn.execute(_DEBIT, {"account": req.account_id, "fee": fee}).rowcount:
+            outcomes[index] = Refused("quota", opted_out)
+            continue
+        debits.append(index)
+    if not debits:
+        return [o for o in outcomes if o is not None]
+
+    send_ids = conn.execute(
+        _INSERT_SEND,
+        [
+            {
+                "customer_id": requests[i].customer_id,
+                "account_id": requests[i].account_id,
+                "count": len(batches[i]),
+                "fee": sum(m.segments for m in batches[i]),
+                "request_id": requests[i].request_id or None,
+                "created_at": requests[i].now,
+            }
+            for i in debits
+        ],
+    ).scalars().all()
+    pins = pins_for(conn, [m.mobile for i in debits for m in batches[i]])
+    rows = []
+    for i, send_id in zip(debits, send_ids, strict=True):
+        req = requests[i]
+        for m in batches[i]:
+            rows.append(
+                {
+                    "send_id": send_id,
+                    "customer_id": req.customer_id,
+                    "account_id": req.account_id,
+                    "mobile": m.mobile,
+                    "content": m.content,
+                    "kind": m.kind,
+                    "segments": m.segments,
+                    "carrier": pins.get(m.mobile, m.carrier),
+                    "state": "queued",
+                    "created_at": req.now,
+                }
+            )
+        outcomes[i] = Accepted(_result(req, send_id, batches[i], opted[i]))
+    conn.execute(_INSERT_MESSAGE, rows)
+    responses = [
+        {"send": send_id, "payload": _replay_payload(requests[i], outcomes[i])}
+        for i, send_id in zip(debits, send_ids, strict=True)
+        if requests[i].request_id
+    ]
+    if responses:
+        conn.execute(_STORE_RESPONSE, responses)
+    return [o for o in outcomes if o is not None]
+
+
+def _without_opted_out(conn: sa.Connection, req: SendRequest) -> tuple[list[NewMessage], list[str]]:
     batch = list(req.messages)
-    opted_out: list[str] = []
     marketing = [m.mobile for m in batch if m.kind == MARKETING]
-    if marketing:  # marketing is never sent to a number on the sub-account's opt-out list
-        blocked = _opted_out(conn, req.account_id, marketing)
-        if blocked:
-            opted_out = [m.mobile for m in batch if m.kind == MARKETING and m.mobile in blocked]
-            batch = [m for m in batch if not (m.kind == MARKETING and m.mobile in blocked)]
-    if not batch:
-        return Refused("opted_out", opted_out)
-    fee = sum(m.segments for m in batch)
-    debited = conn.execute(
-        sa.update(accounts)
-        .where(accounts.c.id == req.account_id, accounts.c.usednum + fee <= accounts.c.totalnum)
-        .values(usednum=accounts.c.usednum + fee)
-    ).rowcount
-    if not debited:
-        return Refused("quota", opted_out)
-    send_id = conn.execute(
-        sa.insert(sends).values(
-            customer_id=req.customer_id,
-            account_id=req.account_id,
-            count=len(batch),
-            fee=fee,
-            request_id=req.request_id or None,
-            created_at=req.now,
-        )
-    ).inserted_primary_key[0]  # type: ignore[index]
+    if not marketing:
+        return batch, []
+    # Marketing is never sent to a number on the sub-account's opt-out list.
+    blocked = _opted_out(conn, req.account_id, marketing)
+    if not blocked:
+        return batch, []
+    kept = [m for m in batch if not (m.kind == MARKETING and m.mobile in blocked)]
+    return kept, [m.mobile for m in batch if m.kind == MARKETING and m.mobile in blocked]
+
+
+def _result(req: SendRequest, send_id: int, batch: list[NewMessage], opted_out: list[str]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "count": str(len(batch)),
         "accountid": str(req.account_id),
         "msgid": str(send_id),
-        "fee": str(fee),
+        "fee": str(sum(m.segments for m in batch)),
     }
     status, msg = req.opted_out_error
     failed = [*req.failed, *({"mobile": m, "status": status, "msg": msg} for m in opted_out)]
     if failed:
         result["failed"] = failed
-    if req.request_id:
-        payload = json.dumps({"fingerprint": req.fingerprint, "result": result}, ensure_ascii=False)
-        conn.execute(sa.update(sends).where(sends.c.id == send_id).values(response=payload))
-    pins = pins_for(conn, [m.mobile for m in batch])
-    conn.execute(
-        sa.insert(messages),
-        [
-            {
-                "send_id": send_id,
-                "customer_id": req.customer_id,
-                "account_id": req.account_id,
-                "mobile": m.mobile,
-                "content": m.content,
-                "kind": m.kind,
-                "segments": m.segments,
-                "carrier": pins.get(m.mobile, m.carrier),
-                "state": "queued",
-                "created_at": req.now,
-            }
-            for m in batch
-        ],
-    )
-    return Accepted(result)
+    return result
+
+
+def _replay_payload(req: SendRequest, outcome: SendOutcome | None) -> str:
+    assert isinstance(outcome, Accepted)
+    return json.dumps({"fingerprint": req.fingerprint, "result": outcome.result}, ensure_ascii=False)

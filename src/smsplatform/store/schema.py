@@ -112,6 +112,9 @@ messages = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("submitted_at", sa.BigInteger, nullable=True),
     sa.Column("done_at", sa.BigInteger, nullable=True),
+    # Attempts whose outcome at the carrier is unknown (response lost, dispatcher died holding the
+    # lease): each may have put a duplicate on the carrier's side when the message was retried.
+    sa.Column("maybe_sent", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Index("ix_messages_state_next", "state", "next_attempt_at"),
     sa.Index("ix_messages_account_mobile", "account_id", "mobile"),
 )
@@ -166,7 +169,22 @@ message_parts = sa.Table(
     sa.Column("connector", sa.String(64), nullable=False),
     sa.Column("remote_id", sa.String(64), nullable=False),
     sa.Column("stat", sa.String(16), nullable=False, server_default=""),
+    sa.Column("err", sa.String(32), nullable=False, server_default=""),  # the receipt's error code
     sa.Index("ix_message_parts_remote_id", "remote_id"),
+)
+
+# Receipts whose part was not recorded yet (the receipt overtook the submit result on its way to the
+# store): kept, acknowledged, and applied once the part exists.
+unmatched_receipts = sa.Table(
+    "unmatched_receipts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("remote_id", sa.String(64), nullable=False),
+    sa.Column("stat", sa.String(16), nullable=False),
+    sa.Column("err", sa.String(32), nullable=False, server_default=""),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_unmatched_receipts_remote_id", "remote_id"),
 )
 
 # Replies (MO) received from subscribers.

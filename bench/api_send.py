@@ -1,0 +1,170 @@
+"""Benchmark of the customer API in embedded mode (SQLite, one server process).
+
+    .venv/bin/python bench/api_send.py [--duration 10] [--connections 64]
+
+Starts `smsplatform serve` on a free port with a fresh data directory, and with `wrk` (Debian package
+`wrk`) on loopback measures, in the same run:
+- single-number `send` at 64 concurrent connections: requests/s and latency percentiles;
+- the bare `/healthz` endpoint of the same server (the baseline: HTTP and the framework alone);
+- one 5,000-number marketing `send`: time to the answer (median of several).
+Prints the figures and the ratio send/baseline (the closer to 1, the less the platform costs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SMS = [str(ROOT / ".venv" / "bin" / "smsplatform")]
+
+SEND_LUA = r"""
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+request = function()
+  local mobile = string.format("139%08d", math.random(0, 99999999))
+  return wrk.format("GET", "/sms/send?appkey=%s&mobile=" .. mobile .. "&content=%s")
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    return subprocess.run([*SMS, *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def wait_ready(base: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def wrk(url: str, duration: int, connections: int, script: str | None = None) -> dict[str, float]:
+    args = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--latency", url]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        if script:
+            fh.write(script)
+            args[1:1] = ["-s", fh.name]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    os.unlink(fh.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+    return {
+        "rps": rps,
+        "p50": ms(lat["50"]),
+        "p90": ms(lat["90"]),
+        "p99": ms(lat["99"]),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("needs wrk: apt-get install wrk")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="smsbench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "SMSPLATFORM_DATA_DIR": str(data_dir),
+        "SMSPLATFORM_AUTO_APPROVE": "1",
+        "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
+        "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
+    }
+    appkey = run_cli(env, "customer", "create", "--name", "bench", "--totalnum", "1000000000")
+    server = subprocess.Popen([*SMS, "serve", "--port", str(port)], env=env)
+    try:
+        wait_ready(base)
+        account = httpx.get(
+            f"{base}/sms/addaccount",
+            params={"appkey": appkey, "company": "Bench", "signature": "【压测】", "totalnum": "900000000"},
+        ).json()["result"]
+        for name, content, market in (
+            ("notice", "您的订单@已发货", "0"),
+            ("promo", "双十一大促，全场@折起，回TD退订", "1"),
+        ):
+            reply = httpx.get(
+                f"{base}/sms/addtemplate",
+                params={
+                    "appkey": appkey,
+                    "accountid": account["accountid"],
+                    "name": name,
+                    "content": content,
+                    "ismarket": market,
+                },
+            ).json()
+            assert reply["result"]["status"] == "1", reply
+        time.sleep(1)
+
+        content = httpx.URL("", params={"c": "【压测】您的订单A1234已发货"}).query.decode()[2:]
+        script = SEND_LUA.replace("%s&mobile", f"{appkey}&mobile").replace("content=%s", f"content={content}")
+        # Warm up, then measure the baseline and send back to back on the same server.
+        wrk(f"{base}/healthz", 2, args.connections)
+        baseline = wrk(f"{base}/healthz", args.duration, args.connections)
+        sent = wrk(base, args.duration, args.connections, script)
+
+        timings = []
+        for round_ in range(5):
+            # Fresh numbers each round: marketing allows one message per number a day.
+            body = {
+                "appkey": appkey,
+                "mobile": ",".join(f"15{round_}{n:08d}" for n in range(5000)),
+                "content": f"【压测】双十一大促，全场{round_ + 5}折起，回TD退订",
+            }
+            start = time.perf_counter()
+            reply = httpx.post(f"{base}/sms/send", data=body, timeout=30).json()
+            timings.append((time.perf_counter() - start) * 1000)
+            assert reply["status"] == "0" and reply["result"]["count"] == "5000", reply
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    print(f"machine: {os.cpu_count()} cores, {sys.platform}; embedded mode (SQLite WAL); wrk -c {args.connections}")
+    print(f"bare /healthz          {baseline['rps']:9.0f} req/s   p50 {baseline['p50']:6.2f} ms   p99 {baseline['p99']:6.2f} ms")
+    print(
+        f"send, 1 number         {sent['rps']:9.0f} req/s   p50 {sent['p50']:6.2f} ms   p99 {sent['p99']:6.2f} ms"
+        f"   (non-2xx: {sent['non2xx']:.0f})"
+    )
+    print(f"send / bare ratio      {sent['rps'] / baseline['rps']:9.2f}")
+    print(f"send, 5,000 numbers    {statistics.median(timings):9.1f} ms median of {len(timings)} (min {min(timings):.1f})")
+    target_ok = sent["rps"] >= 2000 and sent["p99"] < 50 and statistics.median(timings) < 200
+    print("targets (>= 2,000 req/s, p99 < 50 ms, 5,000 numbers < 200 ms):", "met" if target_ok else "NOT met")
+
+
+if __name__ == "__main__":
+    main()

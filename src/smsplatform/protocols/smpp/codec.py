@@ -1,0 +1,243 @@
+"""SMPP frames to PDUs and back, without I/O.
+
+`encode` and `decode` work on one whole frame; `PduReader` cuts a byte stream into frames the way
+h11 does for HTTP: feed it what the socket gave, then take PDUs until it has none.
+
+C-Octet Strings are read and written as Latin-1. The spec allows only ASCII in them, which
+Latin-1 carries unchanged, and mapping every octet keeps a peer's stray 8-bit byte from making a
+PDU undecodable.
+"""
+
+import struct
+from dataclasses import fields
+from typing import Any
+
+from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.smpp.errors import SmppDecodeError
+from smsplatform.protocols.smpp.layout import LAYOUTS, Field, Kind, Layout
+from smsplatform.protocols.smpp.pdu import Pdu, is_response_id
+from smsplatform.protocols.smpp.status import CommandStatus
+from smsplatform.protocols.smpp.tlv import decode_tlvs, encode_tlvs
+
+__all__ = ["HEADER_LENGTH", "MAX_COMMAND_LENGTH", "PduReader", "decode", "encode"]
+
+_HEADER = struct.Struct(">IIII")
+HEADER_LENGTH = _HEADER.size
+# The largest well-formed PDU is a data_sm whose message_payload TLV is full (65535 octets) next to
+# the longest mandatory fields and a few other TLVs; anything beyond this is not a PDU.
+MAX_COMMAND_LENGTH = 0x10000 + 0x1000
+_U32_MAX = 0xFFFFFFFF
+_MAX_SHORT_MESSAGE = 254
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def encode(pdu: Pdu) -> bytes:
+    """The whole frame for `pdu`, header included.
+
+    `ValueError` when a field cannot be put on the wire as given (too long, out of range, not
+    8-bit text): that is a mistake of ours, not of the peer.
+    """
+    layout = LAYOUTS[pdu.command_id]
+    for name, value in (("sequence", pdu.sequence), ("command_status", pdu.command_status)):
+        if not 0 <= value <= _U32_MAX:
+            raise ValueError(f"{name} {value} is not an unsigned 32-bit integer")
+    body = b"" if _omit_body(pdu, layout) else _encode_body(pdu, layout)
+    return _HEADER.pack(HEADER_LENGTH + len(body), pdu.command_id, pdu.command_status, pdu.sequence) + body
+
+
+def _omit_body(pdu: Pdu, layout: Layout) -> bool:
+    """Error responses go out header-only (as spec §4.1.2 and §4.4.2 ask) when they say nothing more."""
+    if not (layout.body_optional and pdu.command_status != 0):
+        return False
+    return all(getattr(pdu, f.name) == f.default for f in fields(pdu) if f.name not in _HEADER_FIELDS)
+
+
+_HEADER_FIELDS = frozenset({"sequence", "command_status"})
+
+
+def _encode_body(pdu: Pdu, layout: Layout) -> bytes:
+    parts: list[bytes] = []
+    for field in layout.fields:
+        value = getattr(pdu, field.name)
+        if field.kind is Kind.CSTRING:
+            parts.append(_encode_cstring(field, value))
+        elif field.kind is Kind.UINT8:
+            if not 0 <= value <= 0xFF:
+                raise ValueError(f"{field.name} {value} does not fit one octet")
+            parts.append(bytes((value,)))
+        else:
+            if len(value) > _MAX_SHORT_MESSAGE:
+                raise ValueError(
+                    f"short_message of {len(value)} octets exceeds {_MAX_SHORT_MESSAGE}; "
+                    "use the message_payload TLV"
+                )
+            parts.append(bytes((len(value),)) + value)
+    if layout.tlvs:
+        parts.append(encode_tlvs(pdu.tlvs))  # type: ignore[union-attr]
+    return b"".join(parts)
+
+
+def _encode_cstring(field: Field, value: str) -> bytes:
+    try:
+        octets = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"{field.name} {value!r} is not 8-bit text") from None
+    if b"\x00" in octets:
+        raise ValueError(f"{field.name} {value!r} contains NUL")
+    if len(octets) >= field.max_octets:
+        raise ValueError(f"{field.name} {value!r} is longer than {field.max_octets - 1} characters")
+    return octets + b"\x00"
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+class _BodyError(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def decode(frame: bytes) -> Pdu:
+    """The PDU in `frame`, which must be exactly one whole frame.
+
+    Raises `SmppDecodeError` (a `ProtocolError`) for anything malformed, never another exception.
+    """
+    if len(frame) < HEADER_LENGTH:
+        raise SmppDecodeError(
+            f"frame of {len(frame)} octets is shorter than the header", status=CommandStatus.ESME_RINVCMDLEN
+        )
+    length, command_id, command_status, sequence = _HEADER.unpack_from(frame)
+    if length != len(frame):
+        raise SmppDecodeError(
+            f"command_length {length} does not match the frame's {len(frame)} octets",
+            status=CommandStatus.ESME_RINVCMDLEN,
+        )
+    return _decode_frame(memoryview(frame), command_id, command_status, sequence)
+
+
+def _decode_frame(frame: memoryview, command_id: int, command_status: int, sequence: int) -> Pdu:
+    layout = LAYOUTS.get(command_id)
+    if layout is None:
+        raise SmppDecodeError(
+            f"unknown command_id 0x{command_id:08X}",
+            command_id=command_id,
+            sequence=sequence,
+            status=CommandStatus.ESME_RINVCMDID,
+        )
+    body = frame[HEADER_LENGTH:]
+    try:
+        values = _decode_body(body, layout)
+    except _BodyError as exc:
+        kind = "response" if is_response_id(command_id) else "request"
+        raise SmppDecodeError(
+            f"{layout.pdu_class.__name__} {kind} (sequence {sequence}): {exc}",
+            command_id=command_id,
+            sequence=sequence,
+            status=exc.status,
+        ) from None
+    pdu: Pdu = layout.pdu_class(sequence=sequence, command_status=command_status, **values)
+    return pdu
+
+
+def _decode_body(body: memoryview, layout: Layout) -> dict[str, Any]:
+    if not body and layout.body_optional:
+        return {}
+    values: dict[str, Any] = {}
+    position = 0
+    for field in layout.fields:
+        if field.kind is Kind.CSTRING:
+            window = bytes(body[position : position + field.max_octets])
+            end = window.find(b"\x00")
+            if end < 0:
+                if len(window) < field.max_octets:
+                    raise _BodyError(f"body ends inside {field.name}", CommandStatus.ESME_RINVCMDLEN)
+                raise _BodyError(
+                    f"{field.name} has no NUL within its {field.max_octets} octets", field.status
+                )
+            values[field.name] = window[:end].decode("latin-1")
+            position += end + 1
+        elif position >= len(body):
+            raise _BodyError(f"body ends before {field.name}", CommandStatus.ESME_RINVCMDLEN)
+        elif field.kind is Kind.UINT8:
+            values[field.name] = body[position]
+            position += 1
+        else:
+            sm_length = body[position]
+            end = position + 1 + sm_length
+            if end > len(body):
+                raise _BodyError(f"sm_length {sm_length} overruns the body", CommandStatus.ESME_RINVMSGLEN)
+            values[field.name] = bytes(body[position + 1 : end])
+            position = end
+    if layout.tlvs:
+        try:
+            values["tlvs"] = decode_tlvs(body[position:])
+        except ProtocolError as exc:
+            raise _BodyError(str(exc), CommandStatus.ESME_RINVOPTPARSTREAM) from None
+    return values
+
+
+# --- streams --------------------------------------------------------------------------------
+
+
+class PduReader:
+    """Cuts a byte stream into PDUs.
+
+    A frame whose body is malformed is consumed and reported as `SmppDecodeError` with its
+    command_id and sequence set; the PDUs after it are still read. A command_length outside
+    16..`max_command_length` is rejected as soon as its four octets arrive, without waiting for
+    (or buffering) the rest; the stream has lost its framing then, so the same error is raised
+    on every later call and the link must close.
+    """
+
+    def __init__(self, max_command_length: int = MAX_COMMAND_LENGTH) -> None:
+        self._buffer = bytearray()
+        self._start = 0
+        self._max_command_length = max_command_length
+        self._broken: SmppDecodeError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet part of a returned PDU; non-zero at EOF means a cut frame."""
+        return len(self._buffer) - self._start
+
+    def receive_data(self, data: bytes) -> None:
+        if self._broken is None:
+            self._buffer += data
+
+    def next_pdu(self) -> Pdu | None:
+        """The next whole PDU, or None until more data arrives."""
+        if self._broken is not None:
+            raise self._broken
+        available = len(self._buffer) - self._start
+        if available < 4:
+            return None
+        (length,) = struct.unpack_from(">I", self._buffer, self._start)
+        if not HEADER_LENGTH <= length <= self._max_command_length:
+            self._broken = SmppDecodeError(
+                f"command_length {length} is outside {HEADER_LENGTH}..{self._max_command_length}",
+                status=CommandStatus.ESME_RINVCMDLEN,
+            )
+            self._buffer.clear()
+            self._start = 0
+            raise self._broken
+        if available < length:
+            return None
+        start = self._start
+        _, command_id, command_status, sequence = _HEADER.unpack_from(self._buffer, start)
+        frame = memoryview(bytes(self._buffer[start : start + length]))
+        self._consume(length)
+        return _decode_frame(frame, command_id, command_status, sequence)
+
+    def _consume(self, length: int) -> None:
+        # Advance an offset and compact now and then, so many small frames in one read do not
+        # each pay for shifting the rest of the buffer.
+        self._start += length
+        if self._start == len(self._buffer):
+            self._buffer.clear()
+            self._start = 0
+        elif self._start > 0x10000:
+            del self._buffer[: self._start]
+            self._start = 0

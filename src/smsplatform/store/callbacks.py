@@ -1,0 +1,249 @@
+"""The callbacks outbox: status reports and replies owed to customers' URLs, and their delivery state.
+
+Dispatch enqueues a row in the same transaction as the state change it reports, and only when the
+sub-account has the matching URL set, so the hot path never writes rows nobody will receive. The
+callbacks worker claims due rows with a lease (a crashed worker's claims come back when it runs out),
+then marks them done, retries them later, or gives up on them.
+
+Each row's `payload` is the JSON text of one item exactly as the customer receives it, so a batch body
+is the payloads joined, not a re-encoding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from smsplatform.store.schema import accounts, callbacks, customers
+
+REPORT = "report"
+REPLY = "reply"
+
+PENDING = "pending"
+DONE = "done"
+DEAD = "dead"
+
+# Long enough to outlast the HTTP attempts a worker makes on what it claimed, short enough that a
+# crashed worker's claims come back soon.
+DEFAULT_LEASE_SECONDS = 300
+
+_URL_COLUMN = {REPORT: accounts.c.statusurl, REPLY: accounts.c.replyurl}
+
+
+def _payload(item: Mapping[str, str]) -> str:
+    return json.dumps(dict(item), ensure_ascii=False, separators=(",", ":"))
+
+
+def _enqueue_one(conn: sa.Connection, kind: str, account_id: int, item: Mapping[str, str], now: int) -> None:
+    # INSERT … SELECT: the URL check and the insert are one statement.
+    source = sa.select(
+        accounts.c.id,
+        sa.literal(kind, sa.String),
+        sa.literal(_payload(item), sa.Text),
+        sa.literal(PENDING, sa.String),
+        sa.literal(now, sa.BigInteger),
+        sa.literal(now, sa.BigInteger),
+    ).where(accounts.c.id == account_id, _URL_COLUMN[kind] != "")
+    conn.execute(
+        sa.insert(callbacks).from_select(
+            ["account_id", "kind", "payload", "state", "next_attempt_at", "created_at"], source
+        )
+    )
+
+
+def enqueue_report(conn: sa.Connection, account_id: int, item: Mapping[str, str], now: int) -> None:
+    """Owes `item` (one status report) to the sub-account's statusurl, if it has one."""
+    _enqueue_one(conn, REPORT, account_id, item, now)
+
+
+def enqueue_reply(conn: sa.Connection, account_id: int, item: Mapping[str, str], now: int) -> None:
+    """Owes `item` (one reply) to the sub-account's replyurl, if it has one."""
+    _enqueue_one(conn, REPLY, account_id, item, now)
+
+
+def enqueue_reports(conn: sa.Connection, rows: Sequence[tuple[int, Mapping[str, str]]], now: int) -> None:
+    """Owes many status reports, each to its sub-account's statusurl; rows of sub-accounts without one
+    are skipped. One lookup of the distinct sub-accounts, then one multi-row insert."""
+    if not rows:
+        return
+    wanted = sorted({account_id for account_id, _ in rows})
+    with_url: set[int] = set()
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        query = sa.select(accounts.c.id).where(accounts.c.id.in_(chunk), accounts.c.statusurl != "")
+        with_url.update(conn.execute(query).scalars())
+    values = [
+        {
+            "account_id": account_id,
+            "kind": REPORT,
+            "payload": _payload(item),
+            "state": PENDING,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for account_id, item in rows
+        if account_id in with_url
+    ]
+    if values:
+        conn.execute(sa.insert(callbacks), values)
+
+
+@dataclass(frozen=True, slots=True)
+class DueCallback:
+    """A claimed row with what it takes to deliver it: where, as whom, signed with which key."""
+
+    id: int
+    account_id: int
+    kind: str
+    payload: str
+    attempts: int  # including the attempt this claim is for
+    created_at: int
+    url: str  # the sub-account's statusurl or replyurl, as it is now ("" once the customer removed it)
+    username: str  # HTTP Basic credentials for replies ("" for none)
+    password: str
+    appkey: str  # the customer's, the key of the signature
+
+
+def claim_due(
+    conn: sa.Connection, now: int, limit: int, lease_seconds: int = DEFAULT_LEASE_SECONDS
+) -> list[DueCallback]:
+    """Leases up to `limit` due pending rows, oldest due first.
+
+    The lease is the row's next attempt time pushed `lease_seconds` ahead: until then no other worker
+    sees it as due, and if this one dies without settling it, it becomes due again by itself.
+    """
+    lease_until = now + lease_seconds
+    due = (
+        sa.select(callbacks.c.id)
+        .where(callbacks.c.state == PENDING, callbacks.c.next_attempt_at <= now)
+        .order_by(callbacks.c.next_attempt_at, callbacks.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer and ignores it
+    )
+    claimed = conn.execute(
+        sa.update(callbacks)
+        .where(callbacks.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=lease_until, lease_until=lease_until, attempts=callbacks.c.attempts + 1)
+        .returning(
+            callbacks.c.id,
+            callbacks.c.account_id,
+            callbacks.c.kind,
+            callbacks.c.payload,
+            callbacks.c.attempts,
+            callbacks.c.created_at,
+        )
+    ).all()
+    if not claimed:
+        return []
+    account_ids = sorted({row.account_id for row in claimed})
+    targets = {
+        row.id: row
+        for row in conn.execute(
+            sa.select(
+                accounts.c.id,
+                accounts.c.statusurl,
+                accounts.c.replyurl,
+                accounts.c.replyusername,
+                accounts.c.replypassword,
+                customers.c.appkey,
+            )
+            .join(customers, customers.c.id == accounts.c.customer_id)
+            .where(accounts.c.id.in_(account_ids))
+        )
+    }
+    found: list[DueCallback] = []
+    for row in sorted(claimed, key=lambda r: r.id):
+        target = targets.get(row.account_id)
+        url = ""
+        username = password = appkey = ""
+        if target is not None:
+            url = target.statusurl if row.kind == REPORT else target.replyurl
+            if row.kind == REPLY:
+                username, password = target.replyusername, target.replypassword
+            appkey = target.appkey
+        found.append(
+            DueCallback(
+                id=row.id,
+                account_id=row.account_id,
+                kind=row.kind,
+                payload=row.payload,
+                attempts=row.attempts,
+                created_at=row.created_at,
+                url=url,
+                username=username,
+                password=password,
+                appkey=appkey,
+            )
+        )
+    return found
+
+
+def mark_done(conn: sa.Connection, ids: Sequence[int], now: int) -> None:
+    """The customer acknowledged these rows."""
+    if ids:
+        conn.execute(
+            sa.update(callbacks)
+            .where(callbacks.c.id.in_(list(ids)), callbacks.c.state == PENDING)
+            .values(state=DONE, done_at=now, lease_until=None, last_error="")
+        )
+
+
+def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int]], error: str) -> None:
+    """An attempt on these rows failed: each `(id, next_attempt_at)` becomes due again at that time.
+
+    A row another worker already settled (after this one's lease ran out) stays settled.
+    """
+    if retries:
+        conn.execute(
+            sa.update(callbacks)
+            .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
+            .values(next_attempt_at=sa.bindparam("next_at"), lease_until=None, last_error=error[:200]),
+            [{"row_id": row_id, "next_at": next_at} for row_id, next_at in retries],
+        )
+
+
+def mark_dead(conn: sa.Connection, ids: Sequence[int], error: str, now: int) -> None:
+    """The retry schedule is exhausted for these rows: they stay, for the operator, but are not retried."""
+    if ids:
+        conn.execute(
+            sa.update(callbacks)
+            .where(callbacks.c.id.in_(list(ids)), callbacks.c.state == PENDING)
+            .values(state=DEAD, done_at=now, lease_until=None, last_error=error[:200])
+        )
+
+
+def release(conn: sa.Connection, ids: Sequence[int], now: int) -> None:
+    """Hands claimed rows that were never attempted back: due now, and the claim's attempt not counted."""
+    if ids:
+        conn.execute(
+            sa.update(callbacks)
+            .where(callbacks.c.id.in_(list(ids)), callbacks.c.state == PENDING)
+            .values(next_attempt_at=now, lease_until=None, attempts=callbacks.c.attempts - 1)
+        )
+
+
+def settle(
+    conn: sa.Connection,
+    *,
+    done: Sequence[int] = (),
+    retries: Sequence[tuple[int, int]] = (),
+    dead: Sequence[int] = (),
+    error: str = "",
+    now: int,
+) -> None:
+    """The outcome of one delivery attempt, as one unit of work."""
+    mark_done(conn, done, now)
+    retry_later(conn, retries, error)
+    mark_dead(conn, dead, error, now)
+
+
+def count_by_state(conn: sa.Connection) -> dict[str, int]:
+    """How many rows are pending, done and dead (for metrics and the command line)."""
+    counts = {PENDING: 0, DONE: 0, DEAD: 0}
+    query = sa.select(callbacks.c.state, sa.func.count()).group_by(callbacks.c.state)
+    for state, count in conn.execute(query):
+        counts[str(state)] = int(count)
+    return counts

@@ -1,0 +1,725 @@
+"""The dispatcher's units of work on the outbox: claims, submit results, receipts and replies.
+
+Every function runs inside one `Database.write` and takes a whole batch, so the hot path costs a few
+statements per batch, not per message. Each state change a customer can see enqueues its callback in
+the same transaction, and every transition is guarded by the state it leaves, so repeating a unit
+(a redelivered receipt, a result recorded after its lease ran out) changes nothing.
+
+Claims are leases: `claim` moves due `queued` rows to `submitting` under the dispatcher's name until
+`lease_until`; the dispatcher renews them while it works on them, and `requeue_expired` gives a dead
+dispatcher's claims back, counting each as possibly sent (`maybe_sent`): it may have reached the
+carrier before the process died.
+
+Receipts that arrive before their submit result was committed find no part yet; they are stored in
+`unmatched_receipts` (and the SMSC is acknowledged), applied when `record_results` inserts the part,
+and swept up by `rematch_receipts` for the cases where the two transactions ran side by side.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from smsplatform.domain.numbers import normalize_mobile
+from smsplatform.domain.optout import is_opt_out_reply
+from smsplatform.store.callbacks import enqueue_reply, enqueue_reports
+from smsplatform.store.schema import accounts, inbound, message_parts, messages, optouts, unmatched_receipts
+
+QUEUED = "queued"
+SUBMITTING = "submitting"
+SUBMITTED = "submitted"
+DELIVERED = "delivered"
+UNDELIVERED = "undelivered"
+EXPIRED = "expired"
+REJECTED = "rejected"
+FAILED = "failed"
+FINAL_STATES = frozenset({DELIVERED, UNDELIVERED, EXPIRED, REJECTED, FAILED})
+
+DELIVRD = "DELIVRD"
+# Receipt states that are not the end of the story (SMPP sends them as intermediate notifications).
+INTERMEDIATE_STATS = frozenset({"ENROUTE", "ACCEPTD"})
+_STATE_OF_STAT = {DELIVRD: DELIVERED, "EXPIRED": EXPIRED, "REJECTD": REJECTED}
+
+_CHUNK = 900  # ids per IN list: under every backend's bound-parameter limit
+_ERR_LEN = 32
+_STAT_LEN = 16
+
+T = TypeVar("T")
+
+
+def state_of_stat(stat: str) -> str:
+    """The message state a final receipt state means; every failure word not named is undelivered."""
+    return _STATE_OF_STAT.get(stat, UNDELIVERED)
+
+
+def local_time(ts: int) -> str:
+    """Callback times as Chinese SMS platforms render them: "YYYY-MM-DD HH:MM:SS", server local time."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _is_postgres(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+# --- claims and leases --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A message leased to one dispatcher, with what it takes to submit it."""
+
+    id: int
+    account_id: int
+    mobile: str
+    content: str
+    carrier: str
+    segments: int
+    attempts: int  # including this one
+    created_at: int
+    extension: str  # the sub-account's extension code, appended to the connector's source number
+
+
+def claim(conn: sa.Connection, owner: str, now: int, limit: int, lease_seconds: int) -> list[ClaimedMessage]:
+    """Lease up to `limit` due queued messages to `owner`, oldest due first."""
+    due = (
+        sa.select(messages.c.id)
+        .where(messages.c.state == QUEUED, messages.c.next_attempt_at <= now)
+        # (state, next_attempt_at) is an index whose entries end with the row id on SQLite: no sort.
+        .order_by(messages.c.next_attempt_at, messages.c.id)
+        .limit(limit)
+    )
+    if _is_postgres(conn):
+        due = due.with_for_update(skip_locked=True)
+    rows = conn.execute(
+        sa.update(messages)
+        .where(messages.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=SUBMITTING,
+            lease_owner=owner,
+            lease_until=now + lease_seconds,
+            attempts=messages.c.attempts + 1,
+        )
+        .returning(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.mobile,
+            messages.c.content,
+            messages.c.carrier,
+            messages.c.segments,
+            messages.c.attempts,
+            messages.c.created_at,
+        )
+    ).all()
+    if not rows:
+        return []
+    account_ids = sorted({r.account_id for r in rows})
+    extensions: dict[int, str] = {}
+    for chunk in _chunks(account_ids):
+        query = sa.select(accounts.c.id, accounts.c.extension).where(accounts.c.id.in_(chunk))
+        extensions.update({r.id: r.extension for r in conn.execute(query)})
+    return [
+        ClaimedMessage(
+            id=r.id,
+            account_id=r.account_id,
+            mobile=r.mobile,
+            content=r.content,
+            carrier=r.carrier,
+            segments=r.segments,
+            attempts=r.attempts,
+            created_at=r.created_at,
+            extension=extensions.get(r.account_id, ""),
+        )
+        for r in sorted(rows, key=lambda r: r.id)
+    ]
+
+
+def renew_leases(conn: sa.Connection, owner: str, until: int) -> int:
+    """Extend every lease `owner` holds: a live dispatcher never loses its claims to `requeue_expired`."""
+    result = conn.execute(
+        sa.update(messages)
+        .where(messages.c.state == SUBMITTING, messages.c.lease_owner == owner)
+        .values(lease_until=until)
+    )
+    return int(result.rowcount)
+
+
+def requeue_expired(conn: sa.Connection, now: int) -> int:
+    """Give back claims whose lease ran out (their dispatcher died); each counts as possibly sent."""
+    result = conn.execute(
+        sa.update(messages)
+        .where(messages.c.state == SUBMITTING, messages.c.lease_until < now)
+        .values(
+            state=QUEUED,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=now,
+            maybe_sent=messages.c.maybe_sent + 1,
+        )
+    )
+    return int(result.rowcount)
+
+
+def release_leases(conn: sa.Connection, owner: str, now: int) -> int:
+    """Give back what `owner` still holds when it stops; each counts as possibly sent, since its
+    submit may have been on the wire when the dispatcher gave up waiting for it."""
+    result = conn.execute(
+        sa.update(messages)
+        .where(messages.c.state == SUBMITTING, messages.c.lease_owner == owner)
+        .values(
+            state=QUEUED,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=now,
+            maybe_sent=messages.c.maybe_sent + 1,
+        )
+    )
+    return int(result.rowcount)
+
+
+# --- submit results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """The SMSC accepted every segment."""
+
+    message_id: int
+    connector: str
+    remote_ids: tuple[str, ...]  # one per segment, in order
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Not submitted this time; queued again for `at`."""
+
+    message_id: int
+    at: int
+    error: str
+    connector: str | None = None
+    maybe_sent: bool = False  # the request may have reached the SMSC (its response never came)
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Given up before the carrier took it: the message is final, its segments are refunded."""
+
+    message_id: int
+    error: str
+    state: str = FAILED  # FAILED (we gave up) or REJECTED (the SMSC refused it)
+    stat: str = "UNDELIV"  # the status word the report carries
+    connector: str | None = None
+    maybe_sent: bool = False
+
+
+SubmitOutcome = Submitted | Retry | Failed
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    submitted: int = 0
+    retried: int = 0
+    failed: int = 0
+    early_receipts: int = 0  # receipts kept in unmatched_receipts that now found their part
+    finished: int = 0  # messages those receipts made final
+
+
+def record_results(
+    conn: sa.Connection, owner: str, outcomes: Sequence[SubmitOutcome], now: int
+) -> RecordSummary:
+    """Store a batch of submit outcomes of messages `owner` claimed.
+
+    A Submitted outcome is stored even when the lease was lost meanwhile, as long as nobody else
+    recorded the message: the carrier has it, and its receipts must find it. Retries and failures
+    apply only while `owner` still holds the lease.
+    """
+    submitted = [o for o in outcomes if isinstance(o, Submitted)]
+    retries = [o for o in outcomes if isinstance(o, Retry)]
+    failures = [o for o in outcomes if isinstance(o, Failed)]
+    stored = _record_submitted(conn, submitted, now) if submitted else []
+    retried = _record_retries(conn, owner, retries) if retries else 0
+    failed = _record_failures(conn, owner, failures, now) if failures else 0
+    early, finished = 0, 0
+    if stored:
+        early, finished = _apply_early_receipts(conn, [rid for o in stored for rid in o.remote_ids], now)
+    return RecordSummary(len(stored), retried, failed, early, finished)
+
+
+def _record_submitted(conn: sa.Connection, outcomes: Sequence[Submitted], now: int) -> list[Submitted]:
+    by_connector: dict[str, list[Submitted]] = defaultdict(list)
+    for outcome in outcomes:
+        by_connector[outcome.connector].append(outcome)
+    stored: list[Submitted] = []
+    for connector, group in by_connector.items():
+        by_id = {o.message_id: o for o in group}
+        for chunk in _chunks(sorted(by_id)):
+            updated = conn.execute(
+                sa.update(messages)
+                .where(messages.c.id.in_(chunk), messages.c.state.in_((SUBMITTING, QUEUED)))
+                .values(
+                    state=SUBMITTED,
+                    connector=connector,
+                    submitted_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                    errcode="",
+                )
+                .returning(messages.c.id)
+            ).scalars()
+            stored.extend(by_id[message_id] for message_id in updated)
+    parts = [
+        {"message_id": o.message_id, "part": index, "connector": o.connector, "remote_id": remote_id}
+        for o in stored
+        for index, remote_id in enumerate(o.remote_ids, start=1)
+    ]
+    if parts:
+        conn.execute(sa.insert(message_parts), parts)
+    return stored
+
+
+def _record_retries(conn: sa.Connection, owner: str, retries: Sequence[Retry]) -> int:
+    result = conn.execute(
+        sa.update(messages)
+        .where(
+            messages.c.id == sa.bindparam("b_id"),
+            messages.c.state == SUBMITTING,
+            messages.c.lease_owner == owner,
+        )
+        .values(
+            state=QUEUED,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=sa.bindparam("b_at"),
+            errcode=sa.bindparam("b_error"),
+            connector=sa.bindparam("b_connector"),
+            maybe_sent=messages.c.maybe_sent + sa.bindparam("b_maybe", type_=sa.SmallInteger),
+        ),
+        [
+            {
+                "b_id": r.message_id,
+                "b_at": r.at,
+                "b_error": r.error[:_ERR_LEN],
+                "b_connector": r.connector,
+                "b_maybe": int(r.maybe_sent),
+            }
+            for r in retries
+        ],
+    )
+    return max(0, int(result.rowcount))
+
+
+_REPORT_COLUMNS = (
+    messages.c.id,
+    messages.c.send_id,
+    messages.c.account_id,
+    messages.c.mobile,
+    messages.c.segments,
+    messages.c.submitted_at,
+    messages.c.created_at,
+)
+
+
+def _report_item(row: Any, stat: str, errcode: str, done_at: int) -> dict[str, str]:
+    """One status report as the customer receives it (SPEC §7)."""
+    return {
+        "msgid": str(row.send_id),
+        "mobile": row.mobile,
+        "accountid": str(row.account_id),
+        "status": stat,
+        "success": "1" if stat == DELIVRD else "0",
+        "errcode": errcode,
+        "submittime": local_time(row.submitted_at or row.created_at),
+        "donetime": local_time(done_at),
+        "segments": str(row.segments),
+        "reportid": str(row.id),
+    }
+
+
+def _record_failures(conn: sa.Connection, owner: str, failures: Sequence[Failed], now: int) -> int:
+    reports: list[tuple[int, Mapping[str, str]]] = []
+    refunds: dict[int, int] = defaultdict(int)
+    for f in failures:  # rare: one statement each
+        stat, errcode = f.stat[:_STAT_LEN], f.error[:_ERR_LEN]
+        row = conn.execute(
+            sa.update(messages)
+            .where(
+                messages.c.id == f.message_id,
+                messages.c.state == SUBMITTING,
+                messages.c.lease_owner == owner,
+            )
+            .values(
+                state=f.state,
+                stat=stat,
+                errcode=errcode,
+                done_at=now,
+                connector=f.connector,
+                lease_owner=None,
+                lease_until=None,
+                maybe_sent=messages.c.maybe_sent + int(f.maybe_sent),
+            )
+            .returning(*_REPORT_COLUMNS)
+        ).first()
+        if row is None:
+            continue
+        refunds[row.account_id] += row.segments
+        reports.append((row.account_id, _report_item(row, stat, errcode, now)))
+    _refund(conn, refunds)
+    enqueue_reports(conn, reports, now)
+    return len(reports)
+
+
+def _refund(conn: sa.Connection, refunds: Mapping[int, int]) -> None:
+    """Give the segments of messages the carrier never took back to their sub-accounts' balance."""
+    if not refunds:
+        return
+    conn.execute(
+        sa.update(accounts)
+        .where(accounts.c.id == sa.bindparam("b_id"))
+        .values(
+            usednum=sa.case(
+                (accounts.c.usednum >= sa.bindparam("b_n"), accounts.c.usednum - sa.bindparam("b_n")),
+                else_=0,
+            )
+        ),
+        [{"b_id": account_id, "b_n": n} for account_id, n in sorted(refunds.items())],
+    )
+
+
+# --- receipts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptIn:
+    """A status report for one segment, as a connector delivered it."""
+
+    connector: str
+    remote_id: str
+    stat: str
+    err: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptSummary:
+    applied: int = 0  # receipts that set a part's state
+    duplicates: int = 0  # receipts for parts already final (redeliveries): no change
+    intermediate: int = 0  # ENROUTE/ACCEPTD: nothing to do
+    unmatched: int = 0  # no part yet: kept in unmatched_receipts
+    finished: int = 0  # messages that became final (one report each)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    id: int
+    message_id: int
+    connector: str
+    stat: str
+
+
+def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int) -> ReceiptSummary:
+    """Set each receipt's part; a message whose parts are all final becomes final, with one report."""
+    final = [r for r in receipts if r.stat not in INTERMEDIATE_STATS]
+    matched, unmatched = _match(conn, final)
+    if unmatched:
+        conn.execute(
+            sa.insert(unmatched_receipts),
+            [
+                {
+                    "connector": r.connector,
+                    "remote_id": r.remote_id,
+                    "stat": r.stat[:_STAT_LEN],
+                    "err": r.err[:_ERR_LEN],
+                    "received_at": now,
+                }
+                for r in unmatched
+            ],
+        )
+    applied, duplicates, finished = _settle(conn, matched, now)
+    return ReceiptSummary(applied, duplicates, len(receipts) - len(final), len(unmatched), finished)
+
+
+def _match(
+    conn: sa.Connection, receipts: Sequence[ReceiptIn]
+) -> tuple[list[tuple[ReceiptIn, _Part]], list[ReceiptIn]]:
+    """Each receipt's part by remote id: the same connector's first, open parts before final ones,
+    newer before older (an SMSC that restarted may hand out an id again)."""
+    wanted = sorted({r.remote_id for r in receipts})
+    candidates: dict[str, list[_Part]] = defaultdict(list)
+    for chunk in _chunks(wanted):
+        query = sa.select(
+            message_parts.c.id,
+            message_parts.c.message_id,
+            message_parts.c.connector,
+            message_parts.c.remote_id,
+            message_parts.c.stat,
+        ).where(message_parts.c.remote_id.in_(chunk))
+        for row in conn.execute(query):
+            candidates[row.remote_id].append(_Part(row.id, row.message_id, row.connector, row.stat))
+    matched: list[tuple[ReceiptIn, _Part]] = []
+    unmatched: list[ReceiptIn] = []
+    for receipt in receipts:
+        parts = candidates.get(receipt.remote_id)
+        if not parts:
+            unmatched.append(receipt)
+            continue
+        best = max(parts, key=lambda p: (p.connector == receipt.connector, p.stat == "", p.id))
+        matched.append((receipt, best))
+    return matched, unmatched
+
+
+def _settle(
+    conn: sa.Connection, matched: Sequence[tuple[ReceiptIn, _Part]], now: int
+) -> tuple[int, int, int]:
+    """Apply matched receipts; returns (applied, duplicates, messages finished)."""
+    updates: list[dict[str, object]] = []
+    seen: set[int] = set()
+    touched: set[int] = set()
+    for receipt, part in matched:
+        if part.stat or part.id in seen:
+            continue
+        seen.add(part.id)
+        touched.add(part.message_id)
+        updates.append({"b_id": part.id, "b_stat": receipt.stat[:_STAT_LEN], "b_err": receipt.err[:_ERR_LEN]})
+    if not updates:
+        return 0, len(matched), 0
+    message_ids = sorted(touched)
+    if _is_postgres(conn):
+        # Two receipts of one long message settled side by side would each see only their own part
+        # final: the message row lock makes the second wait for the first, then see both.
+        for chunk in _chunks(message_ids):
+            conn.execute(
+                sa.select(messages.c.id)
+                .where(messages.c.id.in_(chunk))
+                .order_by(messages.c.id)
+                .with_for_update()
+            ).all()
+    applied = conn.execute(
+        sa.update(message_parts)
+        .where(message_parts.c.id == sa.bindparam("b_id"), message_parts.c.stat == "")
+        .values(stat=sa.bindparam("b_stat"), err=sa.bindparam("b_err")),
+        updates,
+    ).rowcount
+    applied = len(updates) if applied is None or applied < 0 else int(applied)
+    finished = _finish_messages(conn, message_ids, now)
+    return applied, len(matched) - applied, finished
+
+
+def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int) -> int:
+    """Make final the messages whose parts all have a final state; enqueue one report each."""
+    parts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for chunk in _chunks(message_ids):
+        query = sa.select(
+            message_parts.c.message_id, message_parts.c.part, message_parts.c.stat, message_parts.c.err
+        ).where(message_parts.c.message_id.in_(chunk))
+        for row in conn.execute(query):
+            parts[row.message_id].append((row.part, row.stat, row.err))
+    outcome: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for message_id, found in parts.items():
+        if any(not stat for _, stat, _ in found):
+            continue
+        found.sort()
+        failure = next(((stat, err) for _, stat, err in found if stat != DELIVRD), None)
+        stat, err = failure if failure is not None else (DELIVRD, found[0][2])
+        outcome[(state_of_stat(stat), stat, err)].append(message_id)
+    reports: list[tuple[int, Mapping[str, str]]] = []
+    for (state, stat, err), ids in outcome.items():
+        for chunk in _chunks(sorted(ids)):
+            rows = conn.execute(
+                sa.update(messages)
+                .where(messages.c.id.in_(chunk), messages.c.state == SUBMITTED)
+                .values(state=state, stat=stat, errcode=err, done_at=now)
+                .returning(*_REPORT_COLUMNS)
+            ).all()
+            reports.extend((row.account_id, _report_item(row, stat, err, now)) for row in rows)
+    reports.sort(key=lambda r: int(r[1]["reportid"]))
+    enqueue_reports(conn, reports, now)
+    return len(reports)
+
+
+def _apply_early_receipts(conn: sa.Connection, remote_ids: Sequence[str], now: int) -> tuple[int, int]:
+    """Apply kept receipts for parts just inserted; returns (receipts applied, messages finished)."""
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(remote_ids))):
+        query = sa.select(unmatched_receipts).where(unmatched_receipts.c.remote_id.in_(chunk))
+        rows.extend(conn.execute(query).all())
+    return _apply_kept(conn, rows, now)
+
+
+def rematch_receipts(conn: sa.Connection, now: int, limit: int = 1000) -> tuple[int, int]:
+    """Apply kept receipts whose part exists by now; returns (receipts applied, messages finished).
+
+    Catches what `record_results` could not see: a receipt stored by a transaction that ran side by
+    side with the one inserting its part (possible on PostgreSQL, where writers run concurrently).
+    """
+    has_part = sa.exists().where(message_parts.c.remote_id == unmatched_receipts.c.remote_id)
+    rows = conn.execute(
+        sa.select(unmatched_receipts).where(has_part).order_by(unmatched_receipts.c.id).limit(limit)
+    ).all()
+    return _apply_kept(conn, rows, now)
+
+
+def _apply_kept(conn: sa.Connection, rows: Sequence[Any], now: int) -> tuple[int, int]:
+    if not rows:
+        return 0, 0
+    kept = [(row.id, ReceiptIn(row.connector, row.remote_id, row.stat, row.err)) for row in rows]
+    matched, _ = _match(conn, [receipt for _, receipt in kept])
+    if not matched:
+        return 0, 0
+    found = {id(receipt) for receipt, _ in matched}
+    done = [row_id for row_id, receipt in kept if id(receipt) in found]
+    for chunk in _chunks(done):
+        conn.execute(sa.delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(chunk)))
+    applied, _, finished = _settle(conn, matched, now)
+    return applied, finished
+
+
+def purge_unmatched(conn: sa.Connection, before: int) -> int:
+    """Forget kept receipts older than `before`: they belong to no message of ours."""
+    result = conn.execute(sa.delete(unmatched_receipts).where(unmatched_receipts.c.received_at < before))
+    return int(result.rowcount)
+
+
+# --- replies (MO) --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InboundIn:
+    """A reply from a subscriber, and the source number of the connector it came through."""
+
+    connector: str
+    source_number: str
+    mobile: str
+    destination: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    id: int  # the replyid
+    account_id: int | None  # None: no sub-account could be found
+    opted_out: bool
+
+
+def store_inbound(conn: sa.Connection, items: Sequence[InboundIn], now: int) -> list[StoredReply]:
+    """Store replies, each with its sub-account; enqueue the reply callback; record opt-outs."""
+    stored: list[StoredReply] = []
+    for item in items:
+        mobile = normalize_mobile(item.mobile) or item.mobile
+        found = _account_by_extension(conn, item.source_number, item.destination)
+        if found is None:
+            found = _last_sender(conn, mobile)
+        account_id, customer_id = found if found is not None else (None, None)
+        reply_id = conn.execute(
+            sa.insert(inbound)
+            .values(
+                customer_id=customer_id,
+                account_id=account_id,
+                mobile=mobile,
+                destination=item.destination,
+                content=item.text,
+                connector=item.connector,
+                received_at=now,
+            )
+            .returning(inbound.c.id)
+        ).scalar_one()
+        opted_out = False
+        if account_id is not None:
+            enqueue_reply(
+                conn,
+                account_id,
+                {
+                    "replyid": str(reply_id),
+                    "accountid": str(account_id),
+                    "mobile": mobile,
+                    "content": item.text,
+                    "receivetime": local_time(now),
+                },
+                now,
+            )
+            if is_opt_out_reply(item.text):
+                _opt_out(conn, account_id, mobile, now)
+                opted_out = True
+        stored.append(StoredReply(reply_id, account_id, opted_out))
+    return stored
+
+
+def _extension_candidates(source_number: str, destination: str) -> list[str]:
+    """What may be an extension in `destination`, longest first (digits after the extension are the
+    subscriber's own, which some SMSCs pass on)."""
+    if not destination.startswith(source_number):
+        return []
+    rest = destination[len(source_number) :]
+    return [rest[:end] for end in range(len(rest), 0, -1)]
+
+
+def _account_by_extension(
+    conn: sa.Connection, source_number: str, destination: str
+) -> tuple[int, int] | None:
+    candidates = _extension_candidates(source_number, destination)
+    if not candidates:
+        return None
+    rows = conn.execute(
+        sa.select(accounts.c.id, accounts.c.customer_id, accounts.c.extension).where(
+            accounts.c.extension.in_(candidates)
+        )
+    ).all()
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: len(r.extension))
+    return int(best.id), int(best.customer_id)
+
+
+def _last_sender(conn: sa.Connection, mobile: str) -> tuple[int, int] | None:
+    """The sub-account that last sent to `mobile`.
+
+    Asked per sub-account, the (account_id, mobile) index answers it without reading the outbox.
+    """
+    row = conn.execute(
+        sa.select(messages.c.account_id, messages.c.customer_id)
+        .where(
+            messages.c.account_id.in_(sa.select(accounts.c.id).scalar_subquery()), messages.c.mobile == mobile
+        )
+        .order_by(messages.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row.account_id), int(row.customer_id))
+
+
+def _opt_out(conn: sa.Connection, account_id: int, mobile: str, now: int) -> None:
+    values = {"account_id": account_id, "mobile": mobile, "created_at": now}
+    if _is_postgres(conn):
+        conn.execute(postgresql.insert(optouts).values(values).on_conflict_do_nothing())
+    elif conn.dialect.name == "sqlite":
+        conn.execute(sqlite.insert(optouts).values(values).on_conflict_do_nothing())
+    elif (
+        conn.execute(
+            sa.select(optouts.c.mobile).where(optouts.c.account_id == account_id, optouts.c.mobile == mobile)
+        ).first()
+        is None
+    ):
+        conn.execute(sa.insert(optouts).values(values))
+
+
+def pending_counts(
+    conn: sa.Connection, states: Iterable[str] = (QUEUED, SUBMITTING, SUBMITTED)
+) -> dict[str, int]:
+    """How many messages wait in each non-final state (for metrics and the command line)."""
+    wanted = list(states)
+    counts = dict.fromkeys(wanted, 0)
+    query = (
+        sa.select(messages.c.state, sa.func.count())
+        .where(messages.c.state.in_(wanted))
+        .group_by(messages.c.state)
+    )
+    for state, count in conn.execute(query).tuples():
+        counts[str(state)] = int(count)
+    return counts

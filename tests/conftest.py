@@ -1,0 +1,80 @@
+"""Fixtures shared by every room's tests: a fresh database on SQLite and, when available, PostgreSQL.
+
+PostgreSQL runs when `SMSPLATFORM_TEST_POSTGRES_URL` names a server (e.g.
+`postgresql://postgres@127.0.0.1:5432/postgres`; `.ci/run` sets it); each test gets its own database,
+cloned from a migrated template so that it costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from smsplatform.store.database import Database, create_engine, migrate, normalize_url
+
+POSTGRES_ENV = "SMSPLATFORM_TEST_POSTGRES_URL"
+
+
+def _with_database(url: str, name: str) -> str:
+    return str(sa.make_url(normalize_url(url)).set(database=name))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The admin URL and a migrated template database, made once per run."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+    admin = sa.create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    template = f"smsplatform_tmpl_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{template}"')
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is unreachable: {exc.orig}")
+    engine = create_engine(_with_database(url, template))
+    migrate(engine)
+    engine.dispose()
+    yield template
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _postgres_database(template: str) -> Iterator[str]:
+    url = os.environ[POSTGRES_ENV]
+    admin = sa.create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    name = f"smsplatform_test_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _with_database(url, name)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'smsplatform.db'}"
+        engine = create_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield url
+    else:
+        yield from _postgres_database(request.getfixturevalue("postgres_template"))
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.open(database_url, run_migrations=False)
+    yield database
+    database.close()
