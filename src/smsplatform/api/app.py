@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from smsplatform.api import accounts, codes, send, templates
+from smsplatform.api import accounts, codes, queries, send, templates
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import CALLBACK_PATTERN, ApiError, render, render_bytes
 from smsplatform.api.guard import admit
@@ -34,6 +34,8 @@ ENDPOINTS: dict[str, Handler] = {
     "edittemplate": templates.edittemplate,
     "templatelist": templates.templatelist,
     "templatedetail": templates.templatedetail,
+    "status": queries.status,
+    "reply": queries.reply,
 }
 
 
@@ -57,7 +59,10 @@ class CustomerApi:
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", media_type.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -65,9 +65,8 @@ def parse_body(body: bytes, content_type: str) -> dict[str, str]:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body, refused (235) as soon as it is known to exceed `limit`."""
     declared = _header(scope, b"content-length")
-    if declared:
-        if not declared.isdigit() or int(declared) > limit:
-            raise ApiError(BODY_INVALID)
+    if declared and (not declared.isdigit() or int(declared) > limit):
+        raise ApiError(BODY_INVALID)
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -27,7 +27,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 
 T = TypeVar("T")
-I = TypeVar("I")
+Item = TypeVar("Item")
+
+# Past this size the writer itself finishes a checkpoint so that the WAL starts over.
+_WAL_RESET_BYTES = 64 * 1024 * 1024
 
 # Units of work per group commit: enough to amortise the commit, few enough to keep latency low.
 _MAX_GROUP = 256
@@ -65,6 +68,7 @@ def create_engine(url: str, *, for_writes: bool = True) -> sa.Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of a big send stay in memory
         if for_writes:
             # Checkpoints run on their own thread (Database._checkpoint_loop), not inside a commit that a
             # request is waiting for.
@@ -111,6 +115,13 @@ def _units(group: list[_Job]) -> list[list[_Job]]:
     return units
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _settled(unit: list[_Job], results: list[Any]) -> dict[int, tuple[Any, BaseException | None]]:
     return {id(job): (result, None) for job, result in zip(unit, results, strict=True)}
 
@@ -135,9 +146,12 @@ class Database:
     _queue: queue.SimpleQueue[_Job | None] = field(init=False, default_factory=queue.SimpleQueue)
     _writer: threading.Thread | None = field(init=False, default=None)
     _closing: threading.Event = field(init=False, default_factory=threading.Event)
+    _wal_path: Path | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._reader_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="db-read")
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        self._wal_path = Path(f"{database}-wal") if database and database != ":memory:" else None
 
     @classmethod
     def open(cls, url: str, *, run_migrations: bool = True) -> Database:
@@ -169,15 +183,18 @@ class Database:
         """
         if kwargs:
             fn = functools.partial(fn, **kwargs)
-        return await self._submit(_Job(fn, args, asyncio.get_running_loop(), asyncio.get_running_loop().create_future()))
+        loop = asyncio.get_running_loop()
+        result: T = await self._submit(_Job(fn, args, loop, loop.create_future()))
+        return result
 
-    async def write_batched(self, fn: Callable[[sa.Connection, list[I]], list[T]], item: I) -> T:
+    async def write_batched(self, fn: Callable[[sa.Connection, list[Item]], list[T]], item: Item) -> T:
         """Like `write`, for the hot path: concurrent items of the same `fn` go to one call of
         `fn(conn, items)`, which returns one result per item. Should that call raise, each item is
         retried alone, so a bad item fails by itself.
         """
         loop = asyncio.get_running_loop()
-        return await self._submit(_Job(fn, (item,), loop, loop.create_future(), batched=True))
+        result: T = await self._submit(_Job(fn, (item,), loop, loop.create_future(), batched=True))
+        return result
 
     async def _submit(self, job: _Job) -> Any:
         if self._writer is None:
@@ -206,11 +223,12 @@ class Database:
                     break
                 group.append(job)
             self._commit_group(group)
-            if self.dialect == "sqlite" and time.monotonic() - last_checkpoint >= 1.0:
-                # The checkpoint thread has copied most of the WAL already; finishing here, where no
-                # write can race it, lets the next transaction start the WAL over instead of growing it.
-                self._checkpoint(self.engine)
+            if self._wal_path is not None and time.monotonic() - last_checkpoint >= 1.0:
                 last_checkpoint = time.monotonic()
+                if _size(self._wal_path) > _WAL_RESET_BYTES:
+                    # The checkpoint thread has copied most of the WAL already; finishing here, where no
+                    # write can race it, lets the next transaction start the WAL over instead of growing it.
+                    self._checkpoint(self.engine)
             if stop:
                 return
 

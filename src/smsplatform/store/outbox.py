@@ -92,7 +92,8 @@ def _in_chunks(values: Sequence[str], size: int = 900) -> Iterator[list[str]]:
 
 
 _OPTED_OUT = sa.select(optouts.c.mobile).where(
-    optouts.c.account_id == sa.bindparam("account"), optouts.c.mobile.in_(sa.bindparam("mobiles", expanding=True))
+    optouts.c.account_id == sa.bindparam("account"),
+    optouts.c.mobile.in_(sa.bindparam("mobiles", expanding=True)),
 )
 
 
@@ -113,7 +114,29 @@ _DEBIT = (
     .values(usednum=accounts.c.usednum + sa.bindparam("fee"))
 )
 _INSERT_SEND = sa.insert(sends).returning(sends.c.id, sort_by_parameter_order=True)
-_INSERT_MESSAGE = sa.insert(messages)
+_MESSAGE_COLUMNS = (
+    "send_id",
+    "customer_id",
+    "account_id",
+    "mobile",
+    "content",
+    "kind",
+    "segments",
+    "carrier",
+    "state",
+    "created_at",
+)
+
+
+def _insert_messages(conn: sa.Connection, rows: list[tuple[object, ...]]) -> None:
+    # Straight to the driver's executemany: for 5,000 rows, SQLAlchemy's per-row parameter handling
+    # costs more than the insert itself.
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(_MESSAGE_COLUMNS)
+    marks = ", ".join([mark] * len(_MESSAGE_COLUMNS))
+    conn.exec_driver_sql(f"INSERT INTO {messages.name} ({columns}) VALUES ({marks})", rows)
+
+
 _STORE_RESPONSE = (
     sa.update(sends).where(sends.c.id == sa.bindparam("send")).values(response=sa.bindparam("payload"))
 )
@@ -134,7 +157,11 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
     opted: list[list[str]] = []
     debits: list[int] = []
     for index, req in enumerate(requests):
-        replay = find_replay(conn, req.customer_id, req.request_id, req.fingerprint, req.now) if req.request_id else None
+        replay = (
+            find_replay(conn, req.customer_id, req.request_id, req.fingerprint, req.now)
+            if req.request_id
+            else None
+        )
         if replay is not None:
             outcomes[index] = replay
             batches.append([])
@@ -154,41 +181,45 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
     if not debits:
         return [o for o in outcomes if o is not None]
 
-    send_ids = conn.execute(
-        _INSERT_SEND,
-        [
-            {
-                "customer_id": requests[i].customer_id,
-                "account_id": requests[i].account_id,
-                "count": len(batches[i]),
-                "fee": sum(m.segments for m in batches[i]),
-                "request_id": requests[i].request_id or None,
-                "created_at": requests[i].now,
-            }
-            for i in debits
-        ],
-    ).scalars().all()
+    send_ids = (
+        conn.execute(
+            _INSERT_SEND,
+            [
+                {
+                    "customer_id": requests[i].customer_id,
+                    "account_id": requests[i].account_id,
+                    "count": len(batches[i]),
+                    "fee": sum(m.segments for m in batches[i]),
+                    "request_id": requests[i].request_id or None,
+                    "created_at": requests[i].now,
+                }
+                for i in debits
+            ],
+        )
+        .scalars()
+        .all()
+    )
     pins = pins_for(conn, [m.mobile for i in debits for m in batches[i]])
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for i, send_id in zip(debits, send_ids, strict=True):
         req = requests[i]
-        for m in batches[i]:
-            rows.append(
-                {
-                    "send_id": send_id,
-                    "customer_id": req.customer_id,
-                    "account_id": req.account_id,
-                    "mobile": m.mobile,
-                    "content": m.content,
-                    "kind": m.kind,
-                    "segments": m.segments,
-                    "carrier": pins.get(m.mobile, m.carrier),
-                    "state": "queued",
-                    "created_at": req.now,
-                }
+        rows.extend(
+            (
+                send_id,
+                req.customer_id,
+                req.account_id,
+                m.mobile,
+                m.content,
+                m.kind,
+                m.segments,
+                pins.get(m.mobile, m.carrier),
+                "queued",
+                req.now,
             )
+            for m in batches[i]
+        )
         outcomes[i] = Accepted(_result(req, send_id, batches[i], opted[i]))
-    conn.execute(_INSERT_MESSAGE, rows)
+    _insert_messages(conn, rows)
     responses = [
         {"send": send_id, "payload": _replay_payload(requests[i], outcomes[i])}
         for i, send_id in zip(debits, send_ids, strict=True)
