@@ -7,6 +7,7 @@ the change within `config_poll_seconds`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import ipaddress
@@ -22,9 +23,10 @@ from smsplatform.config import ConfigError, Settings, load_settings
 from smsplatform.domain.frequency import parse_limits
 from smsplatform.domain.numbers import Carrier, normalize_mobile
 from smsplatform.domain.templates import TemplateKind
-from smsplatform.store import accounts, customers, routing, templates, words
+from smsplatform.store import accounts, connectors, customers, routing, templates, words
 from smsplatform.store import settings as switches
 from smsplatform.store.accounts import AccountStatus
+from smsplatform.store.connectors import ConnectorRow
 from smsplatform.store.database import Database
 from smsplatform.store.errors import InvalidState, NotFound
 from smsplatform.store.templates import TemplateStatus
@@ -307,6 +309,129 @@ def cmd_api_enable(args: argparse.Namespace, settings: Settings) -> Any:
     return _set_endpoint(settings, args.endpoint, False)
 
 
+PROTOCOLS = ("smpp", "cmpp", "cmpp2", "sgip", "smgp")
+
+
+def _carriers(text: str) -> tuple[str, ...]:
+    return tuple(_carrier(part.strip()) for part in text.split(",") if part.strip())
+
+
+def cmd_connector_add(args: argparse.Namespace, settings: Settings) -> Any:
+    options = {
+        key: str(value)
+        for key, value in (
+            ("service_id", args.service_id),
+            ("node_id", args.node_id),
+            ("listen_port", args.listen_port),
+            ("listen_login", args.listen_login),
+            ("listen_password", args.listen_password),
+            ("bind_mode", args.bind_mode),
+        )
+        if value is not None
+    }
+    if args.protocol == "sgip" and args.listen_port is None:
+        raise CliError(
+            "an SGIP connector needs --listen-port (where the SMSC connects back with reports and MO)"
+        )
+    row = ConnectorRow(
+        name=args.name,
+        protocol=args.protocol,
+        host=args.host,
+        port=args.port,
+        system_id=args.system_id,
+        password=args.password,
+        window=args.window,
+        tps=args.tps,
+        source_number=args.src_number or "",
+        carriers=args.carriers or (),
+        options=options,
+    )
+
+    def add(conn: sa.Connection) -> ConnectorRow:
+        added = connectors.add_connector(conn, row)
+        routes = connectors.list_routes(conn)
+        for carrier in row.carriers:  # serve these carriers: last in their failover order
+            connectors.set_route(conn, carrier, [*routes.get(carrier, []), row.name])
+        return added
+
+    try:
+        added = _write(settings, add)
+    except connectors.ConnectorExists as exc:
+        raise CliError(f"a connector named {exc} exists already; remove it first") from exc
+    return {k: v for k, v in _record(added).items() if k != "password"}
+
+
+def cmd_connector_list(args: argparse.Namespace, settings: Settings) -> Any:
+    def load(conn: sa.Connection) -> list[dict[str, Any]]:
+        stats = connectors.connector_stats(conn)
+        routes = connectors.list_routes(conn)
+        listed = []
+        for row in connectors.list_connectors(conn):
+            record = {k: v for k, v in _record(row).items() if k != "password"}
+            record["routes"] = sorted(c for c, names in routes.items() if row.name in names)
+            record.update(stats.get(row.name, {"state": "not running"}))
+            listed.append(record)
+        return listed
+
+    return _write(settings, load)
+
+
+def cmd_connector_remove(args: argparse.Namespace, settings: Settings) -> Any:
+    _write(settings, connectors.remove_connector, args.name)
+    return {"removed": args.name}
+
+
+def cmd_route_set(args: argparse.Namespace, settings: Settings) -> Any:
+    _write(settings, connectors.set_route, args.carrier, args.names)
+    return {"carrier": args.carrier, "connectors": args.names}
+
+
+def cmd_route_list(args: argparse.Namespace, settings: Settings) -> Any:
+    return [
+        {"carrier": c, "connectors": n} for c, n in sorted(_write(settings, connectors.list_routes).items())
+    ]
+
+
+def cmd_simulator(args: argparse.Namespace, settings: Settings) -> None:
+    import asyncio
+
+    from smsplatform.simulator.rules import LastDigitRule, OutcomeRule, PercentageRule
+    from smsplatform.simulator.runner import run_simulator
+
+    accounts = {}
+    for pair in args.account or ["smsplatform:smsplatform"]:
+        system_id, sep, password = pair.partition(":")
+        if not sep:
+            raise CliError(f"--account takes SYSTEM_ID:PASSWORD, not {pair!r}")
+        accounts[system_id] = password
+    rule: OutcomeRule
+    try:
+        if args.outcomes == "last-digit":
+            rule = LastDigitRule(delay=args.receipt_delay)
+        else:
+            weights = {}
+            for part in args.outcomes.split(","):
+                stat, _, weight = part.partition("=")
+                weights[stat.strip().upper()] = float(weight)
+            rule = PercentageRule(weights, delay=args.receipt_delay)
+    except ValueError as exc:
+        raise CliError(f"bad --outcomes {args.outcomes!r}: {exc}") from exc
+    options = {"version": "2.0"} if args.protocol == "cmpp2" else {}
+    protocol = "cmpp" if args.protocol == "cmpp2" else args.protocol
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_simulator(
+                protocol,
+                args.host,
+                args.port,
+                accounts,
+                rule,
+                options=options,
+                control_port=args.control_port,
+            )
+        )
+
+
 # --- the parser ----------------------------------------------------------------------------------
 
 
@@ -396,6 +521,50 @@ def build_parser() -> argparse.ArgumentParser:
     command(sub, "remove", cmd_pin_remove, "unpin a number").add_argument("mobile")
     command(sub, "list", cmd_pin_list, "list pinned numbers")
 
+    sub = groups.add_parser("connector", help="upstream links to SMSCs").add_subparsers(required=True)
+    p = command(sub, "add", cmd_connector_add, "configure a link (a running serve picks it up)")
+    p.add_argument("name")
+    p.add_argument("--protocol", required=True, choices=PROTOCOLS)
+    p.add_argument("--host", required=True)
+    p.add_argument("--port", required=True, type=_positive_int)
+    p.add_argument(
+        "--system-id", required=True, help="login: SMPP system_id, CMPP Source_Addr, SMGP ClientID"
+    )
+    p.add_argument("--password", required=True, help="password or shared secret")
+    p.add_argument("--window", type=_positive_int, default=16, help="unanswered submits per session (16)")
+    p.add_argument("--tps", type=_positive_int, help="submits per second cap")
+    p.add_argument("--carriers", type=_carriers, help="carriers it serves, e.g. mobile,unicom")
+    p.add_argument("--service-id", help="CMPP/SMGP service id")
+    p.add_argument("--src-number", help="the SP access number (1069…) extension codes are appended to")
+    p.add_argument("--bind-mode", choices=["transceiver", "transmitter_receiver"], help="SMPP sessions")
+    p.add_argument("--node-id", type=_positive_int, help="SGIP: our node id")
+    p.add_argument("--listen-port", type=_positive_int, help="SGIP: where the SMSC connects back")
+    p.add_argument("--listen-login", help="SGIP: the login the SMSC's Bind must present")
+    p.add_argument("--listen-password", help="SGIP: the password the SMSC's Bind must present")
+    command(sub, "list", cmd_connector_list, "list links with their state, in flight, sent and errors")
+    command(sub, "remove", cmd_connector_remove, "remove a link and its routes").add_argument("name")
+
+    sub = groups.add_parser("route", help="carrier → connectors, in failover order").add_subparsers(
+        required=True
+    )
+    p = command(sub, "set", cmd_route_set, "set a carrier's connectors, first preferred")
+    p.add_argument("carrier", type=_carrier)
+    p.add_argument("names", nargs="+", metavar="NAME")
+    command(sub, "list", cmd_route_list, "list routes")
+
+    p = command(groups, "simulator", cmd_simulator, "run a simulated SMSC alone")
+    p.add_argument("--protocol", required=True, choices=PROTOCOLS)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", required=True, type=int)
+    p.add_argument("--account", action="append", help="SYSTEM_ID:PASSWORD it accepts (repeatable)")
+    p.add_argument("--receipt-delay", type=float, default=0.2, help="seconds before a status report")
+    p.add_argument(
+        "--outcomes",
+        default="last-digit",
+        help='"last-digit" (0-6 DELIVRD, 7 UNDELIV, 8 EXPIRED, 9 REJECTD) or "DELIVRD=95,UNDELIV=5"',
+    )
+    p.add_argument("--control-port", type=int, help="port of the control line protocol (MO, faults)")
+
     sub = groups.add_parser("api", help="maintenance mode and endpoint switches").add_subparsers(
         required=True
     )
@@ -422,7 +591,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except NotFound as exc:
+    except (NotFound, connectors.ConnectorExists) as exc:
         print(f"error: not found: {exc}", file=sys.stderr)
         return 1
     except InvalidState as exc:

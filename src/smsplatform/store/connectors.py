@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from smsplatform.store import schema
 from smsplatform.store.clock import now
 from smsplatform.store.errors import NotFound, StoreError
 from smsplatform.store.schema import connectors, routes
@@ -93,7 +94,8 @@ def set_route(conn: sa.Connection, carrier: str, names: Sequence[str]) -> None:
     conn.execute(sa.delete(routes).where(routes.c.carrier == carrier))
     if names:
         conn.execute(
-            sa.insert(routes), [{"carrier": carrier, "position": i, "connector": n} for i, n in enumerate(names)]
+            sa.insert(routes),
+            [{"carrier": carrier, "position": i, "connector": n} for i, n in enumerate(names)],
         )
     bump_config_version(conn)
 
@@ -102,4 +104,53 @@ def list_routes(conn: sa.Connection) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for r in conn.execute(sa.select(routes).order_by(routes.c.carrier, routes.c.position)):
         found.setdefault(r.carrier, []).append(r.connector)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class LinkHealth:
+    name: str
+    state: str
+    in_flight: int
+    sent: int
+    errors: int
+    reports: int
+    inbound: int
+
+
+def record_stats(conn: sa.Connection, health: Sequence[LinkHealth], at: int) -> None:
+    """Replaces the named links' last reported health (no configuration version bump: not config)."""
+    if not health:
+        return
+    conn.execute(
+        sa.delete(schema.connector_stats).where(schema.connector_stats.c.name.in_([h.name for h in health]))
+    )
+    conn.execute(
+        sa.insert(schema.connector_stats),
+        [
+            {
+                "name": h.name,
+                "state": h.state,
+                "in_flight": h.in_flight,
+                "sent": h.sent,
+                "errors": h.errors,
+                "reports": h.reports,
+                "inbound": h.inbound,
+                "updated_at": at,
+            }
+            for h in health
+        ],
+    )
+
+
+def connector_stats(conn: sa.Connection, *, stale_after: int = 30) -> dict[str, dict[str, object]]:
+    """Each link's last reported health; a link not heard of for `stale_after` seconds shows as such."""
+    found: dict[str, dict[str, object]] = {}
+    current = now()
+    for row in conn.execute(sa.select(schema.connector_stats)):
+        record = dict(row._mapping)
+        name = str(record.pop("name"))
+        if current - int(record["updated_at"]) > stale_after:
+            record["state"] = "not running"
+        found[name] = record
     return found
