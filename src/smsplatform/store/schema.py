@@ -245,3 +245,18 @@ routes = sa.Table(
     sa.Column("position", sa.SmallInteger, primary_key=True),
     sa.Column("connector", sa.String(64), nullable=False),
 )
+
+# What each running connector last reported (written every few seconds by the process that runs it),
+# so that `connector list` and the console can show link health from any process.
+connector_stats = sa.Table(
+    "connector_stats",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("in_flight", sa.Integer, nullable=False),
+    sa.Column("sent", sa.BigInteger, nullable=False),
+    sa.Column("errors", sa.BigInteger, nullable=False),
+    sa.Column("reports", sa.BigInteger, nullable=False),
+    sa.Column("inbound", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
