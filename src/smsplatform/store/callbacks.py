@@ -3,7 +3,7 @@
 Dispatch enqueues a row in the same transaction as the state change it reports, and only when the
 sub-account has the matching URL set, so the hot path never writes rows nobody will receive. The
 callbacks worker claims due rows with a lease (a crashed worker's claims come back when it runs out),
-then marks them done, retries them later, or gives up on them.
+then marks them done, retries them later, or gives up on them, and in time deletes settled rows.
 
 Each row's `payload` is the JSON text of one item exactly as the customer receives it, so a batch body
 is the payloads joined, not a re-encoding.
@@ -12,7 +12,7 @@ is the payloads joined, not a re-encoding.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -108,17 +108,25 @@ class DueCallback:
 
 
 def claim_due(
-    conn: sa.Connection, now: int, limit: int, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    conn: sa.Connection,
+    now: int,
+    limit: int,
+    lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    skip: Collection[tuple[int, str]] = (),
 ) -> list[DueCallback]:
-    """Leases up to `limit` due pending rows, oldest due first.
+    """Leases up to `limit` due pending rows, oldest due first, leaving out the `(account_id, kind)`
+    pairs in `skip` (those the worker already has enough of queued for a slow receiver).
 
     The lease is the row's next attempt time pushed `lease_seconds` ahead: until then no other worker
     sees it as due, and if this one dies without settling it, it becomes due again by itself.
     """
     lease_until = now + lease_seconds
+    where = [callbacks.c.state == PENDING, callbacks.c.next_attempt_at <= now]
+    if skip:
+        where.append(sa.not_(sa.tuple_(callbacks.c.account_id, callbacks.c.kind).in_(sorted(skip))))
     due = (
         sa.select(callbacks.c.id)
-        .where(callbacks.c.state == PENDING, callbacks.c.next_attempt_at <= now)
+        .where(*where)
         .order_by(callbacks.c.next_attempt_at, callbacks.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer and ignores it
@@ -191,8 +199,8 @@ def mark_done(conn: sa.Connection, ids: Sequence[int], now: int) -> None:
         )
 
 
-def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int]], error: str) -> None:
-    """An attempt on these rows failed: each `(id, next_attempt_at)` becomes due again at that time.
+def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int, str]]) -> None:
+    """Attempts on these rows failed: each `(id, next_attempt_at, error)` becomes due again at that time.
 
     A row another worker already settled (after this one's lease ran out) stays settled.
     """
@@ -200,18 +208,22 @@ def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int]], error: 
         conn.execute(
             sa.update(callbacks)
             .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
-            .values(next_attempt_at=sa.bindparam("next_at"), lease_until=None, last_error=error[:200]),
-            [{"row_id": row_id, "next_at": next_at} for row_id, next_at in retries],
+            .values(
+                next_attempt_at=sa.bindparam("next_at"), lease_until=None, last_error=sa.bindparam("error")
+            ),
+            [{"row_id": i, "next_at": at, "error": error[:200]} for i, at, error in retries],
         )
 
 
-def mark_dead(conn: sa.Connection, ids: Sequence[int], error: str, now: int) -> None:
-    """The retry schedule is exhausted for these rows: they stay, for the operator, but are not retried."""
-    if ids:
+def mark_dead(conn: sa.Connection, dead: Sequence[tuple[int, str]], now: int) -> None:
+    """The retry schedule is exhausted for these `(id, error)` rows: they stay, for the operator, but are
+    not tried again."""
+    if dead:
         conn.execute(
             sa.update(callbacks)
-            .where(callbacks.c.id.in_(list(ids)), callbacks.c.state == PENDING)
-            .values(state=DEAD, done_at=now, lease_until=None, last_error=error[:200])
+            .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
+            .values(state=DEAD, done_at=now, lease_until=None, last_error=sa.bindparam("error")),
+            [{"row_id": i, "error": error[:200]} for i, error in dead],
         )
 
 
@@ -229,15 +241,28 @@ def settle(
     conn: sa.Connection,
     *,
     done: Sequence[int] = (),
-    retries: Sequence[tuple[int, int]] = (),
-    dead: Sequence[int] = (),
-    error: str = "",
+    retries: Sequence[tuple[int, int, str]] = (),
+    dead: Sequence[tuple[int, str]] = (),
     now: int,
 ) -> None:
-    """The outcome of one delivery attempt, as one unit of work."""
+    """The outcomes of delivery attempts, as one unit of work."""
     mark_done(conn, done, now)
-    retry_later(conn, retries, error)
-    mark_dead(conn, dead, error, now)
+    retry_later(conn, retries)
+    mark_dead(conn, dead, now)
+
+
+def purge_settled(conn: sa.Connection, state: str, before: int, limit: int) -> int:
+    """Deletes up to `limit` rows in `state` (done or dead) settled before `before`; returns how many.
+
+    A settled row's `next_attempt_at` is the lease of its last claim, so it marks (within a lease) when
+    the row was settled, and the (state, next_attempt_at) index finds old rows without a scan.
+    """
+    old = (
+        sa.select(callbacks.c.id)
+        .where(callbacks.c.state == state, callbacks.c.next_attempt_at < before)
+        .limit(limit)
+    )
+    return int(conn.execute(sa.delete(callbacks).where(callbacks.c.id.in_(old.scalar_subquery()))).rowcount)
 
 
 def count_by_state(conn: sa.Connection) -> dict[str, int]:

@@ -1,0 +1,78 @@
+"""What one POST carries, and the queue of POSTs owed to one URL.
+
+Status reports travel as a JSON array of up to 100 items (SPEC §7); a reply travels alone, as one JSON
+object. A batch holds items of one sub-account only: each item names its sub-account, the credentials
+are the sub-account's and the signature key its customer's. Bodies are the stored payloads joined as
+they are: no decoding, no re-encoding.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from smsplatform.store.callbacks import REPORT, DueCallback
+
+MAX_REPORTS_PER_POST = 100
+
+
+@dataclass(slots=True)
+class Batch:
+    url: str
+    kind: str
+    account_id: int
+    appkey: str
+    username: str
+    password: str
+    items: list[DueCallback] = field(default_factory=list)
+
+    @classmethod
+    def starting_with(cls, item: DueCallback) -> Batch:
+        return cls(item.url, item.kind, item.account_id, item.appkey, item.username, item.password, [item])
+
+    def takes(self, item: DueCallback, limit: int) -> bool:
+        return (
+            self.kind == REPORT
+            and item.kind == REPORT
+            and len(self.items) < limit
+            and (item.url, item.account_id, item.appkey) == (self.url, self.account_id, self.appkey)
+        )
+
+    def body(self) -> bytes:
+        if self.kind == REPORT:
+            return ("[" + ",".join(item.payload for item in self.items) + "]").encode()
+        [item] = self.items
+        return item.payload.encode()
+
+    @property
+    def ids(self) -> list[int]:
+        return [item.id for item in self.items]
+
+
+@dataclass(slots=True)
+class Lane:
+    """The batches owed to one URL, sent one at a time so a receiver never sees two of ours at once."""
+
+    url: str
+    report_limit: int = MAX_REPORTS_PER_POST
+    waiting: deque[Batch] = field(default_factory=deque)
+    turned_away: set[tuple[int, str]] = field(default_factory=set)  # (account_id, kind) refused while full
+
+    def add(self, item: DueCallback, max_batches: int | None = None) -> bool:
+        """Queues `item`, topping up the last batch not yet sent when it can take it; False (and nothing
+        queued) when that would make more than `max_batches` batches wait."""
+        if self.waiting and self.waiting[-1].takes(item, self.report_limit):
+            self.waiting[-1].items.append(item)
+        elif max_batches is None or len(self.waiting) < max_batches:
+            self.waiting.append(Batch.starting_with(item))
+        else:
+            self.turned_away.add((item.account_id, item.kind))
+            return False
+        return True
+
+    def senders_to_hold_back(self, max_batches: int) -> set[tuple[int, str]]:
+        """The (account_id, kind) pairs not to claim for now: those of a full lane, or none."""
+        if len(self.waiting) < max_batches:
+            self.turned_away.clear()
+            return set()
+        return {(batch.account_id, batch.kind) for batch in self.waiting} | self.turned_away

@@ -1,0 +1,302 @@
+"""The callbacks worker: claims due rows of the outbox and delivers them to customers' URLs.
+
+One loop claims due rows (woken through `wake` when dispatch enqueues, or every `poll_interval`) and
+queues them in lanes, one per URL. A lane POSTs its batches one after another, so a receiver never has
+two requests of ours at once; up to `concurrency` lanes post at the same time.
+
+A slow or dead receiver must delay only itself. A lane holds at most `lane_batches` batches; while it is
+full, the claim leaves out its sub-accounts' rows, and rows that do not fit go straight back to the
+outbox. When a POST gets no answer at all (timeout, refused connection, refused address), the batches
+waiting behind it fail with it, unsent. So a claim's rows are settled long before its lease runs out
+(see `store.callbacks.claim_due`), and no receiver ties up the worker's `max_in_flight` budget.
+
+Outcomes are written back in groups, one unit of work for all the POSTs that ended since the last one,
+while the lanes go on posting: done, due again after the schedule's next delay, or dead once the
+schedule is exhausted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from smsplatform.callbacks.batches import MAX_REPORTS_PER_POST, Batch, Lane
+from smsplatform.callbacks.guard import Resolver, resolve
+from smsplatform.callbacks.poster import Failure, Poster
+from smsplatform.callbacks.schedule import DAY, RetrySchedule
+from smsplatform.callbacks.transport import GuardedTransport
+from smsplatform.store import callbacks as outbox
+from smsplatform.store.clock import now as wall_clock
+from smsplatform.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackStats:
+    delivered: int  # items a receiver acknowledged
+    failed: int  # failed item attempts (each retried later, or given up)
+    dead: int  # items given up after the schedule
+    pending: int  # items this worker claimed and has not settled yet
+
+
+class CallbackWorker:
+    """Delivers the callbacks outbox until stopped.
+
+    `wake` is set by whoever enqueues (the worker clears it); `allow_private` lets callbacks reach
+    private and loopback addresses (tests, closed networks); `schedule` and `clock` decide when failed
+    rows are due again. The counters (`delivered`, `failed`, `dead`, `pending`) are this process's;
+    `store.callbacks.count_by_state` gives the outbox's. Rows delivered are deleted after
+    `keep_done_seconds`, rows given up after `keep_dead_seconds` (None keeps them).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        allow_private: bool,
+        poll_interval: float = 1.0,
+        wake: asyncio.Event | None = None,
+        schedule: RetrySchedule | None = None,
+        clock: Callable[[], int] = wall_clock,
+        concurrency: int = 32,
+        claim_size: int = 500,
+        max_in_flight: int = 2000,
+        lane_batches: int = 10,
+        report_limit: int = MAX_REPORTS_PER_POST,
+        lease_seconds: int = outbox.DEFAULT_LEASE_SECONDS,
+        connect_timeout: float = 5.0,
+        total_timeout: float = 10.0,
+        resolver: Resolver = resolve,
+        keep_done_seconds: int | None = DAY,
+        keep_dead_seconds: int | None = 7 * DAY,
+        purge_every: float = 60.0,
+    ) -> None:
+        self._db = db
+        self._allow_private = allow_private
+        self._poll_interval = poll_interval
+        self._wake = wake
+        self._schedule = schedule or RetrySchedule()
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._claim_size = claim_size
+        self._max_in_flight = max_in_flight
+        self._lane_batches = lane_batches
+        self._report_limit = report_limit
+        self._lease_seconds = lease_seconds
+        self._timeout = httpx.Timeout(total_timeout, connect=connect_timeout)
+        self._total_timeout = total_timeout
+        self._resolver = resolver
+        self._keep = {outbox.DONE: keep_done_seconds, outbox.DEAD: keep_dead_seconds}
+        self._purge_every = purge_every
+        self._next_purge = 0.0
+        self._lanes: dict[str, Lane] = {}
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._owned: set[int] = set()  # ids claimed and not settled yet
+        self._outcomes: list[tuple[Batch, Failure | None]] = []  # posted, not yet written back
+        self._outcome_ready = asyncio.Event()
+        self._nudge = asyncio.Event()
+        self._stopping = False
+        self._finished = asyncio.Event()
+        self._running = False
+        self.delivered = 0
+        self.failed = 0
+        self.dead = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._owned)
+
+    def stats(self) -> CallbackStats:
+        return CallbackStats(self.delivered, self.failed, self.dead, self.pending)
+
+    async def run(self) -> None:
+        """Delivers until `stop()`; the posts under way when it is called are finished first."""
+        self._running = True
+        transport = GuardedTransport(
+            allow_private=self._allow_private, max_connections=self._concurrency * 2, resolver=self._resolver
+        )
+        client = httpx.AsyncClient(
+            transport=transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+            trust_env=False,  # an environment proxy would connect on our behalf, past the guard
+        )
+        poster = Poster(client, total_timeout=self._total_timeout)
+        recorder = asyncio.create_task(self._record_outcomes())
+        relay = asyncio.create_task(self._relay_wake()) if self._wake is not None else None
+        try:
+            while not self._stopping:
+                await self._purge_if_due()
+                more_due = await self._claim_once(poster)
+                if not more_due or len(self._owned) >= self._max_in_flight:
+                    await self._idle()
+        finally:
+            self._stopping = True  # also when cancelled: lanes stop after the post under way
+            if relay is not None:
+                relay.cancel()
+            await self._drain_lanes()
+            self._outcome_ready.set()
+            await asyncio.gather(recorder, return_exceptions=True)  # writes the last outcomes, then ends
+            await self._release_unsent()
+            await client.aclose()
+            self._running = False
+            self._finished.set()
+
+    async def stop(self) -> None:
+        """Stops claiming, lets the posts under way finish, and hands unsent claims back to the outbox."""
+        self._stopping = True
+        self._nudge.set()
+        if self._running:
+            await self._finished.wait()
+
+    async def _relay_wake(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._nudge.set()
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._poll_interval):
+                await self._nudge.wait()
+        self._nudge.clear()
+
+    async def _purge_if_due(self) -> None:
+        """Deletes settled rows older than their retention, a bounded amount at a time."""
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self._purge_every
+        for state, keep in self._keep.items():
+            if keep is None:
+                continue
+            for _ in range(10):  # at most 100,000 rows a round; the next round takes the rest
+                try:
+                    deleted = await self._db.write(outbox.purge_settled, state, self._clock() - keep, 10_000)
+                except Exception:
+                    log.exception("purging settled callbacks failed")
+                    return
+                if deleted < 10_000:
+                    break
+
+    async def _claim_once(self, poster: Poster) -> bool:
+        """Claims what fits and queues it; True when the claim came back full (more may be due)."""
+        room = min(self._claim_size, self._max_in_flight - len(self._owned))
+        if room <= 0:
+            return False
+        skip: set[tuple[int, str]] = set()
+        for queued in self._lanes.values():
+            skip |= queued.senders_to_hold_back(self._lane_batches)
+        try:
+            claimed = await self._db.write(outbox.claim_due, self._clock(), room, self._lease_seconds, skip)
+        except Exception:
+            log.exception("claiming callbacks failed")
+            return False
+        overflow: list[int] = []
+        for item in claimed:
+            if item.id in self._owned:
+                continue  # still queued here from an earlier claim whose lease ran out
+            lane = self._lanes.get(item.url)
+            if lane is None:
+                lane = self._lanes[item.url] = Lane(item.url, self._report_limit)
+            if lane.add(item, self._lane_batches):
+                self._owned.add(item.id)
+            else:
+                overflow.append(item.id)
+        for url in self._lanes:
+            if url not in self._lane_tasks:
+                self._lane_tasks[url] = asyncio.create_task(self._run_lane(url, poster))
+        if overflow:
+            # Due again at once: the claim skips this lane's sub-accounts until the lane has room.
+            try:
+                await self._db.write(outbox.release, overflow, self._clock())
+            except Exception:
+                log.exception("handing back %d callbacks failed; they return with their lease", len(overflow))
+        return len(claimed) == room
+
+    async def _run_lane(self, url: str, poster: Poster) -> None:
+        lane = self._lanes[url]
+        try:
+            while lane.waiting and not self._stopping:
+                async with self._slots:
+                    if self._stopping:
+                        break
+                    batch = lane.waiting.popleft()
+                    failure = await poster.post(batch)
+                self._outcomes.append((batch, failure))
+                if failure is not None and failure.unreachable:
+                    unsent = Failure(f"not sent: {failure.reason}", unreachable=True)
+                    self._outcomes += [(queued, unsent) for queued in lane.waiting]
+                    lane.waiting.clear()
+                self._outcome_ready.set()
+        finally:
+            del self._lane_tasks[url]
+            if not lane.waiting:
+                del self._lanes[url]
+
+    async def _record_outcomes(self) -> None:
+        while not (self._stopping and not self._lane_tasks and not self._outcomes):
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Writes every outcome gathered since the last flush as one unit of work.
+
+        Lanes do not wait for it: the next POST goes out while the last one's outcome is being committed.
+        """
+        outcomes, self._outcomes = self._outcomes, []
+        if not outcomes:
+            return
+        now = self._clock()
+        done: list[int] = []
+        retries: list[tuple[int, int, str]] = []
+        dead: list[tuple[int, str]] = []
+        for batch, failure in outcomes:
+            if failure is None:
+                done += batch.ids
+                continue
+            log.debug("callback to %s failed (%d items): %s", batch.url, len(batch.items), failure.reason)
+            for item in batch.items:
+                at = self._schedule.next_attempt_at(item.attempts, item.created_at, now)
+                if at is None:
+                    dead.append((item.id, failure.reason))
+                else:
+                    retries.append((item.id, at, failure.reason))
+        settled = [item.id for batch, _ in outcomes for item in batch.items]
+        try:
+            await self._db.write(outbox.settle, done=done, retries=retries, dead=dead, now=now)
+        except Exception:
+            # The rows stay leased and come back when the lease runs out: a late duplicate, not a loss.
+            log.exception("recording the outcome of %d callbacks failed", len(settled))
+        else:
+            self.delivered += len(done)
+            self.failed += len(settled) - len(done)
+            self.dead += len(dead)
+        finally:
+            self._owned.difference_update(settled)
+            self._nudge.set()  # room to claim more, and retries with no delay are due at once
+
+    async def _drain_lanes(self) -> None:
+        """Waits for the posts under way (lanes stop after them once `_stopping` is set)."""
+        while self._lane_tasks:
+            await asyncio.gather(*self._lane_tasks.values(), return_exceptions=True)
+
+    async def _release_unsent(self) -> None:
+        """Hands what was claimed but never sent back to the outbox, due at once."""
+        unsent = [item.id for lane in self._lanes.values() for batch in lane.waiting for item in batch.items]
+        self._lanes.clear()
+        if unsent:
+            try:
+                await self._db.write(outbox.release, unsent, self._clock())
+            except Exception:
+                log.exception("handing back unsent callbacks failed; they return when their lease runs out")
+            self._owned.difference_update(unsent)

@@ -1,0 +1,429 @@
+"""The worker against a real receiver on loopback: what customers' servers see, and what the outbox keeps."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import pytest
+
+from smsplatform.callbacks.schedule import RetrySchedule
+from smsplatform.callbacks.worker import CallbackWorker
+from smsplatform.store.accounts import update_account
+from smsplatform.store.callbacks import (
+    DEAD,
+    DONE,
+    PENDING,
+    claim_due,
+    enqueue_reply,
+    enqueue_report,
+    enqueue_reports,
+)
+from smsplatform.store.database import Database
+from tests.callbacks.receiver import Received, Receiver
+from tests.callbacks.support import (
+    Clock,
+    Customer,
+    add_account,
+    eventually,
+    eventually_async,
+    outbox_rows,
+    reply,
+    report,
+    running,
+)
+
+AT_ONCE = RetrySchedule(delays=(0,))
+
+
+def worker(db: Database, **options: Any) -> CallbackWorker:
+    options.setdefault("allow_private", True)
+    options.setdefault("poll_interval", 0.02)
+    return CallbackWorker(db, **options)
+
+
+def signed_by(request: Received, appkey: str) -> bool:
+    expected = hmac.new(appkey.encode(), request.body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(request.headers["x-signature"], expected)
+
+
+def delivered_items(receiver: Receiver, key: str) -> list[str]:
+    """The `key` of every item in an acknowledged request, repeats included."""
+    found: list[str] = []
+    for request in receiver.acknowledged():
+        body = request.json()
+        found += [item[key] for item in (body if isinstance(body, list) else [body])]
+    return found
+
+
+async def test_reports_arrive_signed_in_batches_of_at_most_100(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(250)], int(time.time()))
+    async with running(worker(db)) as w:
+        await eventually(lambda: w.delivered == 250)
+    assert sorted(len(r.json()) for r in receiver.requests) == [50, 100, 100]
+    for request in receiver.requests:
+        assert request.path == "/status"
+        assert request.headers["content-type"] == "application/json; charset=utf-8"
+        assert "authorization" not in request.headers
+        assert signed_by(request, customer.appkey)
+        assert all(item == report(int(item["msgid"]), account) for item in request.json())
+    assert sorted(delivered_items(receiver, "reportid"), key=int) == [str(n) for n in range(250)]
+    rows = await outbox_rows(db)
+    assert {(r.state, r.attempts) for r in rows} == {(DONE, 1)}
+    assert w.stats().delivered == 250 and w.stats().pending == 0
+
+
+async def test_replies_are_one_object_per_post_with_basic_auth(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(
+        db, customer, "acme", replyurl=receiver.url("/mo"), replyusername="bob", replypassword="s3cret:x"
+    )
+    for n in range(3):
+        await db.write(enqueue_reply, account, reply(n, account), int(time.time()))
+    async with running(worker(db)) as w:
+        await eventually(lambda: w.delivered == 3)
+    assert sorted(r.json()["replyid"] for r in receiver.requests) == ["0", "1", "2"]
+    for request in receiver.requests:
+        body = request.json()
+        assert body == reply(int(body["replyid"]), account)
+        assert request.headers["authorization"] == "Basic " + base64.b64encode(b"bob:s3cret:x").decode()
+        assert signed_by(request, customer.appkey)
+
+
+async def test_replies_without_a_user_name_carry_no_credentials(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", replyurl=receiver.url("/mo"), replypassword="unused")
+    await db.write(enqueue_reply, account, reply(1, account), int(time.time()))
+    async with running(worker(db)) as w:
+        await eventually(lambda: w.delivered == 1)
+    [request] = receiver.requests
+    assert "authorization" not in request.headers
+
+
+async def test_a_receiver_that_fails_then_recovers_gets_every_item_exactly_once(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    answers = iter([500, 503, 404, 302])
+
+    async def flaky(_: Received) -> int:
+        return next(answers, 200)
+
+    receiver.answer = flaky
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(150)], int(time.time()))
+    async with running(worker(db, schedule=AT_ONCE, report_limit=50)) as w:
+        await eventually(lambda: w.delivered == 150)
+    assert [r.status for r in receiver.requests[:4]] == [500, 503, 404, 302]
+    assert sorted(delivered_items(receiver, "reportid"), key=int) == [str(n) for n in range(150)]
+    rows = await outbox_rows(db)
+    assert all(r.state == DONE for r in rows)
+    assert w.failed == 4 * 50
+    assert sum(r.attempts for r in rows) == 150 + 4 * 50
+
+
+async def test_a_receiver_that_never_answers_is_retried(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    hang = asyncio.Event()
+    first = True
+
+    async def hangs_once(_: Received) -> int:
+        nonlocal first
+        if first:
+            first = False
+            await hang.wait()  # never set: the receiver keeps the request forever
+        return 200
+
+    receiver.answer = hangs_once
+    await db.write(enqueue_report, account, report(1, account), int(time.time()))
+    started = time.monotonic()
+    async with running(worker(db, schedule=AT_ONCE, total_timeout=0.3)) as w:
+        await eventually(lambda: w.delivered == 1)
+    assert time.monotonic() - started >= 0.3
+    assert len(receiver.requests) == 2 and w.failed == 1
+    [row] = await outbox_rows(db)
+    assert (row.state, row.attempts) == (DONE, 2)
+
+
+async def test_failures_wait_for_the_next_delay_and_record_why(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+
+    async def broken(_: Received) -> int:
+        return 500
+
+    receiver.answer = broken
+    clock = Clock()
+    await db.write(enqueue_report, account, report(1, account), clock.now)
+    async with running(worker(db, clock=clock, schedule=RetrySchedule(delays=(10, 30)))) as w:
+        await eventually(lambda: w.failed == 1)
+        [row] = await outbox_rows(db)
+        assert (row.state, row.next_attempt_at, row.last_error) == (PENDING, clock.now + 10, "HTTP 500")
+        await asyncio.sleep(0.1)
+        assert len(receiver.requests) == 1  # not due yet
+        clock.now += 10
+        await eventually(lambda: w.failed == 2)
+        [row] = await outbox_rows(db)
+        assert row.next_attempt_at == clock.now + 30
+
+
+async def test_dead_once_the_schedule_is_exhausted(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+
+    async def broken(_: Received) -> int:
+        return 500
+
+    receiver.answer = broken
+    clock = Clock()
+    created = clock.now
+    await db.write(enqueue_report, account, report(1, account), created)
+    schedule = RetrySchedule(delays=(5,), give_up_after=12)
+    async with running(worker(db, clock=clock, schedule=schedule)) as w:
+        for n, at in enumerate((created + 5, created + 10), start=1):
+            await eventually(lambda n=n: w.failed == n)  # type: ignore[misc]
+            clock.now = at
+        await eventually(lambda: w.failed == 3)
+        assert w.dead == 0
+        clock.now = created + 15  # the failure at +15 is 12 s or more after creation: give up
+        await eventually(lambda: w.dead == 1)
+        await asyncio.sleep(0.1)
+    [row] = await outbox_rows(db)
+    assert (row.state, row.done_at, row.attempts, row.last_error) == (DEAD, created + 15, 4, "HTTP 500")
+    assert len(receiver.requests) == 4
+
+
+async def test_leases_of_a_dead_worker_come_back(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    clock = Clock()
+    await db.write(enqueue_report, account, report(1, account), clock.now)
+    [claimed] = await db.write(claim_due, clock.now, 10, 60)  # a worker that then died
+    async with running(worker(db, clock=clock)) as w:
+        await asyncio.sleep(0.1)
+        assert receiver.requests == []
+        clock.now += 60
+        await eventually(lambda: w.delivered == 1)
+    [row] = await outbox_rows(db)
+    assert (row.id, row.state, row.attempts) == (claimed.id, DONE, 2)
+    assert len(receiver.requests) == 1
+
+
+async def test_one_request_at_a_time_per_url_several_urls_at_once(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    async def slow(_: Received) -> int:
+        await asyncio.sleep(0.02)
+        return 200
+
+    receiver.answer = slow
+    accounts = [
+        await add_account(db, customer, f"acme{n}", statusurl=receiver.url(f"/s{n}")) for n in range(4)
+    ]
+    items = [(a, report(n, a)) for a in accounts for n in range(40)]
+    await db.write(enqueue_reports, items, int(time.time()))
+    async with running(worker(db, report_limit=10)) as w:
+        await eventually(lambda: w.delivered == 160)
+    assert set(receiver.most_busy.values()) == {1}
+    assert receiver.most_busy_overall > 1
+
+
+async def test_a_hung_receiver_delays_only_itself(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    release = asyncio.Event()
+
+    async def answer(request: Received) -> int:
+        if request.path == "/hung":
+            await release.wait()
+        return 200
+
+    receiver.answer = answer
+    hung = await add_account(db, customer, "acme1", statusurl=receiver.url("/hung"))
+    fine = await add_account(db, customer, "acme2", statusurl=receiver.url("/fine"))
+    now = int(time.time())
+    await db.write(enqueue_reports, [(hung, report(n, hung)) for n in range(1000)], now)  # first in line
+    await db.write(enqueue_reports, [(fine, report(n, fine)) for n in range(50)], now)
+    options = {"report_limit": 10, "lane_batches": 3, "max_in_flight": 100, "claim_size": 50}
+    async with running(worker(db, **options)) as w:
+        await eventually(lambda: w.delivered == 50)
+        assert [r.path for r in receiver.requests if r.path == "/hung"] == ["/hung"]  # still unanswered
+        assert w.pending <= (1 + 3) * 10  # the batch under way and a full lane behind it
+        release.set()
+        await eventually(lambda: w.delivered == 1050)
+    assert sorted(delivered_items(receiver, "reportid"), key=int) == sorted(
+        [str(n) for n in range(1000)] + [str(n) for n in range(50)], key=int
+    )
+
+
+async def test_batches_queued_behind_an_unanswered_post_fail_unsent(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    async def never(_: Received) -> int:
+        await asyncio.Event().wait()
+        return 200
+
+    receiver.answer = never
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    clock = Clock()
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(100)], clock.now)
+    options = {"report_limit": 10, "lane_batches": 3, "total_timeout": 0.3, "clock": clock}
+    async with running(worker(db, **options)) as w:
+        await eventually(lambda: w.failed >= 30)
+        rows = (await outbox_rows(db))[:30]
+    assert {(r.state, r.attempts, r.next_attempt_at) for r in rows} == {(PENDING, 1, clock.now + 10)}
+    assert [r.last_error for r in rows] == ["no answer within 0.3 s"] * 10 + [
+        "not sent: no answer within 0.3 s"
+    ] * 20
+
+
+async def test_two_sub_accounts_on_one_url_are_batched_apart(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    url = receiver.url("/shared")
+    first = await add_account(db, customer, "acme1", statusurl=url)
+    second = await add_account(db, customer, "acme2", statusurl=url)
+    items = [(a, report(n, a)) for n in range(5) for a in (first, second)]
+    await db.write(enqueue_reports, items, int(time.time()))
+    async with running(worker(db)) as w:
+        await eventually(lambda: w.delivered == 10)
+    for request in receiver.requests:
+        assert len({item["accountid"] for item in request.json()}) == 1
+    assert receiver.most_busy["/shared"] == 1
+
+
+async def test_private_addresses_are_refused_unless_allowed(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    clock = Clock()
+    await db.write(enqueue_report, account, report(1, account), clock.now)
+    async with running(worker(db, allow_private=False, clock=clock)) as w:
+        await eventually(lambda: w.failed == 1)
+    assert receiver.requests == []
+    [row] = await outbox_rows(db)
+    assert row.state == PENDING and row.next_attempt_at == clock.now + 10
+    assert "127.0.0.1" in row.last_error and "loopback" in row.last_error
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    port = receiver.url("/").split(":")[2].split("/")[0]
+    account = await add_account(db, customer, "acme", statusurl=f"http://hooks.example.com:{port}/status")
+
+    async def rebinding(host: str, _port: int) -> list[str]:
+        return ["93.184.216.34", "127.0.0.1"]  # one public answer does not make the other one safe
+
+    clock = Clock()
+    await db.write(enqueue_report, account, report(1, account), clock.now)
+    async with running(worker(db, allow_private=False, clock=clock, resolver=rebinding)) as w:
+        await eventually(lambda: w.failed == 1)
+    [row] = await outbox_rows(db)
+    assert "hooks.example.com resolves to 127.0.0.1 (loopback)" in row.last_error
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("ftp://example.com/status", "scheme 'ftp' refused"),
+        ("file:///etc/passwd", "scheme 'file' refused"),
+        ("", "the sub-account has no statusurl"),
+    ],
+)
+async def test_unusable_urls_fail_with_the_reason(
+    db: Database, customer: Customer, url: str, error: str
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl="https://example.com/placeholder")
+    clock = Clock()
+    await db.write(enqueue_report, account, report(1, account), clock.now)
+    await db.write(update_account, customer.id, account, {"statusurl": url}, approve=True)
+    async with running(worker(db, clock=clock)) as w:
+        await eventually(lambda: w.failed == 1)
+    [row] = await outbox_rows(db)
+    assert row.state == PENDING and row.last_error.startswith(error)
+
+
+async def test_stop_finishes_the_post_under_way_and_hands_back_the_rest(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+
+    async def slow(_: Received) -> int:
+        await asyncio.sleep(0.2)
+        return 200
+
+    receiver.answer = slow
+    clock = Clock()
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(50)], clock.now)
+    w = worker(db, clock=clock, report_limit=10)
+    task = asyncio.create_task(w.run())
+    await eventually(lambda: len(receiver.requests) == 1)
+    await w.stop()
+    await task
+    assert len(receiver.requests) == 1 and receiver.requests[0].status == 200
+    rows = await outbox_rows(db)
+    assert sum(r.state == DONE for r in rows) == 10
+    unsent = [r for r in rows if r.state == PENDING]
+    assert len(unsent) == 40
+    assert all(r.attempts == 0 and r.next_attempt_at == clock.now and r.lease_until is None for r in unsent)
+
+
+async def test_a_wake_up_delivers_before_the_next_poll(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    wake = asyncio.Event()
+    async with running(worker(db, poll_interval=30, wake=wake)) as w:
+        await asyncio.sleep(0.05)  # the first claim found nothing; now the worker waits
+        await db.write(enqueue_report, account, report(1, account), int(time.time()))
+        wake.set()
+        await eventually(lambda: w.delivered == 1, within=2.0)
+
+
+async def test_a_large_backlog_arrives_whole_in_full_batches(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    total = 9000
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(total)], int(time.time()))
+    async with running(worker(db)) as w:
+        await eventually(lambda: w.delivered == total, within=30.0)
+    assert sorted(delivered_items(receiver, "reportid")) == sorted(str(n) for n in range(total))
+    # Batching is what lets one receiver take thousands a second: no POST carries more than 100,
+    # and a backlog is not sent in driblets.
+    sizes = [len(request.json()) for request in receiver.acknowledged()]
+    assert max(sizes) == 100 and len(sizes) <= total // 100 + 10
+
+
+async def test_settled_rows_are_deleted_after_their_retention(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    clock = Clock()
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(3)], clock.now)
+    options = {"clock": clock, "keep_done_seconds": 100, "keep_dead_seconds": None, "purge_every": 0.0}
+    async with running(worker(db, **options)) as w:
+        await eventually(lambda: w.delivered == 3)
+        await asyncio.sleep(0.05)
+        assert len(await outbox_rows(db)) == 3  # kept for a while
+        clock.now += 300 + 100 + 1  # past the lease of the claim, plus the retention
+
+        async def purged() -> bool:
+            return await outbox_rows(db) == []
+
+        await eventually_async(purged)

@@ -1,0 +1,237 @@
+"""The callbacks outbox: enqueue only where a URL is set, lease, settle, and leases that run out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+import sqlalchemy as sa
+
+from smsplatform.store.accounts import create_account, update_account
+from smsplatform.store.callbacks import (
+    DEAD,
+    DONE,
+    PENDING,
+    claim_due,
+    count_by_state,
+    enqueue_reply,
+    enqueue_report,
+    enqueue_reports,
+    purge_settled,
+    release,
+    settle,
+)
+from smsplatform.store.customers import create_customer
+from smsplatform.store.database import Database
+from smsplatform.store.schema import callbacks
+
+T = TypeVar("T")
+
+
+def run(db: Database, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with db.engine.begin() as conn:
+        return fn(conn, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Setup:
+    customer_id: int
+    appkey: str
+    both: int  # statusurl and replyurl (with Basic credentials)
+    status_only: int
+    neither: int
+
+
+@pytest.fixture
+def setup(db: Database) -> Setup:
+    customer = run(db, create_customer, "acme", 1000)
+
+    def account(signature: str, **urls: str) -> int:
+        fields = {"company": "Acme", "signature": signature, "totalnum": 10, **urls}
+        return run(db, create_account, customer.id, fields, approve=True).id
+
+    return Setup(
+        customer_id=customer.id,
+        appkey=customer.appkey,
+        both=account(
+            "acme",
+            statusurl="https://example.com/status",
+            replyurl="https://example.com/reply",
+            replyusername="u",
+            replypassword="p",
+        ),
+        status_only=account("acme2", statusurl="https://example.com/s2"),
+        neither=account("acme3"),
+    )
+
+
+def report(n: int) -> dict[str, str]:
+    return {"msgid": str(n), "mobile": "13800138000", "status": "DELIVRD", "success": "1", "reportid": str(n)}
+
+
+def rows(db: Database) -> list[sa.Row[Any]]:
+    with db.engine.connect() as conn:
+        return list(conn.execute(sa.select(callbacks).order_by(callbacks.c.id)))
+
+
+def test_enqueue_only_where_the_url_is_set(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.both, report(1), 100)
+    run(db, enqueue_report, setup.neither, report(2), 100)
+    run(db, enqueue_reply, setup.status_only, {"replyid": "9"}, 100)  # no replyurl
+    run(db, enqueue_reply, setup.both, {"replyid": "7", "content": "退订"}, 100)
+    run(db, enqueue_report, 999_999, report(3), 100)  # no such account
+    stored = rows(db)
+    assert [(r.account_id, r.kind) for r in stored] == [(setup.both, "report"), (setup.both, "reply")]
+    assert json.loads(stored[0].payload) == report(1)
+    assert json.loads(stored[1].payload) == {"replyid": "7", "content": "退订"}
+    assert all(r.state == PENDING and r.next_attempt_at == 100 and r.created_at == 100 for r in stored)
+
+
+def test_enqueue_reports_filters_and_keeps_every_item(db: Database, setup: Setup) -> None:
+    batch = [(setup.both, report(1)), (setup.neither, report(2)), (setup.status_only, report(3))]
+    batch += [(setup.both, report(n)) for n in range(4, 1004)]
+    run(db, enqueue_reports, batch, 50)
+    run(db, enqueue_reports, [], 50)
+    stored = rows(db)
+    assert len(stored) == 1002
+    assert {json.loads(r.payload)["msgid"] for r in stored} == {"1", "3"} | {str(n) for n in range(4, 1004)}
+    assert {r.account_id for r in stored} == {setup.both, setup.status_only}
+
+
+def test_claim_joins_the_target_and_leases(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.both, report(1), 100)
+    run(db, enqueue_reply, setup.both, {"replyid": "7"}, 100)
+    run(db, enqueue_report, setup.status_only, report(2), 150)  # not due yet at 120
+    claimed = run(db, claim_due, 120, 10, lease_seconds=60)
+    assert [(c.kind, c.url, c.username, c.password) for c in claimed] == [
+        ("report", "https://example.com/status", "", ""),
+        ("reply", "https://example.com/reply", "u", "p"),
+    ]
+    assert all(c.appkey == setup.appkey and c.attempts == 1 and c.created_at == 100 for c in claimed)
+    # Leased: nobody else sees them until the lease runs out.
+    assert [json.loads(c.payload) for c in run(db, claim_due, 170, 10, lease_seconds=60)] == [report(2)]
+    assert run(db, claim_due, 179, 10) == []
+    again = run(db, claim_due, 180, 10, lease_seconds=60)  # a crashed worker's claims come back
+    assert [c.id for c in again] == [c.id for c in claimed]
+    assert [c.attempts for c in again] == [2, 2]
+
+
+def test_claim_respects_the_limit_oldest_first(db: Database, setup: Setup) -> None:
+    for n in range(5):
+        run(db, enqueue_report, setup.both, report(n), 100 - n)
+    claimed = run(db, claim_due, 100, 3)
+    assert [json.loads(c.payload)["msgid"] for c in claimed] == ["2", "3", "4"]
+    assert len(run(db, claim_due, 100, 3)) == 2
+
+
+def test_a_removed_url_is_claimed_with_an_empty_url(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.status_only, report(1), 100)
+    run(db, update_account, setup.customer_id, setup.status_only, {"statusurl": ""}, approve=True)
+    [claimed] = run(db, claim_due, 100, 10)
+    assert claimed.url == ""
+
+
+def test_settle_done_retry_dead(db: Database, setup: Setup) -> None:
+    for n in range(3):
+        run(db, enqueue_report, setup.both, report(n), 100)
+    a, b, c = (x.id for x in run(db, claim_due, 100, 10))
+    run(db, settle, done=[a], retries=[(b, 130, "HTTP 500")], dead=[(c, "HTTP 500")], now=110)
+    by_id = {r.id: r for r in rows(db)}
+    assert (by_id[a].state, by_id[a].done_at, by_id[a].lease_until) == (DONE, 110, None)
+    assert (by_id[b].state, by_id[b].next_attempt_at, by_id[b].last_error) == (PENDING, 130, "HTTP 500")
+    assert (by_id[c].state, by_id[c].done_at, by_id[c].last_error) == (DEAD, 110, "HTTP 500")
+    assert run(db, claim_due, 129, 10) == []
+    assert [x.id for x in run(db, claim_due, 130, 10)] == [b]
+    assert run(db, count_by_state) == {PENDING: 1, DONE: 1, DEAD: 1}
+
+
+def test_a_late_failure_does_not_revive_a_settled_row(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.both, report(1), 100)
+    [first] = run(db, claim_due, 100, 10, lease_seconds=10)
+    [second] = run(db, claim_due, 110, 10, lease_seconds=10)  # the first worker's lease ran out
+    run(db, settle, done=[second.id], now=111)
+    run(db, settle, retries=[(first.id, 200, "timeout")], now=112)
+    run(db, settle, dead=[(first.id, "timeout")], now=112)
+    [row] = rows(db)
+    assert (row.state, row.done_at, row.last_error) == (DONE, 111, "")
+
+
+def test_long_errors_are_cut_to_the_column(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.both, report(1), 100)
+    [claimed] = run(db, claim_due, 100, 10)
+    run(db, settle, retries=[(claimed.id, 101, "x" * 500)], now=100)
+    assert rows(db)[0].last_error == "x" * 200
+
+
+def test_release_hands_unsent_claims_back(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.both, report(1), 100)
+    [claimed] = run(db, claim_due, 100, 10)
+    run(db, release, [claimed.id], 105)
+    [row] = rows(db)
+    assert (row.state, row.attempts, row.next_attempt_at, row.lease_until) == (PENDING, 0, 105, None)
+
+
+def test_each_failure_keeps_its_own_error(db: Database, setup: Setup) -> None:
+    for n in range(4):
+        run(db, enqueue_report, setup.both, report(n), 100)
+    a, b, c, d = (x.id for x in run(db, claim_due, 100, 10))
+    run(
+        db,
+        settle,
+        retries=[(a, 110, "HTTP 500"), (b, 120, "timed out")],
+        dead=[(c, "HTTP 404"), (d, "x")],
+        now=101,
+    )
+    assert [(r.state, r.next_attempt_at, r.done_at, r.last_error) for r in rows(db)[:2]] == [
+        (PENDING, 110, None, "HTTP 500"),
+        (PENDING, 120, None, "timed out"),
+    ]
+    assert [(r.state, r.done_at, r.last_error) for r in rows(db)[2:]] == [
+        (DEAD, 101, "HTTP 404"),
+        (DEAD, 101, "x"),
+    ]
+
+
+def test_concurrent_claims_take_disjoint_rows_without_waiting(db: Database, setup: Setup) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has a single writer: two claims never run at the same time")
+    for n in range(4):
+        run(db, enqueue_report, setup.both, report(n), 100)
+    with db.engine.connect() as first, db.engine.connect() as second:
+        first.begin()
+        mine = claim_due(first, 100, 2)
+        second.begin()
+        second.exec_driver_sql("SET LOCAL lock_timeout = '2s'")  # fail, rather than hang, if rows were locked
+        theirs = claim_due(second, 100, 10)
+        assert len(mine) == 2 and len(theirs) == 2
+        assert not {c.id for c in mine} & {c.id for c in theirs}
+        first.commit()
+        second.commit()
+
+
+def test_claim_leaves_out_the_pairs_asked_to_skip(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.both, report(1), 100)
+    run(db, enqueue_reply, setup.both, {"replyid": "1"}, 100)
+    run(db, enqueue_report, setup.status_only, report(2), 100)
+    claimed = run(db, claim_due, 100, 10, skip=[(setup.both, "reply"), (setup.status_only, "report")])
+    assert [(c.account_id, c.kind) for c in claimed] == [(setup.both, "report")]
+    assert [(c.account_id, c.kind) for c in run(db, claim_due, 100, 10)] == [
+        (setup.both, "reply"),
+        (setup.status_only, "report"),
+    ]
+
+
+def test_purge_deletes_old_settled_rows_only(db: Database, setup: Setup) -> None:
+    for n in range(5):
+        run(db, enqueue_report, setup.both, report(n), 100)
+    a, b, c, d, e = (x.id for x in run(db, claim_due, 100, 10, lease_seconds=10))  # leased until 110
+    run(db, settle, done=[a, b, c], dead=[(d, "HTTP 500")], now=105)
+    assert run(db, purge_settled, DONE, 110, 10) == 0  # settled at 110 at the latest: not before 110
+    assert run(db, purge_settled, DONE, 111, 2) == 2
+    assert run(db, purge_settled, DONE, 111, 2) == 1
+    assert [r.id for r in rows(db)] == [d, e]
+    assert run(db, purge_settled, DEAD, 111, 10) == 1
+    assert [(r.id, r.state) for r in rows(db)] == [(e, PENDING)]
