@@ -1,0 +1,290 @@
+"""A configured upstream link: keeps its sessions bound and offers submit() to dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from smsplatform.connectors.adapter import Delivery, ProtocolAdapter, SessionRole
+from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.connectors.model import (
+    ConnectorStats,
+    DeliveryReport,
+    InboundSms,
+    OutboundSms,
+    SubmitResult,
+)
+from smsplatform.connectors.ratelimit import TokenBucket
+from smsplatform.connectors.session import LinkCounters, Session, SessionSettings
+
+log = logging.getLogger(__name__)
+
+ReportHandler = Callable[[DeliveryReport], Awaitable[None] | None]
+InboundHandler = Callable[[InboundSms], Awaitable[None] | None]
+
+CONNECTING = "connecting"
+BOUND = "bound"
+BACKOFF = "backoff"
+STOPPED = "stopped"
+
+
+def backoff_delay(failures: int, initial: float, cap: float) -> float:
+    """Exponential backoff with jitter: spread reconnects so a restarted SMSC is not stormed."""
+    return min(cap, initial * 2.0 ** max(0, failures)) * random.uniform(0.5, 1.0)
+
+
+class Connector:
+    """One link to an SMSC: one transceiver session, or a transmitter and a receiver.
+
+    start() binds in the background and rebinds forever (with backoff) until stop(). submit() may
+    be called from many tasks at once; the window of each session and the link's rate cap gate
+    them. Reports and MO go to on_report / on_inbound; a handler may return an awaitable, and the
+    SMSC gets its acknowledgement only after the handler (and that awaitable) finished, so whatever
+    was not stored is delivered again.
+    """
+
+    def __init__(self, config: ConnectorConfig, adapter: ProtocolAdapter[Any]) -> None:
+        self.name = config.name
+        self.config = config
+        self.adapter = adapter
+        self.on_report: ReportHandler | None = None
+        self.on_inbound: InboundHandler | None = None
+        self.settings = SessionSettings(
+            window=config.window,
+            response_timeout=config.response_timeout or adapter.default_response_timeout,
+            response_tries=config.response_tries or adapter.default_response_tries,
+            enquire_interval=config.enquire_interval or adapter.default_enquire_interval,
+        )
+        self._counters = LinkCounters()
+        self._bucket = TokenBucket(config.tps) if config.tps else None
+        self._roles = adapter.session_roles()
+        self._submit_role = next((role for role in self._roles if role.submits), None)
+        self._bound: dict[SessionRole, Session[Any]] = {}
+        self._current: dict[SessionRole, Session[Any]] = {}
+        self._role_state: dict[SessionRole, str] = dict.fromkeys(self._roles, STOPPED)
+        self._accepted: set[Session[Any]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._server: asyncio.Server | None = None
+        self._stopping = False
+        self._stop_event = asyncio.Event()
+        self._submit_ready = asyncio.Event()
+        self._all_bound = asyncio.Event()
+        self._binds = 0
+        self._last_error = ""
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Begin connecting in the background (returns at once; see wait_bound)."""
+        if self._tasks:
+            return
+        self._stopping = False
+        self._stop_event.clear()
+        self._refresh_ready()
+        for role in self._roles:
+            self._role_state[role] = CONNECTING
+            self._tasks.append(asyncio.create_task(self._keep_bound(role), name=f"{self.name}:{role}"))
+        address = self.adapter.listen_address()
+        if address is not None:
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(self._accept, address[0], address[1])
+
+    async def stop(self) -> None:
+        """Unbind gracefully: in-flight submits get their responses up to config.stop_timeout."""
+        self._stopping = True
+        self._stop_event.set()
+        self._submit_ready.set()  # wakes submitters waiting for a bind; they see _stopping
+        if self._server is not None:
+            self._server.close()
+        sessions = [*self._current.values(), *self._accepted]
+        await asyncio.gather(*(s.close_gracefully(self.config.stop_timeout) for s in sessions))
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        self._current.clear()
+        self._bound.clear()
+        self._accepted.clear()
+        self._role_state = dict.fromkeys(self._roles, STOPPED)
+        self._refresh_ready()
+
+    @property
+    def listen_port(self) -> int | None:
+        """The port accepting the SMSC's own connections, when the protocol has them."""
+        if self._server is None or not self._server.sockets:
+            return None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def wait_bound(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - a plain bound wait
+        """Wait until every session of the link is bound; False on timeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._all_bound.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    # -- traffic ------------------------------------------------------------------------------------
+
+    async def submit(self, sms: OutboundSms) -> SubmitResult:
+        """Send one message (all its segments); never raises for link trouble, returns a result."""
+        deadline: float | None = None
+        while True:
+            if self._stopping:
+                return _not_sent(sms, "stopped")
+            session = self._bound.get(self._submit_role) if self._submit_role is not None else None
+            if session is None:
+                loop = asyncio.get_running_loop()
+                if deadline is None:
+                    deadline = loop.time() + self.config.bind_wait
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await self._submit_ready.wait()
+                except TimeoutError:
+                    return _not_sent(sms, "not bound")
+                continue
+            result = await session.submit(sms, self._bucket)
+            if result is not None:
+                return result
+            # The session ended before a segment left: wait for the next one (within bind_wait).
+
+    def stats(self) -> ConnectorStats:
+        states = set(self._role_state.values())
+        if states == {BOUND}:
+            state = BOUND
+        elif STOPPED in states:
+            state = STOPPED
+        elif BACKOFF in states:
+            state = BACKOFF
+        else:
+            state = CONNECTING
+        counters = self._counters
+        return ConnectorStats(
+            name=self.name,
+            state=state,
+            in_flight=sum(session.in_flight for session in self._bound.values()),
+            sent=counters.sent,
+            errors=counters.errors,
+            received_reports=counters.received_reports,
+            received_mo=counters.received_mo,
+            timeouts=counters.timeouts,
+            late_responses=counters.late_responses,
+            reconnects=max(0, self._binds - len(self._roles)),
+            last_error=self._last_error,
+        )
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    def _new_session(self, *, accepted: bool) -> Session[Any]:
+        return Session(self.adapter, self.settings, self._counters, self._deliver, accepted=accepted)
+
+    async def _keep_bound(self, role: SessionRole) -> None:
+        loop = asyncio.get_running_loop()
+        config = self.config
+        failures = 0
+        while not self._stopping:
+            self._role_state[role] = CONNECTING
+            session = self._new_session(accepted=False)
+            self._current[role] = session
+
+            def factory(this: Session[Any] = session) -> Session[Any]:
+                return this
+
+            try:
+                async with asyncio.timeout(config.connect_timeout):
+                    await loop.create_connection(factory, config.host, config.port)
+                result = await session.bind(role)
+                if result.ok:
+                    failures = 0
+                    await self._serve(role, session)
+                else:
+                    self._last_error = f"bind failed: {result.error}"
+                    log.warning("%s: %s", self.name, self._last_error)
+                    session.abort(self._last_error)
+                    failures += 1
+            except (OSError, TimeoutError) as error:
+                self._last_error = f"connect failed: {error or type(error).__name__}"
+                session.abort(self._last_error)
+                failures += 1
+            except Exception as error:  # a bug must not end the link for good: report it and retry
+                log.exception("%s: session failed", self.name)
+                self._last_error = f"error: {error!r}"
+                session.abort(self._last_error)
+                failures += 1
+            self._current.pop(role, None)
+            if self._stopping:
+                break
+            self._role_state[role] = BACKOFF
+            delay = backoff_delay(failures, config.reconnect_initial, config.reconnect_max)
+            try:
+                async with asyncio.timeout(delay):
+                    await self._stop_event.wait()
+            except TimeoutError:
+                pass
+
+    async def _serve(self, role: SessionRole, session: Session[Any]) -> None:
+        """Keep `session` as the link's `role` until it ends."""
+        self._binds += 1
+        self._bound[role] = session
+        self._role_state[role] = BOUND
+        self._refresh_ready()
+        log.info("%s: bound as %s to %s", self.name, role, session.peer)
+        try:
+            await asyncio.shield(session.closed)
+        finally:
+            self._bound.pop(role, None)
+            if not self._stopping:
+                self._role_state[role] = CONNECTING
+                self._last_error = session.close_reason
+                log.warning("%s: %s session ended: %s", self.name, role, session.close_reason)
+            self._refresh_ready()
+
+    def _accept(self) -> Session[Any]:
+        """A session for a connection the SMSC opened to us."""
+        session = self._new_session(accepted=True)
+        self._accepted.add(session)
+        session.closed.add_done_callback(lambda _: self._accepted.discard(session))
+        return session
+
+    def _refresh_ready(self) -> None:
+        if self._submit_role is not None and self._submit_role in self._bound:
+            self._submit_ready.set()
+        elif not self._stopping:
+            self._submit_ready.clear()
+        if self._roles and all(role in self._bound for role in self._roles):
+            self._all_bound.set()
+        else:
+            self._all_bound.clear()
+
+    def _deliver(self, delivery: Delivery) -> Awaitable[None] | None:
+        pending: list[Awaitable[None]] = []
+        if delivery.report is not None:
+            self._counters.received_reports += 1
+            if self.on_report is not None:
+                result = self.on_report(delivery.report)
+                if result is not None:
+                    pending.append(result)
+        if delivery.inbound is not None:
+            self._counters.received_mo += 1
+            if self.on_inbound is not None:
+                result = self.on_inbound(delivery.inbound)
+                if result is not None:
+                    pending.append(result)
+        if not pending:
+            return None
+        return pending[0] if len(pending) == 1 else _all(pending)
+
+
+async def _all(pending: list[Awaitable[None]]) -> None:
+    for awaitable in pending:
+        await awaitable
+
+
+def _not_sent(sms: OutboundSms, error: str) -> SubmitResult:
+    return SubmitResult(sms.key, False, (), True, error, False)

@@ -1,0 +1,46 @@
+"""Which adapter speaks which protocol, and the factory dispatch uses to build connectors."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from smsplatform.connectors.adapter import ProtocolAdapter
+from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.connectors.link import Connector
+
+AdapterFactory = Callable[[ConnectorConfig], ProtocolAdapter[Any]]
+
+_ADAPTERS: dict[str, AdapterFactory] = {}
+_MODULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def register_adapter(protocol: str, factory: AdapterFactory) -> None:
+    """Make `protocol` available to create_connector (adapter modules call this on import)."""
+    _ADAPTERS[protocol.lower()] = factory
+
+
+def adapter_for(config: ConnectorConfig) -> ProtocolAdapter[Any]:
+    """Build the adapter for config.protocol.
+
+    An unknown name is looked up as the module `smsplatform.connectors.<protocol>`, which registers
+    itself when imported; so a new protocol needs only its own module.
+    """
+    protocol = config.protocol.lower()
+    if protocol not in _ADAPTERS and _MODULE_NAME.fullmatch(protocol):
+        try:
+            importlib.import_module(f"smsplatform.connectors.{protocol}")
+        except ModuleNotFoundError as error:
+            if error.name != f"smsplatform.connectors.{protocol}":
+                raise
+    factory = _ADAPTERS.get(protocol)
+    if factory is None:
+        raise ValueError(f"no connector for protocol {config.protocol!r}")
+    return factory(config)
+
+
+def create_connector(config: ConnectorConfig) -> Connector:
+    """A connector for `config`, not started yet."""
+    return Connector(config, adapter_for(config))

@@ -1,0 +1,553 @@
+"""One TCP connection speaking one protocol through its adapter: the shared link engine.
+
+A session frames bytes with the adapter's reader, matches responses to requests, keeps the window,
+times requests out (resending them when the protocol wants several tries), sends link tests when the
+line is idle, answers the peer's link tests and unbinds, and hands reports and MO to its owner,
+acknowledging each only after the owner has taken it.
+
+The same class serves connections we open (we send the bind) and connections we accept (the peer
+binds and the adapter judges it), so a protocol whose SMSC connects back (SGIP) reuses all of it.
+
+Hot path: asyncio.Protocol callbacks, no per-PDU tasks; writes made in one loop iteration are joined
+into one transport.write; one timer task per session sweeps timeouts and heartbeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final, Generic, cast
+
+from smsplatform.connectors.adapter import (
+    AckStatus,
+    BindResult,
+    Delivery,
+    P,
+    PduKind,
+    ProtocolAdapter,
+    SegmentAnswer,
+    SessionRole,
+)
+from smsplatform.connectors.model import OutboundSms, SubmitResult
+from smsplatform.connectors.ratelimit import TokenBucket
+from smsplatform.connectors.window import Window
+from smsplatform.protocols.errors import ProtocolError
+
+log = logging.getLogger(__name__)
+
+DeliveryHandler = Callable[[Delivery], Awaitable[None] | None]
+
+_MAX_SEQUENCE: Final = 0x7FFFFFFF
+
+
+class _Failure(StrEnum):
+    """What a request's future holds when no response came."""
+
+    TIMEOUT = "timeout"
+    LOST = "link lost"
+
+
+class _Kind(StrEnum):
+    SUBMIT = "submit"
+    BIND = "bind"
+    LINK_TEST = "link test"
+    UNBIND = "unbind"
+
+
+class SessionState(StrEnum):
+    CONNECTING = "connecting"
+    BINDING = "binding"
+    BOUND = "bound"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    window: int = 16
+    response_timeout: float = 30.0
+    response_tries: int = 1  # sends of one request before it times out for good
+    enquire_interval: float = 30.0  # idle seconds (nothing received) before a link test
+    max_unacked_deliveries: int = 256  # stop reading while this many deliveries await their owner
+
+
+@dataclass(slots=True)
+class LinkCounters:
+    """Counters shared by the sessions of one connector."""
+
+    sent: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    late_responses: int = 0
+    received_reports: int = 0
+    received_mo: int = 0
+
+
+class _Pending:
+    """A request awaiting its response."""
+
+    __slots__ = ("deadline", "frame", "future", "kind", "tries_left")
+
+    def __init__(
+        self, kind: _Kind, future: asyncio.Future[Any] | None, frame: bytes, deadline: float, tries: int
+    ) -> None:
+        self.kind = kind
+        self.future = future
+        self.frame = frame
+        self.deadline = deadline
+        self.tries_left = tries
+
+
+class Session(asyncio.Protocol, Generic[P]):
+    """A link to one peer. See the module docstring."""
+
+    def __init__(
+        self,
+        adapter: ProtocolAdapter[P],
+        settings: SessionSettings,
+        counters: LinkCounters,
+        on_delivery: DeliveryHandler,
+        *,
+        accepted: bool = False,
+    ) -> None:
+        self.adapter = adapter
+        self.settings = settings
+        self.counters = counters
+        self.accepted = accepted  # the peer connected to us and must bind
+        self.state = SessionState.CONNECTING
+        self.role: SessionRole | None = None
+        self.close_reason = ""
+        self.peer = ""
+        self._on_delivery = on_delivery
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
+        self._transport: asyncio.Transport | None = None
+        self._reader = adapter.new_reader()
+        self._out: list[bytes] = []
+        self._pending: dict[Hashable, _Pending] = {}
+        self._window = Window(settings.window)
+        self._sequence = 0
+        self._writable: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self._link_test_out = False
+        self._last_rx = self._opened_at = self._loop.time()
+        self._ticker: asyncio.Task[None] | None = None
+        self._acks: set[asyncio.Task[None]] = set()
+
+    # -- public -----------------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return 0 if self._window.closed else self._window.used
+
+    @property
+    def is_bound(self) -> bool:
+        return self.state is SessionState.BOUND
+
+    def next_sequence(self) -> int:
+        self._sequence = self._sequence % _MAX_SEQUENCE + 1
+        return self._sequence
+
+    async def bind(self, role: SessionRole) -> BindResult:
+        """Log in as `role` on a connection we opened."""
+        self.state = SessionState.BINDING
+        try:
+            future = self._send_request(self.adapter.bind_request(role, self.next_sequence()), _Kind.BIND)
+        except (ValueError, ProtocolError) as error:  # e.g. a password longer than the protocol allows
+            return BindResult(False, f"cannot send the bind: {error}")
+        answer = await future
+        if isinstance(answer, _Failure):
+            return BindResult(False, f"bind {answer.value}")
+        result = self.adapter.bind_result(cast(P, answer))
+        if result.ok and self.state is SessionState.BINDING:
+            self._mark_bound(role)
+        elif result.ok:
+            return BindResult(False, "link lost")
+        return result
+
+    async def submit(self, sms: OutboundSms, bucket: TokenBucket | None) -> SubmitResult | None:
+        """Send every segment of `sms` and judge the answers.
+
+        None when the session ended before any segment left, so the caller may use another session.
+        """
+        adapter = self.adapter
+        try:  # every segment is encoded before any is sent, so a bad message never half leaves
+            pdus = adapter.build_submits(sms, self.next_sequence)
+            frames = [(adapter.key(pdu), adapter.encode(pdu)) for pdu in pdus]
+        except (ValueError, ProtocolError) as error:  # unencodable text, too many segments, long address
+            self.counters.errors += 1
+            return SubmitResult(sms.key, False, (), False, f"invalid message: {error}", False)
+        futures: list[asyncio.Future[Any]] = []
+        for key, frame in frames:
+            if not await self._window.acquire():
+                break
+            try:
+                if bucket is not None:
+                    await bucket.take()
+                if self._writable is not None:
+                    await asyncio.shield(self._writable)
+            except asyncio.CancelledError:
+                self._window.release()
+                raise
+            if self.state is not SessionState.BOUND:
+                self._window.release()
+                break
+            futures.append(self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries))
+        if not futures:
+            return None
+        answers = [await future for future in futures]
+        return self._judge(sms, answers, len(frames))
+
+    async def close_gracefully(self, grace: float) -> None:
+        """Let in-flight requests finish, unbind, close; abort whatever is left at the deadline."""
+        if self.state is SessionState.CLOSED:
+            return
+        if self._transport is None:
+            self.abort("stopped")
+            return
+        deadline = self._loop.time() + grace
+        try:
+            if self.state is SessionState.BOUND:
+                self.state = SessionState.CLOSING
+                async with asyncio.timeout_at(deadline):
+                    await self._window.wait_idle()
+                if self._acks:  # reports being stored: acknowledge them rather than have them resent
+                    await asyncio.wait(set(self._acks), timeout=max(0.0, deadline - self._loop.time()))
+                self._window.close()
+                future = self._send_request(self.adapter.unbind(self.next_sequence()), _Kind.UNBIND)
+                async with asyncio.timeout_at(deadline):
+                    await future
+            self._close("stopped")
+            async with asyncio.timeout_at(deadline):
+                await asyncio.shield(self.closed)
+        except TimeoutError:
+            self.abort("stop deadline passed")
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection at once."""
+        if not self.close_reason:
+            self.close_reason = reason
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.abort()  # connection_lost follows and finishes the session
+        else:
+            self._finish()
+
+    # -- asyncio.Protocol -------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.closed.done():  # aborted while connecting
+            cast(asyncio.Transport, transport).abort()
+            return
+        self._transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self._last_rx = self._opened_at = self._loop.time()
+        if self.accepted:
+            self.state = SessionState.BINDING
+        self._ticker = self._loop.create_task(self._tick())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.close_reason:
+            self.close_reason = f"connection lost: {exc}" if exc else "closed by peer"
+        self._transport = None
+        self._finish()
+
+    def pause_writing(self) -> None:
+        if self._writable is None:
+            self._writable = self._loop.create_future()
+
+    def resume_writing(self) -> None:
+        if self._writable is not None:
+            if not self._writable.done():
+                self._writable.set_result(None)
+            self._writable = None
+
+    def data_received(self, data: bytes) -> None:
+        self._last_rx = self._loop.time()
+        reader = self._reader
+        reader.receive_data(data)
+        while self._transport is not None:
+            try:
+                pdu = reader.next_pdu()
+            except ProtocolError as error:
+                if not self._answer_protocol_error(error):
+                    return
+                continue
+            if pdu is None:
+                return
+            try:
+                self._handle(pdu)
+            except ProtocolError as error:
+                if not self._answer_protocol_error(error):
+                    return
+            except Exception:  # an adapter bug must not take the link down with it
+                log.exception("%s: failed to handle %r", self.peer, pdu)
+
+    def eof_received(self) -> bool | None:
+        self.close_reason = self.close_reason or "closed by peer"
+        return None
+
+    # -- incoming ---------------------------------------------------------------------------------
+
+    def _handle(self, pdu: P) -> None:
+        adapter = self.adapter
+        kind = adapter.classify(pdu)
+        if kind is PduKind.RESPONSE:
+            entry = self._pending.pop(adapter.key(pdu), None)
+            if entry is None:
+                self.counters.late_responses += 1
+                return
+            if entry.kind is _Kind.SUBMIT:
+                self._window.release()
+            elif entry.kind is _Kind.LINK_TEST:
+                self._link_test_out = False
+                return
+            future = entry.future
+            if future is not None and not future.done():
+                future.set_result(pdu)
+        elif kind is PduKind.DELIVER:
+            if self.state is SessionState.BOUND and self.role is not None and self.role.receives:
+                self._deliver(pdu)
+            else:
+                self._reject(pdu)
+        elif kind is PduKind.LINK_TEST:
+            self._write(adapter.encode(adapter.link_test_response(pdu)))
+        elif kind is PduKind.UNBIND:
+            self._write(adapter.encode(adapter.unbind_response(pdu)))
+            self._close("unbound by peer")
+        elif kind is PduKind.BIND and self.accepted and self.state is SessionState.BINDING:
+            self._accept(pdu)
+        else:
+            self._reject(pdu)
+
+    def _reject(self, pdu: P) -> None:
+        answer = self.adapter.reject(pdu)
+        if answer is not None:
+            self._write(self.adapter.encode(answer))
+
+    def _accept(self, pdu: P) -> None:
+        acceptance = self.adapter.accept_bind(pdu)
+        if acceptance is None:
+            self._reject(pdu)
+            self._close("bind not accepted")
+            return
+        self._write(self.adapter.encode(acceptance.response))
+        if acceptance.role is None:
+            self._close("bind refused")
+        else:
+            self._mark_bound(acceptance.role)
+
+    def _answer_protocol_error(self, error: ProtocolError) -> bool:
+        """Answer a malformed PDU; False when the stream is lost and the link is closing."""
+        lost = self.adapter.framing_lost(error)
+        if lost and self.close_reason.startswith("framing lost"):
+            return False  # already answered and closing
+        log.warning("%s: %s: %s", self.peer, "framing lost" if lost else "malformed PDU", error)
+        answer = self.adapter.error_response(error)
+        if answer is not None:
+            self._write(self.adapter.encode(answer))
+        if lost:
+            self.close_reason = f"framing lost: {error}"
+            self._close(self.close_reason)
+            return False
+        return True
+
+    def _deliver(self, pdu: P) -> None:
+        adapter = self.adapter
+        try:
+            delivery = adapter.read_deliver(pdu)
+        except ProtocolError as error:
+            log.warning("%s: unusable deliver: %s", self.peer, error)
+            self._write(adapter.encode(adapter.deliver_response(pdu, AckStatus.REJECT)))
+            return
+        try:
+            pending = self._on_delivery(delivery)
+        except Exception:
+            log.exception("%s: delivery handler failed; asking for redelivery", self.peer)
+            self._write(adapter.encode(adapter.deliver_response(pdu, AckStatus.RETRY)))
+            return
+        if pending is None:
+            self._write(adapter.encode(adapter.deliver_response(pdu, AckStatus.OK)))
+            return
+        task = self._loop.create_task(self._ack_when_done(pdu, pending))
+        self._acks.add(task)
+        task.add_done_callback(self._ack_done)
+        if len(self._acks) >= self.settings.max_unacked_deliveries and self._transport is not None:
+            self._transport.pause_reading()
+            self._reading_paused = True
+
+    async def _ack_when_done(self, pdu: P, pending: Awaitable[None]) -> None:
+        status = AckStatus.OK
+        try:
+            await pending
+        except Exception:
+            log.exception("%s: delivery handler failed; asking for redelivery", self.peer)
+            status = AckStatus.RETRY
+        if self._transport is not None:
+            self._write(self.adapter.encode(self.adapter.deliver_response(pdu, status)))
+
+    def _ack_done(self, task: asyncio.Task[None]) -> None:
+        self._acks.discard(task)
+        if self._reading_paused and len(self._acks) < self.settings.max_unacked_deliveries // 2:
+            self._reading_paused = False
+            if self._transport is not None:
+                self._transport.resume_reading()
+
+    # -- outgoing ---------------------------------------------------------------------------------
+
+    def _send_request(self, pdu: P, kind: _Kind) -> asyncio.Future[Any]:
+        return self._request(self.adapter.key(pdu), self.adapter.encode(pdu), kind, tries=1)
+
+    def _request(self, key: Hashable, frame: bytes, kind: _Kind, tries: int) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if self._transport is None:
+            future.set_result(_Failure.LOST)
+            return future
+        deadline = self._loop.time() + self.settings.response_timeout
+        self._pending[key] = _Pending(kind, future, frame, deadline, tries)
+        self._write(frame)
+        return future
+
+    def _write(self, frame: bytes) -> None:
+        out = self._out
+        out.append(frame)
+        if len(out) == 1:
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        out = self._out
+        if self._transport is not None and out:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
+
+    def _close(self, reason: str) -> None:
+        """Close after what is queued has been written."""
+        if self.state is SessionState.CLOSED:
+            return
+        if not self.close_reason:
+            self.close_reason = reason
+        self.state = SessionState.CLOSING
+        self._window.close()
+        if self._transport is not None:
+            self._flush()
+            self._transport.close()
+
+    def _mark_bound(self, role: SessionRole) -> None:
+        self.role = role
+        self.state = SessionState.BOUND
+
+    def _finish(self) -> None:
+        """Fail whatever waits on this session, once the connection is gone."""
+        if self.closed.done():
+            return
+        self.state = SessionState.CLOSED
+        self._window.close()
+        pending, self._pending = self._pending, {}
+        for entry in pending.values():
+            if entry.future is not None and not entry.future.done():
+                entry.future.set_result(_Failure.LOST)
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # -- time -------------------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        settings = self.settings
+        interval = max(0.005, min(1.0, settings.response_timeout / 5, settings.enquire_interval / 5))
+        while True:
+            await asyncio.sleep(interval)
+            now = self._loop.time()
+            self._expire(now)
+            if (
+                self.accepted
+                and self.state is SessionState.BINDING
+                and now - self._opened_at > settings.response_timeout
+            ):
+                self.abort("no bind from the peer")
+                return
+            if (
+                self.state is SessionState.BOUND
+                and not self._link_test_out
+                and now - self._last_rx >= settings.enquire_interval
+            ):
+                try:
+                    link_test = self.adapter.link_test(self.next_sequence())
+                    if link_test is not None:
+                        self._send_request(link_test, _Kind.LINK_TEST)
+                        self._link_test_out = True
+                except Exception:  # an adapter bug: drop the link visibly rather than lose heartbeats
+                    log.exception("%s: cannot send a link test", self.peer)
+                    self.abort("cannot send a link test")
+                    return
+
+    def _expire(self, now: float) -> None:
+        pending = self._pending
+        expired: list[Hashable] = []
+        for key, entry in pending.items():  # insertion order is deadline order
+            if entry.deadline > now:
+                break
+            expired.append(key)
+        for key in expired:
+            entry = pending.pop(key)
+            if entry.tries_left > 1:
+                entry.tries_left -= 1
+                entry.deadline = now + self.settings.response_timeout
+                pending[key] = entry  # re-inserted last, keeping the order
+                self._write(entry.frame)
+                continue
+            if entry.kind is _Kind.LINK_TEST:
+                self.abort("link test unanswered")
+                return
+            if entry.kind is _Kind.SUBMIT:
+                self._window.release()
+            if entry.future is not None and not entry.future.done():
+                entry.future.set_result(_Failure.TIMEOUT)
+
+    # -- results ----------------------------------------------------------------------------------
+
+    def _judge(self, sms: OutboundSms, answers: list[Any], total: int) -> SubmitResult:
+        counters = self.counters
+        remote_ids: list[str] = []
+        error = ""
+        transient = True
+        maybe_sent = False
+        failed = 0
+        for answer in answers:
+            if isinstance(answer, _Failure):
+                failed += 1
+                maybe_sent = True
+                if answer is _Failure.TIMEOUT:
+                    counters.timeouts += 1
+                error = error or answer.value
+                continue
+            judged = self._read_answer(answer)
+            if judged.ok:
+                remote_ids.append(judged.remote_id)
+                continue
+            failed += 1
+            error = error or judged.error
+            transient = transient and judged.transient
+        unsent = total - len(answers)
+        if unsent:
+            error = error or _Failure.LOST.value
+        counters.sent += len(remote_ids)
+        counters.errors += failed + unsent
+        if not failed and not unsent:
+            return SubmitResult(sms.key, True, tuple(remote_ids), False, "", False)
+        # Segments the SMSC accepted are on their way too: resending the message would duplicate them.
+        maybe_sent = maybe_sent or bool(remote_ids)
+        return SubmitResult(sms.key, False, (), transient, error, maybe_sent)
+
+    def _read_answer(self, answer: P) -> SegmentAnswer:
+        try:
+            return self.adapter.read_submit_response(answer)
+        except ProtocolError as error:
+            return SegmentAnswer(False, "", True, f"malformed response: {error}")

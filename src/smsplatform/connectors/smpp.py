@@ -1,0 +1,362 @@
+"""SMPP 3.4 on the shared link engine.
+
+Options in ConnectorConfig.extra (all optional):
+
+- `system_type`, `address_range`: sent in the bind.
+- `source_ton`, `source_npi`, `dest_ton`, `dest_npi`: address types (defaults 0/1 and 0/1, i.e.
+  unknown type, ISDN plan, which SMSCs accept for national numbers).
+- `service_type`: put in every submit_sm.
+- `encoding`: "auto" (GSM 7-bit when the text allows, else UCS-2; the default), or a fixed one of
+  gsm7, ascii, latin1, ucs2, gbk (texts it cannot carry go as UCS-2).
+- `data_coding`: a number to send instead of the encoding's own value (SMSCs that read 0 as Latin-1).
+- `long_message`: "udh" (the default: a concatenation header in each segment), "sar" (sar_* TLVs)
+  or "payload" (the whole text in message_payload; the SMSC splits it and gives one id).
+- `id_base`: "hex" or "dec" when the SMSC's message ids are numbers; ids are then canonicalised
+  (upper-case hex or decimal, no leading zeros) so receipts match whatever padding they use.
+  Unset, ids are opaque text compared as given.
+- `receipt_id_base`: the base of the id in receipt *text* when it differs from `id_base` (some
+  SMSCs answer with hex ids and write them in decimal in the receipt). The receipted_message_id
+  TLV, when present, is taken to be in `id_base`, as the spec says.
+
+Bind mode: ConnectorConfig.bind_mode transceiver (default) or a transmitter + receiver pair.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import replace
+from typing import ClassVar
+
+from smsplatform.connectors.adapter import (
+    AckStatus,
+    BindResult,
+    Delivery,
+    PduKind,
+    ProtocolAdapter,
+    SegmentAnswer,
+    SessionRole,
+)
+from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
+from smsplatform.connectors.registry import register_adapter
+from smsplatform.protocols.concat import split_for_sms
+from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.smpp import codec, responses
+from smsplatform.protocols.smpp.coding import DataCoding, choose_data_coding, data_coding_for
+from smsplatform.protocols.smpp.errors import SmppDecodeError
+from smsplatform.protocols.smpp.pdu import (
+    ESM_CLASS_UDHI,
+    REGISTERED_DELIVERY_ALWAYS,
+    REGISTERED_DELIVERY_NONE,
+    BindReceiver,
+    BindResponse,
+    BindTransceiver,
+    BindTransmitter,
+    CommandId,
+    DataSm,
+    DataSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    Pdu,
+    SubmitSm,
+    SubmitSmResp,
+    Unbind,
+    UnbindResp,
+)
+from smsplatform.protocols.smpp.reassembly import Reassembler
+from smsplatform.protocols.smpp.receipt import (
+    STAT_FOR_STATE,
+    Receipt,
+    is_receipt,
+    parse_receipt,
+    receipt_from_pdu,
+)
+from smsplatform.protocols.smpp.segmenting import LongMessageMode, build_submit_sms
+from smsplatform.protocols.smpp.status import CommandStatus, is_transient_status
+from smsplatform.protocols.text import TextEncoding, can_encode
+
+log = logging.getLogger(__name__)
+
+_KINDS: dict[int, PduKind] = {
+    CommandId.DELIVER_SM: PduKind.DELIVER,
+    CommandId.DATA_SM: PduKind.DELIVER,
+    CommandId.ENQUIRE_LINK: PduKind.LINK_TEST,
+    CommandId.UNBIND: PduKind.UNBIND,
+    CommandId.BIND_TRANSCEIVER: PduKind.BIND,
+    CommandId.BIND_TRANSMITTER: PduKind.BIND,
+    CommandId.BIND_RECEIVER: PduKind.BIND,
+}
+_BINDS: dict[SessionRole, type[BindTransceiver | BindTransmitter | BindReceiver]] = {
+    SessionRole.TRANSCEIVER: BindTransceiver,
+    SessionRole.TRANSMITTER: BindTransmitter,
+    SessionRole.RECEIVER: BindReceiver,
+}
+_ACK_STATUS = {
+    AckStatus.OK: CommandStatus.ESME_ROK,
+    AckStatus.RETRY: CommandStatus.ESME_RX_T_APPN,
+    AckStatus.REJECT: CommandStatus.ESME_RX_P_APPN,
+}
+# The Appendix B receipt text as most SMSCs (and our simulator) write it.
+_APPENDIX_B = re.compile(
+    rb"id:(\S+) sub:\d* dlvrd:\d* submit date:(\d*) done date:(\d*) stat:([A-Z]{7}) err:(\w*)"
+)
+_STATS = frozenset(stat.encode() for stat in STAT_FOR_STATE.values())
+_STAT_OF_STATE = {int(state): stat for state, stat in STAT_FOR_STATE.items()}
+_ASCII_CODINGS = frozenset({DataCoding.SMSC_DEFAULT, DataCoding.IA5, DataCoding.LATIN1})
+_REASSEMBLY_SWEEP = 60.0  # seconds between looks for MO sets that will never complete
+
+
+class SmppAdapter(ProtocolAdapter[Pdu]):
+    """The SMPP 3.4 ESME side. See the module docstring for its options."""
+
+    protocol: ClassVar[str] = "smpp"
+    default_response_timeout: ClassVar[float] = 30.0
+    default_enquire_interval: ClassVar[float] = 30.0
+
+    def __init__(self, config: ConnectorConfig) -> None:
+        super().__init__(config)
+        extra = config.extra
+        self._template = SubmitSm(
+            sequence=0,
+            service_type=extra.get("service_type", ""),
+            source_addr_ton=int(extra.get("source_ton", "0")),
+            source_addr_npi=int(extra.get("source_npi", "1")),
+            dest_addr_ton=int(extra.get("dest_ton", "0")),
+            dest_addr_npi=int(extra.get("dest_npi", "1")),
+        )
+        encoding = extra.get("encoding", "auto")
+        self._encoding = None if encoding == "auto" else TextEncoding(encoding)
+        data_coding = extra.get("data_coding")
+        self._data_coding = int(data_coding, 0) if data_coding else None
+        self._long_mode = LongMessageMode(extra.get("long_message", LongMessageMode.UDH))
+        self._id_base = _base(extra.get("id_base", ""))
+        self._receipt_id_base = _base(extra.get("receipt_id_base", "")) or self._id_base
+        self._ref = random.randrange(0x10000)
+        self._mo = Reassembler()
+        self._next_sweep = time.monotonic() + _REASSEMBLY_SWEEP
+
+    # -- framing --------------------------------------------------------------------------------
+
+    def new_reader(self) -> codec.PduReader:
+        return codec.PduReader()
+
+    def encode(self, pdu: Pdu) -> bytes:
+        return codec.encode(pdu)
+
+    def classify(self, pdu: Pdu) -> PduKind:
+        if pdu.command_id & 0x80000000:
+            return PduKind.RESPONSE
+        return _KINDS.get(pdu.command_id, PduKind.OTHER)
+
+    def key(self, pdu: Pdu) -> Hashable:
+        return pdu.sequence
+
+    def error_response(self, error: ProtocolError) -> Pdu | None:
+        if isinstance(error, SmppDecodeError):
+            return responses.error_response(error)
+        return None
+
+    def reject(self, pdu: Pdu) -> Pdu | None:
+        if pdu.command_id == CommandId.OUTBIND:
+            return None  # outbind has no response; we bind on our own schedule
+        response = responses.response_class(pdu.command_id)
+        if response is None:
+            return GenericNack(sequence=pdu.sequence, command_status=CommandStatus.ESME_RINVCMDID)
+        return response(sequence=pdu.sequence, command_status=CommandStatus.ESME_RINVBNDSTS)
+
+    # -- login, heartbeat, logout ---------------------------------------------------------------
+
+    def bind_request(self, role: SessionRole, sequence: int) -> Pdu:
+        extra = self.config.extra
+        return _BINDS[role](
+            sequence=sequence,
+            system_id=self.config.system_id,
+            password=self.config.password,
+            system_type=extra.get("system_type", ""),
+            address_range=extra.get("address_range", ""),
+        )
+
+    def bind_result(self, pdu: Pdu) -> BindResult:
+        if pdu.command_status == 0 and isinstance(pdu, BindResponse):
+            return BindResult(True)
+        return BindResult(False, _status_text(pdu.command_status))
+
+    def link_test(self, sequence: int) -> Pdu:
+        return EnquireLink(sequence=sequence)
+
+    def link_test_response(self, pdu: Pdu) -> Pdu:
+        return EnquireLinkResp(sequence=pdu.sequence)
+
+    def unbind(self, sequence: int) -> Pdu:
+        return Unbind(sequence=sequence)
+
+    def unbind_response(self, pdu: Pdu) -> Pdu:
+        return UnbindResp(sequence=pdu.sequence)
+
+    # -- traffic --------------------------------------------------------------------------------
+
+    def build_submits(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[Pdu]:
+        text = sms.text
+        encoding = self._encoding
+        if encoding is None:
+            data_coding, encoding = choose_data_coding(text)
+        elif can_encode(text, encoding):
+            data_coding = data_coding_for(encoding) if self._data_coding is None else self._data_coding
+        else:
+            data_coding, encoding = DataCoding.UCS2, TextEncoding.UCS2
+        self._ref = (self._ref + 1) & 0xFFFF
+        registered = REGISTERED_DELIVERY_ALWAYS if sms.want_receipt else REGISTERED_DELIVERY_NONE
+        if self._long_mode is not LongMessageMode.UDH:
+            template = replace(
+                self._template,
+                source_addr=sms.source,
+                destination_addr=sms.destination,
+                registered_delivery=registered,
+            )
+            pdus = build_submit_sms(
+                text,
+                template,
+                ref=self._ref,
+                encoding=encoding,
+                data_coding=data_coding,
+                mode=self._long_mode,
+            )
+            return [replace(pdu, sequence=next_sequence()) for pdu in pdus]
+        # The common case, built directly: copying a template per segment costs more than the codec.
+        payloads = split_for_sms(text, encoding, self._ref & 0xFF)
+        esm_class = ESM_CLASS_UDHI if len(payloads) > 1 else 0
+        base = self._template
+        return [
+            SubmitSm(
+                sequence=next_sequence(),
+                service_type=base.service_type,
+                source_addr_ton=base.source_addr_ton,
+                source_addr_npi=base.source_addr_npi,
+                source_addr=sms.source,
+                dest_addr_ton=base.dest_addr_ton,
+                dest_addr_npi=base.dest_addr_npi,
+                destination_addr=sms.destination,
+                esm_class=esm_class,
+                registered_delivery=registered,
+                data_coding=data_coding,
+                short_message=payload,
+            )
+            for payload in payloads
+        ]
+
+    def read_submit_response(self, pdu: Pdu) -> SegmentAnswer:
+        status = pdu.command_status
+        if status == 0 and isinstance(pdu, SubmitSmResp):
+            return SegmentAnswer(True, self._canonical(pdu.message_id, self._id_base))
+        if status == 0:  # a generic_nack or a stray response claiming success: not an acceptance
+            status = CommandStatus.ESME_RSYSERR
+        return SegmentAnswer(False, "", is_transient_status(status), _status_text(status))
+
+    def read_deliver(self, pdu: Pdu) -> Delivery:
+        if not isinstance(pdu, DeliverSm | DataSm):
+            raise ProtocolError(f"{type(pdu).__name__} is not a deliver")
+        report = self._read_receipt(pdu)
+        if report is not None:
+            return Delivery(report=report)
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + _REASSEMBLY_SWEEP
+            for lost in self._mo.expire(now):
+                log.warning(
+                    "%s: dropped an incomplete MO from %s (%d parts)",
+                    self.config.name,
+                    lost.source_addr,
+                    len(lost.parts),
+                )
+        message = self._mo.feed(pdu, now)
+        if message is None:
+            return Delivery()
+        text = message.text(errors="replace")
+        return Delivery(
+            inbound=InboundSms(message.source_addr, message.destination_addr, text, self.config.name)
+        )
+
+    def deliver_response(self, pdu: Pdu, status: AckStatus) -> Pdu:
+        response = DataSmResp if isinstance(pdu, DataSm) else DeliverSmResp
+        return response(sequence=pdu.sequence, command_status=_ACK_STATUS[status])
+
+    def _read_receipt(self, pdu: DeliverSm | DataSm) -> DeliveryReport | None:
+        """The report in `pdu`, None when it is an MO; ProtocolError when it names nothing."""
+        if not is_receipt(pdu):
+            return None
+        receipt = _ascii_receipt(pdu) if pdu.data_coding in _ASCII_CODINGS else None
+        if receipt is None:
+            receipt = receipt_from_pdu(pdu)  # TLVs only, or text in another coding
+            if receipt is None:
+                return None
+        tlv_id = pdu.receipted_message_id
+        if tlv_id:
+            remote_id = self._canonical(tlv_id, self._id_base)
+        else:
+            remote_id = self._canonical(receipt.id, self._receipt_id_base)
+        return DeliveryReport(
+            remote_id=remote_id,
+            stat=receipt.stat.upper(),
+            err=receipt.err,
+            destination=pdu.source_addr,  # a receipt comes from the handset the message went to
+            submit_time=receipt.submit_date,
+            done_time=receipt.done_date,
+            connector=self.config.name,
+        )
+
+    # -- ids ------------------------------------------------------------------------------------
+
+    def _canonical(self, message_id: str, base: str) -> str:
+        """The form ids are compared in: see `id_base` in the module docstring."""
+        raw = message_id.strip()
+        if not self._id_base or not raw:
+            return raw
+        try:
+            value = int(raw, 16 if base == "hex" else 10)
+        except ValueError:
+            return raw
+        return f"{value:X}" if self._id_base == "hex" else str(value)
+
+
+def _ascii_receipt(pdu: DeliverSm | DataSm) -> Receipt | None:
+    """Receipt text read as ASCII, which is what SMSCs write whatever data_coding says.
+
+    (Read as GSM 7-bit, "submit_date" would become "submit§date".) The usual Appendix B layout
+    is taken with one anchored regex on the raw octets; other layouts go through the forgiving
+    parser. None when the text says nothing usable.
+    """
+    data = pdu.user_data
+    match = _APPENDIX_B.match(data)
+    if match is not None and match[4] in _STATS:
+        submit_date, done_date, stat, err = (match[i].decode("ascii") for i in (2, 3, 4, 5))
+        return Receipt(
+            id=match[1].decode("latin-1"), stat=stat, submit_date=submit_date, done_date=done_date, err=err
+        )
+    try:
+        receipt = parse_receipt(data.decode("latin-1"))
+    except ProtocolError:
+        return None
+    state = pdu.message_state
+    if receipt.state is None and state is not None and state in _STAT_OF_STATE:
+        receipt = replace(receipt, stat=_STAT_OF_STATE[state])  # the TLV names what the text did not
+    return receipt
+
+
+def _base(value: str) -> str:
+    if value not in ("", "hex", "dec"):
+        raise ValueError(f"an id base is 'hex' or 'dec', not {value!r}")
+    return value
+
+
+def _status_text(status: int) -> str:
+    return f"0x{status:08X}"
+
+
+register_adapter("smpp", SmppAdapter)

@@ -1,0 +1,77 @@
+"""The sliding window: at most N requests unanswered on one session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+
+class Window:
+    """A counting gate that hands a freed slot straight to the oldest waiter (first come, first served).
+
+    Unlike asyncio.Semaphore it can be closed, which wakes every waiter with False: a session that
+    dies must not leave submitters waiting for slots that will never free up.
+    """
+
+    __slots__ = ("_idle", "_waiters", "closed", "size", "used")
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("window size must be at least 1")
+        self.size = size
+        self.used = 0
+        self.closed = False
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+        self._idle: asyncio.Future[None] | None = None
+
+    async def acquire(self) -> bool:
+        """Take a slot; False when the window closed first."""
+        if self.closed:
+            return False
+        if self.used < self.size and not self._waiters:
+            self.used += 1
+            return True
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # A slot handed over just before the cancel must go back, or it leaks for good.
+            if waiter.done() and not waiter.cancelled() and waiter.result():
+                self.release()
+            raise
+
+    def release(self) -> None:
+        """Free a slot (a response came, or its request timed out)."""
+        if self.closed:
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(True)  # the slot moves to the waiter; `used` stays
+                return
+        self.used -= 1
+        if self.used == 0 and self._idle is not None:
+            if not self._idle.done():
+                self._idle.set_result(None)
+            self._idle = None
+
+    async def wait_idle(self) -> None:
+        """Return once no slot is in use (every request answered or timed out)."""
+        if self.used == 0 or self.closed:
+            return
+        if self._idle is None:
+            self._idle = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._idle)
+
+    def close(self) -> None:
+        """Refuse every waiter and future acquire."""
+        self.closed = True
+        self.used = 0
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(False)
+        if self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+        self._idle = None

@@ -1,0 +1,183 @@
+"""The seam between the protocol-neutral SMSC core (`server.py`) and one protocol.
+
+A dialect turns the PDUs an SMSC receives into plain values (a bind, a submit) and builds the PDUs
+it sends (answers, receipts, MO). It is sans-IO; the core owns sockets, accounts, outcomes, delays,
+faults and the record of what arrived.
+
+Adding a protocol: write `simulator/<protocol>.py` with an SmscDialect subclass and call
+`runner.register_dialect("<protocol>", factory)` at import, the factory taking the options mapping
+({"id_format": ..., "version": ...}). An SMSC that delivers over its own connection (SGIP) also
+implements `bind_request`/`bind_accepted` and is pointed at the ESME's listener with
+`SmscServer.connect_back`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar, Generic, Protocol, TypeVar
+
+from smsplatform.protocols.concat import ConcatInfo
+from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.text import TextEncoding
+
+P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
+
+
+class SmscPduKind(IntEnum):
+    """How the SMSC core treats an incoming PDU."""
+
+    BIND = 1
+    SUBMIT = 2
+    LINK_TEST = 3
+    UNBIND = 4
+    RESPONSE = 5  # answers one of our delivers (or link tests); matched by `key`
+    OTHER = 6
+
+
+class BindStatus(IntEnum):
+    OK = 0
+    BAD_CREDENTIALS = 1
+    ALREADY_BOUND = 2
+
+
+class SubmitStatus(IntEnum):
+    OK = 0
+    THROTTLED = 1
+    NOT_BOUND = 2
+    INVALID = 3  # content the SMSC cannot use
+
+
+class FrameReader(Protocol[P_co]):
+    def receive_data(self, data: bytes) -> None: ...
+
+    def next_pdu(self) -> P_co | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BindRequest:
+    system_id: str
+    password: str
+    transmits: bool  # may submit
+    receives: bool  # wants receipts and MO
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    source: str
+    destination: str
+    text_bytes: bytes  # this segment's user data without any concatenation header
+    encoding: TextEncoding | None  # None: a coding the simulator does not decode (shown with U+FFFD)
+    concat: ConcatInfo | None  # where this segment belongs when the message is long
+    want_receipt: bool
+    failure_receipt_only: bool = False  # a receipt only when the outcome is not DELIVRD
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery receipt to send for one accepted segment."""
+
+    message_id: str
+    source: str  # the submit's source (the receipt goes back to it)
+    destination: str  # the submit's destination
+    stat: str
+    err: str
+    submit_time: float  # unix seconds
+    done_time: float
+    text_head: str  # the first characters of the message, as receipts quote them
+
+
+@dataclass(frozen=True, slots=True)
+class MoPart:
+    """One deliver of a mobile-originated message; long ones carry a concatenation header."""
+
+    source: str
+    destination: str
+    payload: bytes  # user data, with the header when udhi
+    encoding: TextEncoding
+    udhi: bool
+
+
+Outgoing = Receipt | MoPart
+
+
+class SmscDialect(ABC, Generic[P]):
+    """Everything protocol-specific about an SMSC."""
+
+    protocol: ClassVar[str]
+
+    def __init__(self, *, id_format: str = "hex") -> None:
+        if id_format not in ("hex", "dec"):
+            raise ValueError("id_format is 'hex' or 'dec'")
+        self.id_format = id_format
+
+    @abstractmethod
+    def new_reader(self) -> FrameReader[P]: ...
+
+    @abstractmethod
+    def encode(self, pdu: P) -> bytes: ...
+
+    @abstractmethod
+    def classify(self, pdu: P) -> SmscPduKind: ...
+
+    @abstractmethod
+    def key(self, pdu: P) -> Hashable: ...
+
+    def framing_lost(self, error: ProtocolError) -> bool:
+        return getattr(error, "sequence", None) is None
+
+    @abstractmethod
+    def error_response(self, error: ProtocolError) -> P | None: ...
+
+    @abstractmethod
+    def reject(self, pdu: P) -> P | None:
+        """The answer to a request the SMSC does not handle; None to ignore it."""
+
+    @abstractmethod
+    def read_bind(self, pdu: P) -> BindRequest: ...
+
+    @abstractmethod
+    def bind_response(self, pdu: P, status: BindStatus) -> P: ...
+
+    @abstractmethod
+    def read_submit(self, pdu: P) -> SubmitRequest:
+        """Raise ProtocolError for content the SMSC cannot use; it is answered as INVALID."""
+
+    @abstractmethod
+    def submit_response(self, pdu: P, message_id: str, status: SubmitStatus) -> P: ...
+
+    @abstractmethod
+    def message_id(self, number: int) -> str:
+        """The id the SMSC gives its `number`th accepted segment, in this dialect's id_format."""
+
+    @abstractmethod
+    def mo_encoding(self, text: str) -> TextEncoding:
+        """The coding for an MO text (the simulator splits it with the shared concat helpers)."""
+
+    @abstractmethod
+    def deliver(self, sequence: int, item: Outgoing) -> P: ...
+
+    @abstractmethod
+    def deliver_accepted(self, pdu: P) -> bool:
+        """Whether the response to a deliver acknowledges it (else it is sent again later)."""
+
+    def bind_request(self, sequence: int, system_id: str, password: str) -> P:
+        """The SMSC's own login to an ESME's listener (SmscServer.connect_back; SGIP's model)."""
+        raise NotImplementedError(f"a {self.protocol} SMSC does not connect back")
+
+    def bind_accepted(self, pdu: P) -> bool:
+        """Whether the ESME accepted `bind_request`."""
+        raise NotImplementedError(f"a {self.protocol} SMSC does not connect back")
+
+    @abstractmethod
+    def link_test(self, sequence: int) -> P | None:
+        """A heartbeat request (SmscServer.ping); None for a protocol without one."""
+
+    @abstractmethod
+    def link_test_response(self, pdu: P) -> P: ...
+
+    @abstractmethod
+    def unbind_response(self, pdu: P) -> P: ...

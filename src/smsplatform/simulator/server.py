@@ -1,0 +1,597 @@
+"""A protocol-neutral SMSC: accounts, message ids, outcomes and receipts, MO, faults, a record.
+
+The protocol comes from a dialect (`dialect.py`); this module owns the sockets and the behaviour:
+
+- A bind is accepted when accounts[system_id] == password; anything else gets the dialect's bad
+  credentials status and the connection closes.
+- Every accepted submit segment gets its own message id (a long message gets one id per segment)
+  and, when it asked for one, its own receipt after `rule.delay` seconds, with the rule's outcome
+  (decided per segment). Receipts and MO go to a bound receiving session (receiver or transceiver)
+  of the same system_id; while none is bound they wait, and a deliver left unanswered when its
+  session ends, or answered with an error, is sent again.
+- Faults switch on and off at run time (see faults.py). A submit whose response is dropped is
+  still accepted: recorded, and receipted, as a real SMSC would after losing the response.
+- `received` records each message with its text reassembled and its segments' ids, unless
+  `record=False` (benchmarks), when only the counters move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Hashable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Generic, cast
+
+from smsplatform.protocols.concat import split_for_sms
+from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.text import TextEncoding, decode_text
+from smsplatform.simulator.dialect import (
+    BindStatus,
+    MoPart,
+    Outgoing,
+    P,
+    Receipt,
+    SmscDialect,
+    SmscPduKind,
+    SubmitRequest,
+    SubmitStatus,
+)
+from smsplatform.simulator.faults import Faults
+from smsplatform.simulator.reassembly import Reassembler
+from smsplatform.simulator.rules import LastDigitRule, OutcomeRule
+
+log = logging.getLogger(__name__)
+
+_TEXT_HEAD = 20  # characters of the message a receipt quotes
+_TWO_OCTET = frozenset({TextEncoding.UCS2, TextEncoding.GBK})
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    system_id: str
+    source: str
+    destination: str
+    text: str  # reassembled when it came in segments
+    message_ids: tuple[str, ...]  # one per segment, in segment order
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTarget:
+    """An ESME's listener that the SMSC connects to with delivers (SGIP's model)."""
+
+    host: str
+    port: int
+    login: str
+    password: str
+
+
+@dataclass(slots=True)
+class SimulatorCounters:
+    binds: int = 0
+    bind_failures: int = 0
+    submits: int = 0  # submit segments accepted
+    messages: int = 0  # whole messages accepted (long ones counted once)
+    throttled: int = 0
+    dropped_responses: int = 0
+    invalid: int = 0
+    receipts_sent: int = 0  # deliver PDUs, resends included
+    receipts_acked: int = 0
+    mo_sent: int = 0
+    mo_acked: int = 0
+    link_tests_received: int = 0
+    link_tests_answered: int = 0  # answers to our own link tests (see SmscServer.ping)
+    max_unanswered: int = 0  # most submits one session had waiting for a (slowed) response
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class SmscSession(asyncio.Protocol, Generic[P]):
+    """One ESME connection to the simulator."""
+
+    def __init__(self, server: SmscServer[P]) -> None:
+        self.server = server
+        self.dialect = server.dialect
+        self.system_id = ""
+        self.bound = False
+        self.transmits = False
+        self.receives = False
+        self.unanswered = 0
+        self.outstanding: dict[Hashable, Outgoing | None] = {}  # delivers (None: link tests) unanswered
+        self.dialed: asyncio.Future[bool] | None = None  # our own bind's outcome, when we connected out
+        self._bind_key: Hashable = None
+        self._framing_lost = False
+        self._reader = server.dialect.new_reader()
+        self._transport: asyncio.Transport | None = None
+        self._out: list[bytes] = []
+        self._sequence = 0
+        self._loop = asyncio.get_running_loop()
+
+    @property
+    def deliver_room(self) -> int:
+        return self.server.deliver_window - len(self.outstanding)
+
+    def next_sequence(self) -> int:
+        self._sequence = self._sequence % 0x7FFFFFFF + 1
+        return self._sequence
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        self.server.sessions.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        if self.dialed is not None and not self.dialed.done():
+            self.dialed.set_result(False)
+        self.server.session_closed(self)
+
+    def log_in(self, login: str, password: str) -> asyncio.Future[bool]:
+        """Bind to the ESME we connected to (SMSCs that connect back); resolves to whether it took."""
+        pdu = self.dialect.bind_request(self.next_sequence(), login, password)
+        self._bind_key = self.dialect.key(pdu)
+        self.dialed = self._loop.create_future()
+        self.write(self.dialect.encode(pdu))
+        return self.dialed
+
+    def data_received(self, data: bytes) -> None:
+        reader = self._reader
+        reader.receive_data(data)
+        while self._transport is not None and not self._framing_lost:
+            try:
+                pdu = reader.next_pdu()
+                if pdu is None:
+                    return
+                self._handle(pdu)
+            except ProtocolError as error:
+                answer = self.dialect.error_response(error)
+                if answer is not None:
+                    self.write(self.dialect.encode(answer))
+                if self.dialect.framing_lost(error):
+                    log.warning("simulator: framing lost (%s); closing", error)
+                    self._framing_lost = True
+                    self.close()
+            except Exception:
+                log.exception("simulator: failed to handle a PDU")
+
+    def _handle(self, pdu: P) -> None:
+        dialect = self.dialect
+        kind = dialect.classify(pdu)
+        if kind is SmscPduKind.SUBMIT:
+            self.server.on_submit(self, pdu)
+        elif kind is SmscPduKind.RESPONSE:
+            key = dialect.key(pdu)
+            if self.dialed is not None and key == self._bind_key and not self.dialed.done():
+                self.dialed.set_result(dialect.bind_accepted(pdu))
+            elif key in self.outstanding:
+                self.server.on_deliver_response(self, self.outstanding.pop(key), pdu)
+        elif kind is SmscPduKind.BIND:
+            self.server.on_bind(self, pdu)
+        elif kind is SmscPduKind.LINK_TEST:
+            self.server.counters.link_tests_received += 1
+            self.write(dialect.encode(dialect.link_test_response(pdu)))
+        elif kind is SmscPduKind.UNBIND:
+            self.write(dialect.encode(dialect.unbind_response(pdu)))
+            self.close()
+        else:
+            answer = dialect.reject(pdu)
+            if answer is not None:
+                self.write(dialect.encode(answer))
+
+    def send(self, item: Outgoing | None) -> bool:
+        """Send a deliver for `item`, or a link test for None, and await its answer.
+
+        False when the protocol has no link test.
+        """
+        sequence = self.next_sequence()
+        dialect = self.dialect
+        pdu = dialect.link_test(sequence) if item is None else dialect.deliver(sequence, item)
+        if pdu is None:
+            return False
+        self.outstanding[dialect.key(pdu)] = item
+        self.write(dialect.encode(pdu))
+        return True
+
+    def answer_late(self, frame: bytes) -> None:
+        self.unanswered -= 1
+        if self._transport is not None:
+            self.write(frame)
+
+    def write(self, frame: bytes) -> None:
+        out = self._out
+        out.append(frame)
+        if len(out) == 1:
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        out = self._out
+        if self._transport is not None and out:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._flush()
+            self._transport.close()
+
+    def abort(self) -> None:
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.abort()
+
+
+class SmscServer(Generic[P]):
+    """An SMSC on one TCP port. See the module docstring for its behaviour."""
+
+    def __init__(
+        self,
+        dialect: SmscDialect[P],
+        accounts: Mapping[str, str],
+        rule: OutcomeRule | None = None,
+        *,
+        record: bool = True,
+        deliver_window: int = 16,
+        redeliver_delay: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        self.dialect = dialect
+        self.accounts = dict(accounts)
+        self.rule = rule or LastDigitRule()
+        self.record = record
+        self.deliver_window = deliver_window
+        self.redeliver_delay = redeliver_delay
+        self.faults = Faults(seed)
+        self.counters = SimulatorCounters()
+        self.received: list[ReceivedMessage] = []
+        self.sessions: set[SmscSession[P]] = set()
+        self._receivers: dict[str, list[SmscSession[P]]] = {}
+        self._outboxes: dict[str, deque[Outgoing]] = {}
+        self._receipts: deque[tuple[float, str, Receipt]] = deque()
+        self._receipts_waiting = asyncio.Event()
+        self._segments: Reassembler[tuple[str, str]] = Reassembler()
+        self._number = 0
+        self._mo_ref = 0
+        self._server: asyncio.Server | None = None
+        self._receipt_task: asyncio.Task[None] | None = None
+        self._targets: dict[str, CallbackTarget] = {}
+        self._dialing: dict[str, asyncio.Task[None]] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: SmscSession(self), host, port)
+        self._receipt_task = loop.create_task(self._send_receipts())
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("the simulator is not listening")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions):
+            session.abort()
+        for task in self._dialing.values():
+            task.cancel()
+        await asyncio.gather(*self._dialing.values(), return_exceptions=True)
+        if self._receipt_task is not None:
+            self._receipt_task.cancel()
+            await asyncio.gather(self._receipt_task, return_exceptions=True)
+            self._receipt_task = None
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            raise RuntimeError("start() first")
+        try:
+            await self._server.serve_forever()
+        finally:
+            await self.close()
+
+    # -- faults and injection -----------------------------------------------------------------------
+
+    def drop_connections(self) -> int:
+        """Cut every connection at once (no unbind); returns how many."""
+        sessions = list(self.sessions)
+        for session in sessions:
+            session.abort()
+        return len(sessions)
+
+    def throttle(self, value: int | float) -> None:
+        """Answer submits ESME_RTHROTTLED (or the dialect's equivalent); see Faults.throttle."""
+        self.faults.throttle(value)
+
+    def slow_responses(self, delay: float) -> None:
+        self.faults.slow_responses(delay)
+
+    def drop_responses(self, ratio: float) -> None:
+        self.faults.drop_responses(ratio)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def inject_mo(self, source: str, destination: str, text: str, system_id: str | None = None) -> str:
+        """Queue an MO for system_id (default: the first with a receiver bound); returns the system_id.
+
+        A long text goes as several delivers with a concatenation header.
+        """
+        if system_id is None:
+            bound = [sid for sid, sessions in self._receivers.items() if sessions]
+            if not bound and not self.accounts:
+                raise ValueError("no account to deliver to")
+            system_id = bound[0] if bound else next(iter(self.accounts))
+        encoding = self.dialect.mo_encoding(text)
+        self._mo_ref = (self._mo_ref + 1) % 256
+        payloads = split_for_sms(text, encoding, self._mo_ref)
+        udhi = len(payloads) > 1
+        box = self._outboxes.setdefault(system_id, deque())
+        box.extend(MoPart(source, destination, payload, encoding, udhi) for payload in payloads)
+        self._pump(system_id)
+        return system_id
+
+    def connect_back(self, system_id: str, host: str, port: int, login: str, password: str) -> None:
+        """Deliver system_id's receipts and MO by connecting to the ESME's own listener.
+
+        For protocols whose SMSC opens the delivering connection (SGIP): whenever something is
+        queued for system_id and no receiving session is bound, the simulator dials `host:port`
+        and binds with `login`/`password` (the dialect's bind_request); a refused or failed attempt
+        is retried after redeliver_delay.
+        """
+        self._targets[system_id] = CallbackTarget(host, port, login, password)
+        self._pump(system_id)
+
+    def ping(self) -> int:
+        """Send a link test on every bound session; returns how many were sent."""
+        return sum(session.send(None) for session in self.sessions if session.bound)
+
+    def pending_delivers(self, system_id: str) -> int:
+        """Receipts and MO not yet acknowledged for system_id (queued or awaiting an answer)."""
+        queued = len(self._outboxes.get(system_id, ()))
+        sessions = self._receivers.get(system_id, [])
+        return queued + sum(1 for s in sessions for item in s.outstanding.values() if item is not None)
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    def on_bind(self, session: SmscSession[P], pdu: P) -> None:
+        dialect = self.dialect
+        if session.bound:
+            session.write(dialect.encode(dialect.bind_response(pdu, BindStatus.ALREADY_BOUND)))
+            return
+        request = dialect.read_bind(pdu)
+        if self.accounts.get(request.system_id) != request.password:
+            self.counters.bind_failures += 1
+            session.write(dialect.encode(dialect.bind_response(pdu, BindStatus.BAD_CREDENTIALS)))
+            session.close()
+            return
+        self.counters.binds += 1
+        session.bound = True
+        session.system_id = request.system_id
+        session.transmits = request.transmits
+        session.receives = request.receives
+        session.write(dialect.encode(dialect.bind_response(pdu, BindStatus.OK)))
+        if request.receives:
+            self._receivers.setdefault(request.system_id, []).append(session)
+            self._pump(request.system_id)
+
+    def session_closed(self, session: SmscSession[P]) -> None:
+        self.sessions.discard(session)
+        receivers = self._receivers.get(session.system_id)
+        if receivers and session in receivers:
+            receivers.remove(session)
+        unanswered = [item for item in session.outstanding.values() if item is not None]
+        session.outstanding.clear()
+        if unanswered:
+            box = self._outboxes.setdefault(session.system_id, deque())
+            box.extendleft(reversed(unanswered))
+            self._pump(session.system_id)
+
+    def on_submit(self, session: SmscSession[P], pdu: P) -> None:
+        dialect = self.dialect
+        counters = self.counters
+        if not session.transmits:
+            session.write(dialect.encode(dialect.submit_response(pdu, "", SubmitStatus.NOT_BOUND)))
+            return
+        faults = self.faults
+        if faults.active and faults.should_throttle():
+            counters.throttled += 1
+            session.write(dialect.encode(dialect.submit_response(pdu, "", SubmitStatus.THROTTLED)))
+            return
+        try:
+            request = dialect.read_submit(pdu)
+        except ProtocolError as error:
+            log.info("simulator: unusable submit: %s", error)
+            counters.invalid += 1
+            session.write(dialect.encode(dialect.submit_response(pdu, "", SubmitStatus.INVALID)))
+            return
+        self._number += 1
+        message_id = dialect.message_id(self._number)
+        counters.submits += 1
+        self._accept(session.system_id, request, message_id)
+        frame = dialect.encode(dialect.submit_response(pdu, message_id, SubmitStatus.OK))
+        if faults.active:
+            if faults.should_drop():
+                counters.dropped_responses += 1
+                return
+            if faults.response_delay:
+                session.unanswered += 1
+                counters.max_unanswered = max(counters.max_unanswered, session.unanswered)
+                asyncio.get_running_loop().call_later(faults.response_delay, session.answer_late, frame)
+                return
+        session.write(frame)
+
+    def on_deliver_response(self, session: SmscSession[P], item: Outgoing | None, pdu: P) -> None:
+        counters = self.counters
+        if item is None:
+            counters.link_tests_answered += 1
+        elif self.dialect.deliver_accepted(pdu):
+            if isinstance(item, Receipt):
+                counters.receipts_acked += 1
+            else:
+                counters.mo_acked += 1
+        else:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.redeliver_delay, self._redeliver, session.system_id, item)
+        self._pump(session.system_id)
+
+    def _redeliver(self, system_id: str, item: Outgoing) -> None:
+        self._outboxes.setdefault(system_id, deque()).append(item)
+        self._pump(system_id)
+
+    # -- messages -----------------------------------------------------------------------------------
+
+    def _accept(self, system_id: str, request: SubmitRequest, message_id: str) -> None:
+        encoding = request.encoding or TextEncoding.LATIN1
+        if self.record:
+            text = decode_text(request.text_bytes, encoding, "replace")
+        elif request.want_receipt:  # only the receipt's quote is needed: decode no more than that
+            octets = _TEXT_HEAD * (2 if encoding in _TWO_OCTET else 1)
+            text = decode_text(request.text_bytes[:octets], encoding, "replace")
+        else:
+            text = ""
+        if request.want_receipt:
+            self._schedule_receipt(system_id, request, message_id, text)
+        self._record(system_id, request, message_id, text)
+
+    def _schedule_receipt(self, system_id: str, request: SubmitRequest, message_id: str, text: str) -> None:
+        outcome = self.rule.outcome(request.destination)
+        if request.failure_receipt_only and outcome.stat == "DELIVRD":
+            return
+        now = time.time()
+        receipt = Receipt(
+            message_id=message_id,
+            source=request.source,
+            destination=request.destination,
+            stat=outcome.stat,
+            err=outcome.err,
+            submit_time=now,
+            done_time=now + self.rule.delay,
+            text_head=text[:_TEXT_HEAD],
+        )
+        if not self._receipts:
+            self._receipts_waiting.set()
+        due = asyncio.get_running_loop().time() + self.rule.delay
+        self._receipts.append((due, system_id, receipt))
+
+    def _record(self, system_id: str, request: SubmitRequest, message_id: str, text: str) -> None:
+        concat = request.concat
+        if concat is None:
+            self.counters.messages += 1
+            if self.record:
+                self.received.append(
+                    ReceivedMessage(system_id, request.source, request.destination, text, (message_id,))
+                )
+            return
+        if not self.record:
+            if concat.seq == concat.total:
+                self.counters.messages += 1
+            return
+        key = (system_id, request.source, request.destination, concat.ref, concat.total)
+        parts = self._segments.add(key, concat.total, concat.seq, (text, message_id))
+        if parts is not None:
+            self.counters.messages += 1
+            self.received.append(
+                ReceivedMessage(
+                    system_id,
+                    request.source,
+                    request.destination,
+                    "".join(part[0] for part in parts),
+                    tuple(part[1] for part in parts),
+                )
+            )
+
+    async def _send_receipts(self) -> None:
+        """Move receipts to their outboxes when due (the rule's delay is fixed, so FIFO is due order)."""
+        loop = asyncio.get_running_loop()
+        queue = self._receipts
+        while True:
+            if not queue:
+                self._receipts_waiting.clear()
+                await self._receipts_waiting.wait()
+                continue
+            now = loop.time()
+            due = queue[0][0]
+            if due > now:
+                await asyncio.sleep(due - now)
+                continue
+            touched: set[str] = set()
+            while queue and queue[0][0] <= now:
+                _, system_id, receipt = queue.popleft()
+                self._outboxes.setdefault(system_id, deque()).append(receipt)
+                touched.add(system_id)
+            for system_id in touched:
+                self._pump(system_id)
+            await asyncio.sleep(0)  # let answers in between large batches
+
+    def _pump(self, system_id: str) -> None:
+        """Send queued delivers for system_id while its receivers have room in their windows."""
+        box = self._outboxes.get(system_id)
+        if not box:
+            return
+        sessions = self._receivers.get(system_id)
+        if not sessions:
+            if system_id in self._targets and system_id not in self._dialing:
+                task = asyncio.get_running_loop().create_task(self._dial(system_id))
+                self._dialing[system_id] = task
+            return
+        counters = self.counters
+        for session in sessions:
+            room = session.deliver_room
+            while box and room > 0:
+                item = box.popleft()
+                session.send(item)
+                room -= 1
+                if isinstance(item, Receipt):
+                    counters.receipts_sent += 1
+                else:
+                    counters.mo_sent += 1
+            if not box:
+                return
+
+    async def _dial(self, system_id: str) -> None:
+        """Connect to system_id's listener and bind as a receiver; on failure wait, then try again."""
+        try:
+            if not await self._dial_once(system_id, self._targets[system_id]):
+                await asyncio.sleep(self.redeliver_delay)
+        finally:
+            del self._dialing[system_id]
+        self._pump(system_id)
+
+    async def _dial_once(self, system_id: str, target: CallbackTarget) -> bool:
+        loop = asyncio.get_running_loop()
+        session: SmscSession[P] | None = None
+        try:
+            async with asyncio.timeout(10.0):
+                _, session = await loop.create_connection(lambda: SmscSession(self), target.host, target.port)
+                accepted = await session.log_in(target.login, target.password)
+        except (OSError, TimeoutError) as error:
+            log.warning("simulator: cannot connect back to %s:%d: %s", target.host, target.port, error)
+            accepted = False
+        except asyncio.CancelledError:
+            if session is not None:
+                session.abort()
+            raise
+        if not accepted:
+            if session is not None:
+                self.counters.bind_failures += 1
+                session.abort()
+            return False
+        assert session is not None
+        session.system_id, session.bound, session.receives = system_id, True, True
+        self.counters.binds += 1
+        self._receivers.setdefault(system_id, []).append(session)
+        return True
+
+
+def counters_dict(server: SmscServer[Any]) -> dict[str, int]:
+    """The counters plus a few gauges, as plain numbers (for the control port)."""
+    values = server.counters.as_dict()
+    values["sessions"] = len(server.sessions)
+    values["received"] = len(server.received)
+    return values
