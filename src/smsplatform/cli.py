@@ -29,6 +29,7 @@ from smsplatform.store.accounts import AccountStatus
 from smsplatform.store.connectors import ConnectorRow
 from smsplatform.store.database import Database
 from smsplatform.store.errors import InvalidState, NotFound
+from smsplatform.store.schema import blackwords
 from smsplatform.store.templates import TemplateStatus
 
 
@@ -51,6 +52,19 @@ def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
     parser.add_argument("--config", type=Path, default=hidden, help="a TOML file of settings")
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print JSON (an object or a list of objects)")
+
+
+def _text(limit: int) -> Callable[[str], str]:
+    """Text the database keeps in a column of `limit` characters: refused here, not by PostgreSQL."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("must not be empty")
+        if len(text) > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit} characters")
+        return text
+
+    return parse
 
 
 def _positive_int(text: str) -> int:
@@ -140,7 +154,7 @@ def _write(settings: Settings, fn: Callable[..., Any], *args: Any, **kwargs: Any
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from smsplatform.app import serve
 
-    serve(settings.with_overrides(host=args.host, port=args.port))
+    serve(settings.with_overrides(host=args.host, port=args.port, role=args.role))
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
@@ -233,8 +247,18 @@ def cmd_template_reject(args: argparse.Namespace, settings: Settings) -> Any:
     return _write(settings, templates.review_template, args.id, approve=False, reason=args.reason)
 
 
+def _words(listed: Sequence[str]) -> list[str]:
+    # SQLite would store a longer word, PostgreSQL refuses it: the same answer on both.
+    column = blackwords.c.word.type
+    limit = column.length if isinstance(column, sa.String) and column.length else 100
+    too_long = [w.strip() for w in listed if len(w.strip()) > limit]
+    if too_long:
+        raise CliError(f"a word has at most {limit} characters: {too_long[0][:20]}…")
+    return list(listed)
+
+
 def cmd_blackword_add(args: argparse.Namespace, settings: Settings) -> Any:
-    return {"added": _write(settings, words.add_words, args.words)}
+    return {"added": _write(settings, words.add_words, _words(args.words))}
 
 
 def cmd_blackword_remove(args: argparse.Namespace, settings: Settings) -> Any:
@@ -251,7 +275,7 @@ def cmd_blackword_import(args: argparse.Namespace, settings: Settings) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {args.file}: {exc}") from exc
     listed = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    return {"read": len(listed), "added": _write(settings, words.add_words, listed)}
+    return {"read": len(listed), "added": _write(settings, words.add_words, _words(listed))}
 
 
 def cmd_prefix_set(args: argparse.Namespace, settings: Settings) -> Any:
@@ -369,8 +393,10 @@ def cmd_connector_list(args: argparse.Namespace, settings: Settings) -> Any:
         for row in connectors.list_connectors(conn):
             record = {k: v for k, v in _record(row).items() if k != "password"}
             record["routes"] = sorted(c for c, names in routes.items() if row.name in names)
-            record.update(stats.get(row.name, {"state": "not running"}))
+            record.update(stats.pop(row.name, {"state": "not running"}))
             listed.append(record)
+        # Links a running serve reported that are not configured here: its built-in simulators.
+        listed.extend({"name": name, "builtin": True, **health} for name, health in sorted(stats.items()))
         return listed
 
     return _write(settings, load)
@@ -399,7 +425,7 @@ def cmd_simulator(args: argparse.Namespace, settings: Settings) -> None:
     from smsplatform.simulator.runner import run_simulator
 
     accounts = {}
-    for pair in args.account or ["smsplatform:smsplatform"]:
+    for pair in args.account or ["smsplatform:password"]:
         system_id, sep, password = pair.partition(":")
         if not sep:
             raise CliError(f"--account takes SYSTEM_ID:PASSWORD, not {pair!r}")
@@ -428,6 +454,7 @@ def cmd_simulator(args: argparse.Namespace, settings: Settings) -> None:
                 rule,
                 options=options,
                 control_port=args.control_port,
+                record=args.record,
             )
         )
 
@@ -451,11 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(groups, "serve", cmd_serve, "run the platform (API, dispatch, callbacks, simulators)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    p.add_argument("--role", help="all (default), or some of api,dispatch,callbacks")
     command(groups, "migrate", cmd_migrate, "create or upgrade the database schema")
 
     sub = groups.add_parser("customer", help="customers and their appkeys").add_subparsers(required=True)
     p = command(sub, "create", cmd_customer_create, "create a customer; prints its appkey")
-    p.add_argument("--name", required=True)
+    p.add_argument("--name", required=True, type=_text(100))
     p.add_argument("--totalnum", type=_positive_int, required=True, help="purchased quota (messages)")
     p.add_argument("--expires", type=_date, help="last day the appkey works (YYYY-MM-DD)")
     p.add_argument("--allow-ip", type=_cidr, action="append", help="allowed caller IP or CIDR (repeatable)")
@@ -479,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
         command(sub, name, fn, text).add_argument("id", type=int)
     p = command(sub, "reject", cmd_account_reject, "reject a sub-account")
     p.add_argument("id", type=int)
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, type=_text(500))
     p = command(
         sub, "exempt", cmd_account_exempt, "let a sub-account send without templates (istemnocheck 1)"
     )
@@ -497,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     command(sub, "approve", cmd_template_approve, "approve a template").add_argument("id", type=int)
     p = command(sub, "reject", cmd_template_reject, "reject a template")
     p.add_argument("id", type=int)
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, type=_text(500))
 
     sub = groups.add_parser("blackword", help="the sensitive-word list").add_subparsers(required=True)
     command(sub, "add", cmd_blackword_add, "add words").add_argument("words", nargs="+")
@@ -564,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='"last-digit" (0-6 DELIVRD, 7 UNDELIV, 8 EXPIRED, 9 REJECTD) or "DELIVRD=95,UNDELIV=5"',
     )
     p.add_argument("--control-port", type=int, help="port of the control line protocol (MO, faults)")
+    p.add_argument("--record", action="store_true", help="keep every message received (for the control port)")
 
     sub = groups.add_parser("api", help="maintenance mode and endpoint switches").add_subparsers(
         required=True
@@ -597,8 +626,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidState as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:  # unreachable, or a value the database refuses
         print(f"error: database: {exc.orig}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. a data directory that cannot be created
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     _print(result, getattr(args, "json", False))
     return 0

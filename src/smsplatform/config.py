@@ -6,6 +6,7 @@ Every setting has one name: `auto_approve` in the file is `SMSPLATFORM_AUTO_APPR
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import Any
 from smsplatform.store.database import sqlite_url
 
 ENV_PREFIX = "SMSPLATFORM_"
+ROLES = ("api", "dispatch", "callbacks")
 
 
 class ConfigError(ValueError):
@@ -38,10 +40,44 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     # Let callbacks reach private and loopback addresses (tests, private networks).
     callback_allow_private: bool = False
+    # Seconds before each retry of a failed callback (the last repeats), for at least 24 hours.
+    callback_retry_delays: str = "10,30,60,120,300,600,1800,3600"
     # How long a process trusts its cached configuration (sub-accounts, templates, words) before it
     # checks whether the operator changed something.
     config_poll_seconds: float = 0.5
     log_level: str = "info"
+    # What this process runs: "all", or a comma-separated subset of api, dispatch, callbacks (scaled
+    # out: several processes on one PostgreSQL database).
+    role: str = "all"
+    # The built-in simulated carriers (embedded default upstream). Port 0: any free port; the control
+    # port (MO injection, faults; see simulator/control.py) is off unless given.
+    simulators: bool = True
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 0
+    simulator_control_port: int = 0
+    simulator_receipt_delay: float = 0.2
+
+    @property
+    def retry_delays(self) -> tuple[int, ...]:
+        try:
+            delays = tuple(int(part) for part in self.callback_retry_delays.split(",") if part.strip())
+        except ValueError as exc:
+            raise ConfigError(f"callback_retry_delays: whole seconds, comma-separated: {exc}") from exc
+        if not delays or min(delays) < 0:
+            raise ConfigError("callback_retry_delays: at least one delay, none negative")
+        return delays
+
+    @property
+    def roles(self) -> frozenset[str]:
+        wanted = {r.strip() for r in self.role.split(",") if r.strip()}
+        if "all" in wanted:
+            return frozenset(ROLES)
+        unknown = wanted - set(ROLES)
+        if unknown or not wanted:
+            raise ConfigError(
+                f"role: unknown {', '.join(sorted(unknown)) or '(empty)'}; use all or {', '.join(ROLES)}"
+            )
+        return frozenset(wanted)
 
     @property
     def effective_database_url(self) -> str:
@@ -86,22 +122,50 @@ def _coerce_all(raw: Mapping[str, Any], *, source: str) -> dict[str, Any]:
 
 
 def _coerce(name: str, type_name: Any, value: Any, source: str) -> Any:
+    # TOML gives typed values (lists, tables, floats), the environment and flags give text: anything that
+    # is not the setting's type, or out of its range, is refused here rather than failing later.
     try:
-        if type_name == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in {"1", "true", "yes", "on"}:
-                return True
-            if text in {"0", "false", "no", "off", ""}:
-                return False
-            raise ValueError(f"expected a boolean, got {value!r}")
-        if type_name == "int":
-            return int(value)
-        if type_name == "float":
-            return float(value)
-        if type_name == "Path":
-            return Path(value)
-        return str(value)
+        return _in_range(name, _converted(type_name, value))
     except ValueError as exc:
         raise ConfigError(f"{source}: {name}: {exc}") from exc
+
+
+LOG_LEVELS = frozenset({"critical", "error", "warning", "info", "debug"})
+
+
+def _converted(type_name: Any, value: Any) -> Any:
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"expected a boolean, got {value!r}")
+    if type_name == "int":
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return int(value)
+    if type_name == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"expected a number, got {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return number
+    if not isinstance(value, str | Path):
+        raise ValueError(f"expected text, got {value!r}")
+    return Path(value) if type_name == "Path" else str(value)
+
+
+def _in_range(name: str, value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    if name.endswith("port") and value > 65535:
+        raise ValueError(f"not a port number: {value}")
+    if name == "max_body_bytes" and value == 0:
+        raise ValueError("must be positive")
+    if name == "log_level" and value.lower() not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(sorted(LOG_LEVELS))}, got {value!r}")
+    return value

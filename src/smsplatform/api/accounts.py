@@ -66,12 +66,20 @@ def parse_account_id(call: Call) -> int:
     return account_id
 
 
-def owned_account(call: Call, account_id: int) -> Account:
-    """The caller's sub-account; another customer's answers exactly like a missing one."""
+async def owned_account(ctx: ApiContext, call: Call, account_id: int) -> Account:
+    """The caller's sub-account; another customer's answers exactly like a missing one.
+
+    The cached view answers first; one it does not know yet (created through another API process
+    within the poll interval) is looked up in the database, so a client may use its new sub-account
+    at once, wherever its next call lands.
+    """
     account = call.view.accounts.get(account_id)
-    if account is None:
-        raise ApiError(codes.ACCOUNT_UNKNOWN)
-    return account
+    if account is not None:
+        return account
+    try:
+        return await ctx.db.read(repo.get_account, account_id, customer_id=call.customer_id)
+    except NotFound as exc:
+        raise ApiError(codes.ACCOUNT_UNKNOWN) from exc
 
 
 def _validated(call: Call, *, creating: bool) -> dict[str, object]:
@@ -132,7 +140,7 @@ async def addaccount(ctx: ApiContext, call: Call) -> Any:
 
 async def editaccount(ctx: ApiContext, call: Call) -> Any:
     account_id = parse_account_id(call)
-    owned_account(call, account_id)
+    await owned_account(ctx, call, account_id)
     fields = _validated(call, creating=False)
     try:
         account = await ctx.db.write(

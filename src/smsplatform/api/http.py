@@ -2,8 +2,9 @@
 
 Clients of the original service send Chinese text and 【】 un-percent-encoded in the query string
 (`/sms/send?content=用户您好。【进制数据】`). llhttp refuses such a request line outright, so each request
-line is percent-encoded before the parser sees it: bytes ≥ 0x80 and spaces inside the target become
-`%XX`, which the parameter reader decodes back. Headers and bodies pass through untouched.
+line is percent-encoded before the parser sees it: bytes ≥ 0x7f, spaces and control characters inside
+the target become `%XX`, which the parameter reader decodes back. Headers and bodies pass through
+untouched.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # Longer request lines (a 5,000-number GET is ~60 KB) are buffered whole before being fed.
 MAX_REQUEST_LINE = 1024 * 1024
-_UNSAFE = re.compile(rb"[\x80-\xff ]")
+# Spaces and control characters too: llhttp refuses a raw tab in a target as it refuses raw UTF-8.
+_UNSAFE = re.compile(rb"[\x00-\x20\x7f-\xff]")
 
 
 def escape_request_line(line: bytes) -> bytes:
@@ -42,13 +44,18 @@ class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._at_message_start:
             self._pending_line += data
-            end = self._pending_line.find(b"\n")
+            # Empty lines before a request line are allowed (some clients end a body with a CRLF).
+            start = len(self._pending_line) - len(self._pending_line.lstrip(b"\r\n"))
+            end = self._pending_line.find(b"\n", start)
             if end < 0 and len(self._pending_line) <= MAX_REQUEST_LINE:
                 return
             buffered = bytes(self._pending_line)
             self._pending_line.clear()
             self._at_message_start = False
-            data = buffered if end < 0 else escape_request_line(buffered[: end + 1]) + buffered[end + 1 :]
+            if end >= 0:
+                line = escape_request_line(buffered[start : end + 1])
+                buffered = buffered[:start] + line + buffered[end + 1 :]
+            data = buffered
         super().data_received(data)
 
     def on_message_begin(self) -> None:

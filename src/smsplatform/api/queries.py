@@ -21,10 +21,10 @@ def _day(raw: str) -> tuple[int, int]:
     """The unix-second bounds of a `YYYY-MM-DD` day in server local time."""
     try:
         day = dt.date.fromisoformat(raw.strip())
-    except ValueError as exc:
+        start = int(time.mktime(day.timetuple()))
+        return start, int(time.mktime((day + dt.timedelta(days=1)).timetuple()))
+    except (ValueError, OverflowError) as exc:  # not a date, or one past the calendar's ends
         raise ApiError(codes.INVALID_PARAMETER) from exc
-    start = int(time.mktime(day.timetuple()))
-    return start, int(time.mktime((day + dt.timedelta(days=1)).timetuple()))
 
 
 def _mobile(raw: str) -> str:
@@ -82,7 +82,7 @@ async def reply(ctx: ApiContext, call: Call) -> Any:
         account_id = ascii_int(params["accountid"])
         if account_id is None:
             raise ApiError(codes.ACCOUNT_UNKNOWN)
-        query["account_id"] = owned_account(call, account_id).id
+        query["account_id"] = (await owned_account(ctx, call, account_id)).id
     if params.get("mobile", "").strip():
         query["mobile"] = _mobile(params["mobile"])
     if params.get("date", "").strip():

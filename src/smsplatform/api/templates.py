@@ -81,7 +81,7 @@ def _draft(ctx: ApiContext, call: Call, current: Template | None = None) -> Temp
 
 async def addtemplate(ctx: ApiContext, call: Call) -> Any:
     account_id = parse_account_id(call)
-    owned_account(call, account_id)
+    await owned_account(ctx, call, account_id)
     draft = _draft(ctx, call)
     try:
         template = await ctx.db.write(repo.create_template, account_id, draft)
@@ -105,7 +105,7 @@ async def _owned_template(ctx: ApiContext, call: Call, account_id: int | None = 
 
 async def edittemplate(ctx: ApiContext, call: Call) -> Any:
     account_id = parse_account_id(call)
-    owned_account(call, account_id)
+    await owned_account(ctx, call, account_id)
     current = await _owned_template(ctx, call, account_id)
     draft = _draft(ctx, call, current)
     try:
@@ -120,7 +120,7 @@ async def edittemplate(ctx: ApiContext, call: Call) -> Any:
 
 async def templatelist(ctx: ApiContext, call: Call) -> Any:
     account_id = parse_account_id(call)
-    owned_account(call, account_id)
+    await owned_account(ctx, call, account_id)
     page = page_of(call.params)
 
     def fetch(conn: sa.Connection) -> tuple[Account, tuple[int, list[Template]]]:

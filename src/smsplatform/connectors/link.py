@@ -138,7 +138,14 @@ class Connector:
         while True:
             if self._stopping:
                 return _not_sent(sms, "stopped")
-            session = self._bound.get(self._submit_role) if self._submit_role is not None else None
+            role = self._submit_role
+            session = self._bound.get(role) if role is not None else None
+            if session is not None and not session.is_bound and role is not None:
+                # The session ended but its _serve task has not run yet to take it out: without this,
+                # submitters would spin on it and never let that task run.
+                self._bound.pop(role, None)
+                self._refresh_ready()
+                session = None
             if session is None:
                 loop = asyncio.get_running_loop()
                 if deadline is None:

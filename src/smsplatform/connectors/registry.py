@@ -26,14 +26,17 @@ def adapter_for(config: ConnectorConfig) -> ProtocolAdapter[Any]:
     """Build the adapter for config.protocol.
 
     An unknown name is looked up as the module `smsplatform.connectors.<protocol>`, which registers
-    itself when imported; so a new protocol needs only its own module.
+    itself when imported; so a new protocol needs only its own module. A name ending in a version
+    digit ("cmpp2") is also looked for in the module without it, which registers every version.
     """
     protocol = config.protocol.lower()
-    if protocol not in _ADAPTERS and _MODULE_NAME.fullmatch(protocol):
+    for module in dict.fromkeys((protocol, protocol.rstrip("0123456789"))):
+        if protocol in _ADAPTERS or not _MODULE_NAME.fullmatch(module):
+            break
         try:
-            importlib.import_module(f"smsplatform.connectors.{protocol}")
+            importlib.import_module(f"smsplatform.connectors.{module}")
         except ModuleNotFoundError as error:
-            if error.name != f"smsplatform.connectors.{protocol}":
+            if error.name != f"smsplatform.connectors.{module}":
                 raise
     factory = _ADAPTERS.get(protocol)
     if factory is None:

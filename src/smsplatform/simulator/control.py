@@ -4,7 +4,7 @@ Requests are {"cmd": NAME, ...arguments}; answers {"ok": true, "result": ...} or
 {"ok": false, "error": TEXT}. Commands:
 
     counters                                   -> the counters (and gauges) as numbers
-    received        [since=0]                  -> recorded messages from index `since`
+    received        [since=0] [limit]          -> recorded messages from index `since` (at most `limit`)
     inject_mo       source destination text [system_id] -> the system_id it was queued for
     drop_connections                           -> how many were dropped
     throttle        value (int: next n submits, float: share of submits)
@@ -34,7 +34,10 @@ def execute(server: SmscServer[Any], request: dict[str, Any]) -> Any:
     if command == "counters":
         return counters_dict(server)
     if command == "received":
-        return [asdict(message) for message in server.received[int(request.get("since", 0)) :]]
+        since = int(request.get("since", 0))
+        limit = request.get("limit")
+        until = None if limit is None else since + int(limit)
+        return [asdict(message) for message in server.received[since:until]]
     if command == "inject_mo":
         return server.inject_mo(
             str(request["source"]),

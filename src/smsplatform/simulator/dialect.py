@@ -8,7 +8,7 @@ Adding a protocol: write `simulator/<protocol>.py` with an SmscDialect subclass 
 `runner.register_dialect("<protocol>", factory)` at import, the factory taking the options mapping
 ({"id_format": ..., "version": ...}). An SMSC that delivers over its own connection (SGIP) also
 implements `bind_request`/`bind_accepted` and is pointed at the ESME's listener with
-`SmscServer.connect_back`.
+`SmscServer.connect_back`, or for every account by setting `callback` from its options.
 """
 
 from __future__ import annotations
@@ -74,6 +74,17 @@ class SubmitRequest:
     concat: ConcatInfo | None  # where this segment belongs when the message is long
     want_receipt: bool
     failure_receipt_only: bool = False  # a receipt only when the outcome is not DELIVRD
+    message_id: str = ""  # the id the protocol itself gives the segment (SGIP: its sequence); "" if none
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTarget:
+    """An ESME's listener that the SMSC connects to with delivers (SGIP's model)."""
+
+    host: str
+    port: int
+    login: str
+    password: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +119,7 @@ class SmscDialect(ABC, Generic[P]):
     """Everything protocol-specific about an SMSC."""
 
     protocol: ClassVar[str]
+    callback: CallbackTarget | None = None  # where to deliver for every account, from the options
 
     def __init__(self, *, id_format: str = "hex") -> None:
         if id_format not in ("hex", "dec"):
@@ -141,6 +153,15 @@ class SmscDialect(ABC, Generic[P]):
 
     @abstractmethod
     def bind_response(self, pdu: P, status: BindStatus) -> P: ...
+
+    def answer_bind(self, pdu: P, request: BindRequest, secret: str | None) -> tuple[bool, P]:
+        """Judge a bind against the account's secret (None: no such account): (accepted, answer).
+
+        The default compares the plain password. Protocols that send a digest of the secret instead
+        (CMPP, SMGP) override this to recompute it, and to prove the secret back in the answer.
+        """
+        accepted = secret is not None and request.password == secret
+        return accepted, self.bind_response(pdu, BindStatus.OK if accepted else BindStatus.BAD_CREDENTIALS)
 
     @abstractmethod
     def read_submit(self, pdu: P) -> SubmitRequest:

@@ -33,10 +33,15 @@ def register_dialect(protocol: str, factory: DialectFactory) -> None:
 
 
 def dialect_for(protocol: str, options: Mapping[str, str] | None = None) -> SmscDialect[Any]:
-    """The dialect for `protocol`; an unknown name is imported as `smsplatform.simulator.<protocol>`."""
+    """The dialect for `protocol`; an unknown name is imported as `smsplatform.simulator.<protocol>`.
+
+    A name ending in a version digit ("cmpp2") is also looked for in the module without it.
+    """
     name = protocol.lower()
-    if name not in _DIALECTS and _MODULE_NAME.fullmatch(name):
-        module = f"smsplatform.simulator.{name}"
+    for candidate in dict.fromkeys((name, name.rstrip("0123456789"))):
+        if name in _DIALECTS or not _MODULE_NAME.fullmatch(candidate):
+            break
+        module = f"smsplatform.simulator.{candidate}"
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

@@ -2,8 +2,8 @@
 
 The protocol comes from a dialect (`dialect.py`); this module owns the sockets and the behaviour:
 
-- A bind is accepted when accounts[system_id] == password; anything else gets the dialect's bad
-  credentials status and the connection closes.
+- A bind is accepted when it proves accounts[system_id] (the password itself, or a digest of it;
+  see SmscDialect.answer_bind); anything else gets the dialect's refusal and the connection closes.
 - Every accepted submit segment gets its own message id (a long message gets one id per segment)
   and, when it asked for one, its own receipt after `rule.delay` seconds, with the rule's outcome
   (decided per segment). Receipts and MO go to a bound receiving session (receiver or transceiver)
@@ -30,6 +30,7 @@ from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.text import TextEncoding, decode_text
 from smsplatform.simulator.dialect import (
     BindStatus,
+    CallbackTarget,
     MoPart,
     Outgoing,
     P,
@@ -56,16 +57,6 @@ class ReceivedMessage:
     destination: str
     text: str  # reassembled when it came in segments
     message_ids: tuple[str, ...]  # one per segment, in segment order
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackTarget:
-    """An ESME's listener that the SMSC connects to with delivers (SGIP's model)."""
-
-    host: str
-    port: int
-    login: str
-    password: str
 
 
 @dataclass(slots=True)
@@ -255,7 +246,10 @@ class SmscServer(Generic[P]):
         self._mo_ref = 0
         self._server: asyncio.Server | None = None
         self._receipt_task: asyncio.Task[None] | None = None
-        self._targets: dict[str, CallbackTarget] = {}
+        # A dialect configured with a listener to connect back to delivers there for every account.
+        self._targets: dict[str, CallbackTarget] = (
+            {} if dialect.callback is None else dict.fromkeys(self.accounts, dialect.callback)
+        )
         self._dialing: dict[str, asyncio.Task[None]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -365,9 +359,10 @@ class SmscServer(Generic[P]):
             session.write(dialect.encode(dialect.bind_response(pdu, BindStatus.ALREADY_BOUND)))
             return
         request = dialect.read_bind(pdu)
-        if self.accounts.get(request.system_id) != request.password:
+        accepted, answer = dialect.answer_bind(pdu, request, self.accounts.get(request.system_id))
+        if not accepted:
             self.counters.bind_failures += 1
-            session.write(dialect.encode(dialect.bind_response(pdu, BindStatus.BAD_CREDENTIALS)))
+            session.write(dialect.encode(answer))
             session.close()
             return
         self.counters.binds += 1
@@ -375,7 +370,7 @@ class SmscServer(Generic[P]):
         session.system_id = request.system_id
         session.transmits = request.transmits
         session.receives = request.receives
-        session.write(dialect.encode(dialect.bind_response(pdu, BindStatus.OK)))
+        session.write(dialect.encode(answer))
         if request.receives:
             self._receivers.setdefault(request.system_id, []).append(session)
             self._pump(request.system_id)
@@ -411,7 +406,7 @@ class SmscServer(Generic[P]):
             session.write(dialect.encode(dialect.submit_response(pdu, "", SubmitStatus.INVALID)))
             return
         self._number += 1
-        message_id = dialect.message_id(self._number)
+        message_id = request.message_id or dialect.message_id(self._number)
         counters.submits += 1
         self._accept(session.system_id, request, message_id)
         frame = dialect.encode(dialect.submit_response(pdu, message_id, SubmitStatus.OK))

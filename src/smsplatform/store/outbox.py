@@ -67,8 +67,19 @@ SendOutcome = Accepted | Replay | Refused
 
 
 def find_replay(
-    conn: sa.Connection, customer_id: int, request_id: str, fingerprint: str, now: int
+    conn: sa.Connection,
+    customer_id: int,
+    request_id: str,
+    fingerprint: str,
+    now: int,
+    *,
+    release_expired: bool = False,
 ) -> Replay | None:
+    """The first answer given to `request_id` within 24 hours, or None.
+
+    Only the writer (`release_expired`) frees an expired key for reuse: the API's early lookup runs on a
+    read connection, where a write could fail or wait behind the writer.
+    """
     row = conn.execute(
         sa.select(sends.c.id, sends.c.response, sends.c.created_at).where(
             sends.c.customer_id == customer_id, sends.c.request_id == request_id
@@ -78,7 +89,8 @@ def find_replay(
         return None
     if row.created_at < now - IDEMPOTENCY_SECONDS or row.response is None:
         # Expired: the key may be used again.
-        conn.execute(sa.update(sends).where(sends.c.id == row.id).values(request_id=None))
+        if release_expired:
+            conn.execute(sa.update(sends).where(sends.c.id == row.id).values(request_id=None))
         return None
     stored = json.loads(row.response)
     return Replay(stored["result"], stored["fingerprint"] == fingerprint)
@@ -158,7 +170,7 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
     debits: list[int] = []
     for index, req in enumerate(requests):
         replay = (
-            find_replay(conn, req.customer_id, req.request_id, req.fingerprint, req.now)
+            find_replay(conn, req.customer_id, req.request_id, req.fingerprint, req.now, release_expired=True)
             if req.request_id
             else None
         )

@@ -1,0 +1,343 @@
+"""Sub-account endpoints: balance, blackword, addaccount, editaccount, accountlist (SPEC §4.2–4.6)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from smsplatform.store import words
+from smsplatform.store.accounts import Account, AccountStatus
+from tests.api.conftest import NOTIFY, Api, ApiFactory, Tenant, error, filled, ok
+
+# The seed's field lists, in the seed's order.
+ACCOUNT_FIELDS = [
+    "company",
+    "signature",
+    "statusurl",
+    "replyurl",
+    "replyusername",
+    "replypassword",
+    "totalnum",
+    "accountid",
+]
+LIST_FIELDS = [
+    "accountid",
+    "company",
+    "signature",
+    "statusurl",
+    "replyurl",
+    "replyusername",
+    "replypassword",
+    "totalnum",
+    "usednum",
+    "status",
+    "istemnocheck",
+    "failreason",
+    "addtime",
+]
+BALANCE_FIELDS = ["accountid", "company", "totalnum", "usednum"]
+
+NEW = {
+    "company": "进制数据",
+    "signature": "【进制数据】",
+    "statusurl": "https://example.com/status",
+    "replyurl": "https://example.com/reply",
+    "replyusername": "user",
+    "replypassword": "secret",
+    "totalnum": "10",
+}
+
+
+async def listed(tenant: Tenant, **params: str) -> dict[str, Any]:
+    result: dict[str, Any] = ok(await tenant.call("accountlist", params))
+    return result
+
+
+# --- balance and blackword ---------------------------------------------------------------------
+
+
+async def test_balance_lists_every_sub_account_with_the_seeds_fields(tenant: Tenant, shop: Account) -> None:
+    second = await tenant.account("【第二公司】", totalnum=5, company="第二公司")
+    ok(await tenant.send("13800138000", filled(NOTIFY)))
+    result = ok(await tenant.call("balance"))
+    assert result == [
+        {"accountid": str(shop.id), "company": "测试公司", "totalnum": "10000", "usednum": "1"},
+        {"accountid": str(second.id), "company": "第二公司", "totalnum": "5", "usednum": "0"},
+    ]
+    assert all(list(row) == BALANCE_FIELDS for row in result)
+
+
+async def test_balance_of_a_customer_without_sub_accounts_is_empty(tenant: Tenant) -> None:
+    assert ok(await tenant.call("balance")) == []
+
+
+async def test_blackword_lists_the_platform_words(api: Api, tenant: Tenant) -> None:
+    assert ok(await tenant.call("blackword")) == []
+    await api.write(words.add_words, ["售罄", "卧室", " 公馆 "])
+    assert ok(await tenant.call("blackword")) == sorted(["售罄", "卧室", "公馆"])
+
+
+# --- addaccount --------------------------------------------------------------------------------
+
+
+async def test_addaccount_answers_the_sub_account_as_stored(tenant: Tenant) -> None:
+    result = ok(await tenant.call("addaccount", NEW))
+    assert list(result) == ACCOUNT_FIELDS
+    assert {k: v for k, v in result.items() if k != "accountid"} == NEW
+    account = await tenant.get_account(int(result["accountid"]))
+    assert (account.customer_id, account.status, account.usednum) == (tenant.customer.id, 0, 0)
+
+
+async def test_seed_example_with_empty_optional_fields(tenant: Tenant) -> None:
+    params = {**NEW, "statusurl": "", "replyurl": "", "replyusername": "", "replypassword": ""}
+    result = ok(await tenant.call("addaccount", params))
+    assert result["statusurl"] == result["replyurl"] == ""
+
+
+async def test_a_new_sub_account_is_pending_until_approved(tenant: Tenant) -> None:
+    ok(await tenant.call("addaccount", NEW))
+    row = (await listed(tenant))["list"][0]
+    assert (row["status"], row["istemnocheck"], row["failreason"]) == ("0", "0", "")
+
+
+async def test_auto_approve_setting_approves_at_once(make_api: ApiFactory) -> None:
+    api = await make_api(auto_approve=True)
+    tenant = await api.customer()
+    ok(await tenant.call("addaccount", NEW))
+    assert (await listed(tenant))["list"][0]["status"] == "1"
+
+
+ADD_REFUSALS = [
+    ({"company": ""}, 214),
+    ({"company": "   "}, 214),
+    ({"signature": ""}, 211),
+    ({"signature": "进制数据"}, 212),
+    ({"signature": "【进】"}, 212),
+    ({"signature": "【" + "字" * 13 + "】"}, 212),
+    ({"signature": "【进制数据"}, 212),
+    ({"signature": "【进制】【数据】"}, 212),
+    ({"signature": "[进制数据]"}, 212),
+    ({"totalnum": ""}, 215),
+    ({"totalnum": "0"}, 215),
+    ({"totalnum": "100001"}, 216),
+    ({"totalnum": "-5"}, 232),
+    ({"totalnum": "ten"}, 232),
+    ({"totalnum": "1.5"}, 232),
+    ({"company": "x" * 201}, 232),
+]
+
+
+async def test_addaccount_refusals(tenant: Tenant) -> None:
+    for change, code in ADD_REFUSALS:
+        assert error(await tenant.call("addaccount", {**NEW, **change})) == code, change
+    assert ok(await tenant.call("balance")) == []
+
+
+async def test_addaccount_without_the_field_at_all(tenant: Tenant) -> None:
+    for missing, code in (("company", 214), ("signature", 211), ("totalnum", 215)):
+        params = {k: v for k, v in NEW.items() if k != missing}
+        assert error(await tenant.call("addaccount", params)) == code
+
+
+async def test_signature_of_2_and_12_characters_is_accepted(tenant: Tenant) -> None:
+    ok(await tenant.call("addaccount", {**NEW, "signature": "【进制】", "totalnum": "1"}))
+    ok(await tenant.call("addaccount", {**NEW, "signature": "【" + "字" * 12 + "】", "totalnum": "1"}))
+
+
+async def test_signature_is_unique_across_the_platform(api: Api, tenant: Tenant) -> None:
+    ok(await tenant.call("addaccount", NEW))
+    assert error(await tenant.call("addaccount", NEW)) == 213
+    other = await api.customer()
+    assert error(await other.call("addaccount", NEW)) == 213
+    assert ok(await other.call("balance")) == []
+
+
+async def test_totalnum_is_limited_by_the_unallocated_quota(api: Api) -> None:
+    tenant = await api.customer(totalnum=100)
+    ok(await tenant.call("addaccount", {**NEW, "totalnum": "60"}))
+    assert error(await tenant.call("addaccount", {**NEW, "signature": "【乙方】", "totalnum": "41"})) == 216
+    ok(await tenant.call("addaccount", {**NEW, "signature": "【乙方】", "totalnum": "40"}))
+    assert error(await tenant.call("addaccount", {**NEW, "signature": "【丙方】", "totalnum": "1"})) == 216
+
+
+async def test_sql_metacharacters_are_stored_verbatim(tenant: Tenant) -> None:
+    nasty = {
+        "company": "Robert'); DROP TABLE accounts;--",
+        "signature": "【O'Re\"il;--】",
+        "statusurl": "http://x/?a=1' OR '1'='1",
+        "replyurl": "http://x/%' --",
+        "replyusername": "admin'--",
+        "replypassword": "\\'; SELECT 1; --",
+        "totalnum": "3",
+    }
+    result = ok(await tenant.call("addaccount", nasty))
+    assert {k: v for k, v in result.items() if k != "accountid"} == nasty
+    row = (await listed(tenant))["list"][0]
+    assert {k: row[k] for k in nasty} == nasty
+
+
+# --- editaccount -------------------------------------------------------------------------------
+
+
+async def test_editaccount_changes_only_the_fields_given(tenant: Tenant, shop: Account) -> None:
+    result = ok(await tenant.call("editaccount", {"accountid": str(shop.id), "statusurl": "https://e.com/s"}))
+    assert list(result) == ACCOUNT_FIELDS
+    assert result == {
+        "company": "测试公司",
+        "signature": "【测试公司】",
+        "statusurl": "https://e.com/s",
+        "replyurl": "",
+        "replyusername": "",
+        "replypassword": "",
+        "totalnum": "10000",
+        "accountid": str(shop.id),
+    }
+    assert (await tenant.get_account(shop.id)).status == AccountStatus.APPROVED
+
+
+async def test_editaccount_with_the_seeds_full_parameter_set(tenant: Tenant, shop: Account) -> None:
+    params = {"accountid": str(shop.id), **NEW, "signature": shop.signature, "totalnum": "20"}
+    result = ok(await tenant.call("editaccount", params))
+    assert result == {**{k: v for k, v in params.items() if k != "accountid"}, "accountid": str(shop.id)}
+    # The signature did not change: the sub-account stays approved.
+    assert (await tenant.get_account(shop.id)).status == AccountStatus.APPROVED
+
+
+async def test_a_changed_signature_goes_back_to_review(tenant: Tenant, shop: Account) -> None:
+    ok(await tenant.call("editaccount", {"accountid": str(shop.id), "signature": "【新签名】"}))
+    account = await tenant.get_account(shop.id)
+    assert (account.signature, account.status) == ("【新签名】", AccountStatus.PENDING)
+    assert error(await tenant.send("13800138000", "您的订单8已发货，请注意查收【新签名】")) == 206
+
+
+async def test_a_disabled_sub_account_stays_disabled_after_a_new_signature(tenant: Tenant) -> None:
+    account = await tenant.account(status=AccountStatus.DISABLED)
+    ok(await tenant.call("editaccount", {"accountid": str(account.id), "signature": "【新签名】"}))
+    assert (await tenant.get_account(account.id)).status == AccountStatus.DISABLED
+
+
+async def test_editaccount_needs_one_of_the_customers_accounts(tenant: Tenant, shop: Account) -> None:
+    for params, code in (
+        ({}, 218),
+        ({"accountid": ""}, 218),
+        ({"accountid": "  "}, 218),
+        ({"accountid": "999999"}, 219),
+        ({"accountid": "abc"}, 219),
+        ({"accountid": "-1"}, 219),
+        ({"accountid": "1234567890123"}, 219),
+    ):
+        assert error(await tenant.call("editaccount", {**params, "company": "x"})) == code, params
+    assert (await tenant.get_account(shop.id)).company == "测试公司"
+
+
+async def test_editaccount_refusals_change_nothing(tenant: Tenant, shop: Account) -> None:
+    before = await tenant.get_account(shop.id)
+    for change, code in (
+        ({"company": ""}, 214),
+        ({"signature": ""}, 211),
+        ({"signature": "【x】"}, 212),
+        ({"totalnum": "0"}, 215),
+        ({"totalnum": ""}, 215),
+        ({"totalnum": "x"}, 232),
+        ({"totalnum": "100001"}, 216),
+    ):
+        assert error(await tenant.call("editaccount", {"accountid": str(shop.id), **change})) == code, change
+        assert await tenant.get_account(shop.id) == before
+
+
+async def test_editaccount_signature_taken_by_another_customer_is_213(api: Api, tenant: Tenant) -> None:
+    mine = await tenant.account("【我的公司】")
+    other = await api.customer()
+    await other.account("【别人公司】")
+    answer = await tenant.call("editaccount", {"accountid": str(mine.id), "signature": "【别人公司】"})
+    assert error(answer) == 213
+
+
+async def test_totalnum_not_below_usednum(tenant: Tenant, shop: Account) -> None:
+    for mobile in ("13800138001", "13800138002", "13800138003"):
+        ok(await tenant.send(mobile, filled(NOTIFY)))
+    assert error(await tenant.call("editaccount", {"accountid": str(shop.id), "totalnum": "2"})) == 216
+    assert (
+        ok(await tenant.call("editaccount", {"accountid": str(shop.id), "totalnum": "3"}))["totalnum"] == "3"
+    )
+    # Now exhausted: the next send is refused.
+    assert error(await tenant.send("13800138004", filled(NOTIFY))) == 209
+
+
+async def test_totalnum_may_grow_into_the_unallocated_quota(api: Api) -> None:
+    tenant = await api.customer(totalnum=100)
+    first = await tenant.account("【甲方】", totalnum=60)
+    await tenant.account("【乙方】", totalnum=30)
+    params = {"accountid": str(first.id)}
+    assert ok(await tenant.call("editaccount", {**params, "totalnum": "70"}))["totalnum"] == "70"
+    assert error(await tenant.call("editaccount", {**params, "totalnum": "71"})) == 216
+
+
+# --- accountlist -------------------------------------------------------------------------------
+
+
+async def test_accountlist_with_the_seeds_fields(tenant: Tenant) -> None:
+    before = int(time.time())
+    approved = await tenant.account("【甲方】", totalnum=10)
+    rejected = await tenant.account("【乙方】", totalnum=5, status=AccountStatus.REJECTED)
+    exempt = await tenant.account("【丙方】", totalnum=5, exempt=True)
+    result = await listed(tenant)
+    assert list(result) == ["total", "pagenum", "pagesize", "list"]
+    assert (result["total"], result["pagenum"], result["pagesize"]) == ("3", "1", "20")
+    rows = result["list"]
+    assert all(list(row) == LIST_FIELDS for row in rows)
+    assert [row["accountid"] for row in rows] == [str(approved.id), str(rejected.id), str(exempt.id)]
+    assert [(row["status"], row["istemnocheck"]) for row in rows] == [("1", "0"), ("2", "0"), ("1", "1")]
+    assert rows[1]["failreason"] == "资质不全"
+    assert all(before <= int(row["addtime"]) <= time.time() + 1 for row in rows)
+
+
+async def test_accountlist_pages(tenant: Tenant) -> None:
+    ids = [(await tenant.account(f"【公司{i:02d}】", totalnum=1)).id for i in range(5)]
+    page = await listed(tenant, pagenum="2", pagesize="2")
+    assert (page["total"], page["pagenum"], page["pagesize"]) == ("5", "2", "2")
+    assert [row["accountid"] for row in page["list"]] == [str(i) for i in ids[2:4]]
+    last = await listed(tenant, pagenum="3", pagesize="2")
+    assert [row["accountid"] for row in last["list"]] == [str(ids[4])]
+    beyond = await listed(tenant, pagenum="4", pagesize="2")
+    assert (beyond["total"], beyond["list"]) == ("5", [])
+    assert len((await listed(tenant, pagesize="100"))["list"]) == 5
+
+
+# --- isolation between customers ---------------------------------------------------------------
+
+
+async def test_another_customers_account_answers_exactly_like_a_missing_one(api: Api) -> None:
+    owner, stranger = await api.customer(), await api.customer()
+    theirs = await owner.account("【别人公司】")
+    missing = str(theirs.id + 1000)
+    for endpoint, params in (
+        ("editaccount", {"company": "偷改"}),
+        ("addtemplate", {"name": "n", "content": "您好@", "ismarket": "0"}),
+        ("templatelist", {}),
+        ("edittemplate", {"templateid": "1", "name": "n", "content": "c"}),
+    ):
+        foreign = await api.client.get(
+            f"/sms/{endpoint}", params={"appkey": stranger.appkey, "accountid": str(theirs.id), **params}
+        )
+        absent = await api.client.get(
+            f"/sms/{endpoint}", params={"appkey": stranger.appkey, "accountid": missing, **params}
+        )
+        assert foreign.content == absent.content, endpoint
+        assert error(foreign.json()) == 219
+    assert (await owner.get_account(theirs.id)).company == "测试公司"
+    assert ok(await stranger.call("balance")) == []
+    assert (await listed(stranger))["total"] == "0"
+
+
+async def test_a_new_sub_account_is_usable_at_once_on_another_api_process(make_api: ApiFactory) -> None:
+    # Scaled out, consecutive calls may land on different processes, each with its cached configuration.
+    first, second = await make_api(config_poll_seconds=60), await make_api(config_poll_seconds=60)
+    tenant = await first.customer()
+    assert ok(await Tenant(second, tenant.customer).call("balance")) == []  # warms the second cache
+    created = ok(await tenant.call("addaccount", NEW))["accountid"]
+    elsewhere = Tenant(second, tenant.customer)
+    added = ok(await elsewhere.call("addtemplate", {"accountid": created, "name": "n", "content": "您好@"}))
+    assert added["accountid"] == created
+    assert ok(await elsewhere.call("templatelist", {"accountid": created}))["total"] == "1"
+    assert ok(await elsewhere.call("editaccount", {"accountid": created, "company": "新"}))["company"] == "新"

@@ -1,0 +1,197 @@
+"""A real uvicorn server with the raw-UTF-8 protocol, spoken to byte by byte over a socket.
+
+Clients of the original service put Chinese text and 【】 un-encoded into the request line, use `+`
+for space, send 5,000 numbers in one GET and reuse connections: what only a real server can show.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from smsplatform.api.http import RawUtf8HttpToolsProtocol
+from smsplatform.app import build_platform
+from smsplatform.config import Settings
+from smsplatform.store import accounts, customers, templates
+from smsplatform.store.database import Database, create_engine
+from smsplatform.store.schema import messages
+from smsplatform.store.templates import TemplateDraft
+
+
+class Server:
+    def __init__(self, port: int, appkey: str, engine: sa.Engine) -> None:
+        self.port = port
+        self.appkey = appkey
+        self.engine = engine
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+    def stored(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(messages).order_by(messages.c.id))]
+
+
+def read_answer(sock: socket.socket) -> tuple[int, dict[str, Any]]:
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    body = response.read()
+    assert response.getheader("content-type") == "application/json; charset=utf-8"
+    return response.status, orjson.loads(body)
+
+
+def get(server: Server, target: str | bytes, cuts: Sequence[int] = ()) -> dict[str, Any]:
+    """One GET on a new connection; `cuts` are offsets where the request is split into separate sends."""
+    raw = target.encode() if isinstance(target, str) else target
+    request = b"GET " + raw + b" HTTP/1.1\r\nHost: sms\r\nConnection: close\r\n\r\n"
+    with server.connect() as sock:
+        bounds = [0, *cuts, len(request)]
+        for start, end in itertools.pairwise(bounds):
+            sock.sendall(request[start:end])
+            time.sleep(0.02)  # separate TCP segments, separate data_received calls
+        status, answer = read_answer(sock)
+    assert status == 200
+    return answer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('raw') / 'smsplatform.db'}"
+    db = Database.open(url)
+    with db.engine.begin() as conn:
+        customer = customers.create_customer(conn, "进制数据", 100_000)
+        account = accounts.create_account(
+            conn,
+            customer.id,
+            {"company": "进制数据", "signature": "【进制数据】", "totalnum": 50_000},
+            approve=True,
+        )
+        for name, content, ismarket, kind in (
+            ("用户您好", "用户您好。【进制数据】", 0, "notification"),
+            ("问候", "Hello @, welcome", 0, "notification"),
+            ("营销", "新品上市@，回TD退订", 1, "marketing"),
+        ):
+            draft = TemplateDraft(name, content, ismarket, kind, 1, "")
+            templates.create_template(conn, account.id, draft)
+    settings = Settings(ip_limit_per_second=0, ip_limit_per_minute=0)
+    platform = build_platform(settings, db=db)
+    config = uvicorn.Config(
+        platform.app,
+        http=RawUtf8HttpToolsProtocol,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        loop="asyncio",
+    )
+    uvicorn_server = uvicorn.Server(config)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uvicorn_server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    engine = create_engine(url)
+    yield Server(listener.getsockname()[1], customer.appkey, engine)
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+    db.close()
+    listener.close()
+
+
+def test_seed_example_with_raw_utf8_in_the_request_line(server: Server) -> None:
+    answer = get(
+        server,
+        f"/sms/send?mobile=13556811111,13556811112&content=用户您好。【进制数据】&appkey={server.appkey}",
+    )
+    assert answer["status"] == "0", answer
+    assert answer["result"]["count"] == "2"
+    sent = [m for m in server.stored() if m["send_id"] == int(answer["result"]["msgid"])]
+    assert [m["content"] for m in sent] == ["用户您好。【进制数据】"] * 2
+
+
+def test_plus_is_a_space_in_a_raw_query(server: Server) -> None:
+    answer = get(
+        server,
+        f"/sms/send?mobile=+8613556811113&content=Hello+张三,+welcome【进制数据】&appkey={server.appkey}",
+    )
+    assert answer["status"] == "0", answer
+    sent = [m for m in server.stored() if m["send_id"] == int(answer["result"]["msgid"])]
+    assert [(m["mobile"], m["content"]) for m in sent] == [("13556811113", "Hello 张三, welcome【进制数据】")]
+
+
+def test_percent_encoded_and_raw_mixed(server: Server) -> None:
+    answer = get(
+        server, f"/sms/send?mobile=13556811114&content=用户您好%E3%80%82【进制数据】&appkey={server.appkey}"
+    )
+    assert answer["status"] == "0", answer
+
+
+def test_a_60_kb_get_with_5000_numbers(server: Server) -> None:
+    mobiles = ",".join(f"139{i:08d}" for i in range(5000))
+    target = f"/sms/send?mobile={mobiles}&content=新品上市五折，回TD退订【进制数据】&appkey={server.appkey}"
+    assert len(target.encode()) > 60_000
+    answer = get(server, target)
+    assert answer["status"] == "0", answer
+    assert answer["result"]["count"] == "5000"
+
+
+def test_a_request_line_split_inside_a_character(server: Server) -> None:
+    for number, splits in enumerate(([1], [2], [1, 2, 40], [100])):
+        target = f"/sms/send?mobile=1355681113{number}&content=用户您好。【进制数据】&appkey={server.appkey}"
+        head = len(b"GET /sms/send?mobile=1355681113X&content=")
+        # Offsets inside the three bytes of 用, or far past it: the request line arrives in pieces.
+        answer = get(server, target, cuts=[head + cut for cut in splits])
+        assert answer["status"] == "0", (splits, answer)
+
+
+def test_two_requests_on_one_kept_alive_connection(server: Server) -> None:
+    with server.connect() as sock:
+        for mobile in ("13556811121", "13556811122"):
+            target = f"/sms/send?mobile={mobile}&content=用户您好。【进制数据】&appkey={server.appkey}"
+            sock.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: sms\r\n\r\n")
+            status, answer = read_answer(sock)
+            assert (status, answer["status"]) == (200, "0"), answer
+        # And a POST with a raw UTF-8 form body on the same connection.
+        body = f"appkey={server.appkey}&mobile=13556811123&content=用户您好。【进制数据】".encode()
+        head = f"POST /sms/send HTTP/1.1\r\nHost: sms\r\nContent-Length: {len(body)}\r\n"
+        sock.sendall(head.encode() + b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" + body)
+        status, answer = read_answer(sock)
+        assert (status, answer["status"]) == (200, "0"), answer
+
+
+def test_raw_bytes_that_are_not_utf8_are_235(server: Server) -> None:
+    answer = get(server, b"/sms/balance?appkey=" + server.appkey.encode() + b"&x=\xff\xfe")
+    assert answer["status"] == "235"
+
+
+@pytest.mark.parametrize("raw", ["'; DROP TABLE messages;--", '"<>{}|\\^`', "a\tb", "a b"])
+def test_raw_punctuation_and_control_characters_get_an_envelope(server: Server, raw: str) -> None:
+    answer = get(server, f"/sms/addtemplate?appkey={server.appkey}&accountid=999&name={raw}")
+    assert answer["status"] == "219", answer
+
+
+def test_no_appkey_over_a_real_socket(server: Server) -> None:
+    assert get(server, "/sms/balance?content=【】")["status"] == "101"
+
+
+def test_a_stray_line_break_before_the_request_line(server: Server) -> None:
+    # Some clients end a POST body with an extra CRLF; the next request on the connection then starts
+    # with it, and its request line must still be escaped.
+    with server.connect() as sock:
+        request = f"GET /sms/balance?appkey={server.appkey}&x=【】 HTTP/1.1\r\nHost: sms\r\n\r\n"
+        sock.sendall(b"\r\n" + request.encode())
+        status, answer = read_answer(sock)
+    assert (status, answer["status"]) == (200, "0")

@@ -1,0 +1,161 @@
+"""The database handle: group commits that fail one unit at a time, batched hot-path writes, reads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from smsplatform.store.database import Database, normalize_url, sqlite_url
+from smsplatform.store.schema import blackwords
+from tests.api.fast_databases import BACKENDS, fresh_database_url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh migrated database on each backend, made faster than by cloning one per test."""
+    return fresh_database_url(request)
+
+
+class Refused(Exception):
+    pass
+
+
+def insert(word: str) -> Callable[[sa.Connection], str]:
+    def unit(conn: sa.Connection) -> str:
+        conn.execute(sa.insert(blackwords).values(word=word, created_at=0))
+        return word
+
+    return unit
+
+
+def insert_then_fail(word: str) -> Callable[[sa.Connection], str]:
+    def unit(conn: sa.Connection) -> str:
+        conn.execute(sa.insert(blackwords).values(word=word, created_at=0))
+        raise Refused(word)
+
+    return unit
+
+
+def stored(conn: sa.Connection) -> list[str]:
+    return list(conn.execute(sa.select(blackwords.c.word).order_by(blackwords.c.word)).scalars())
+
+
+def count_commits(db: Database) -> list[int]:
+    commits = [0]
+
+    def on_commit(_: sa.Connection) -> None:
+        commits[0] += 1
+
+    sa.event.listen(db.engine, "commit", on_commit)
+    return commits
+
+
+async def queued_behind_a_busy_writer(db: Database, writes: list[Awaitable[Any]]) -> list[Any]:
+    """Runs `writes` while the writer is busy with another unit, so that they commit as one group;
+    their results (or exceptions), then the busy unit's own."""
+    started, release = threading.Event(), threading.Event()
+
+    def busy(conn: sa.Connection) -> str:
+        started.set()
+        release.wait(10)
+        conn.execute(sa.insert(blackwords).values(word="busy", created_at=0))
+        return "busy"
+
+    first = asyncio.ensure_future(db.write(busy))
+    await asyncio.to_thread(started.wait, 10)
+    pending = [asyncio.ensure_future(w) for w in writes]
+    await asyncio.sleep(0.01)  # every one of them queued
+    release.set()
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    assert await first == "busy"
+    return list(results)
+
+
+async def test_a_write_is_committed_when_it_returns(db: Database) -> None:
+    assert await db.write(insert("a")) == "a"
+    assert await db.read(stored) == ["a"]
+
+
+async def test_a_failing_write_raises_and_leaves_nothing(db: Database) -> None:
+    with pytest.raises(Refused):
+        await db.write(insert_then_fail("x"))
+    assert await db.read(stored) == []
+    await db.write(insert("y"))
+    assert await db.read(stored) == ["y"]
+
+
+async def test_in_a_group_only_the_failing_unit_is_rolled_back(db: Database) -> None:
+    commits = count_commits(db)
+    units = [insert("a"), insert_then_fail("b"), insert("c"), insert_then_fail("d"), insert("e")]
+    results = await queued_behind_a_busy_writer(db, [db.write(u) for u in units])
+    assert results[0::2] == ["a", "c", "e"]
+    assert [type(r) for r in results[1::2]] == [Refused, Refused]
+    assert await db.read(stored) == ["a", "busy", "c", "e"]
+    assert commits[0] == 2  # the busy unit, then the five queued behind it together
+
+
+async def test_an_integrity_error_in_a_group_fails_that_unit_only(db: Database) -> None:
+    await db.write(insert("dup"))
+    results = await queued_behind_a_busy_writer(db, [db.write(insert(w)) for w in ("a", "dup", "b")])
+    assert results[0] == "a" and results[2] == "b"
+    assert isinstance(results[1], sa.exc.IntegrityError)
+    assert await db.read(stored) == ["a", "b", "busy", "dup"]
+
+
+def insert_words(conn: sa.Connection, words: list[str]) -> list[int]:
+    """A batched unit: every item in one statement; fails whole when any word exists already."""
+    conn.execute(sa.insert(blackwords), [{"word": w, "created_at": 0} for w in words])
+    return [len(w) for w in words]
+
+
+async def test_batched_writes_share_one_call(db: Database) -> None:
+    calls: list[int] = []
+
+    def counted(conn: sa.Connection, words: list[str]) -> list[int]:
+        calls.append(len(words))
+        return insert_words(conn, words)
+
+    results = await queued_behind_a_busy_writer(
+        db, [db.write_batched(counted, w) for w in ("a", "bb", "ccc")]
+    )
+    assert results == [1, 2, 3]
+    assert calls == [3]
+    assert await db.read(stored) == ["a", "bb", "busy", "ccc"]
+
+
+async def test_a_bad_item_in_a_batch_fails_alone(db: Database) -> None:
+    await db.write(insert("dup"))
+    results = await queued_behind_a_busy_writer(
+        db, [db.write_batched(insert_words, w) for w in ("a", "dup", "b")]
+    )
+    assert results[0] == 1 and results[2] == 1
+    assert isinstance(results[1], sa.exc.IntegrityError)
+    assert await db.read(stored) == ["a", "b", "busy", "dup"]
+
+
+async def test_keyword_arguments_reach_the_unit(db: Database) -> None:
+    def unit(conn: sa.Connection, word: str, *, suffix: str) -> str:
+        return insert(word + suffix)(conn)
+
+    assert await db.write(unit, "a", suffix="!") == "a!"
+    assert await db.read(lambda conn, *, prefix: [prefix + w for w in stored(conn)], prefix="> ") == ["> a!"]
+
+
+async def test_many_concurrent_writes_all_land(db: Database) -> None:
+    words = [f"w{i:03d}" for i in range(200)]
+    assert await asyncio.gather(*(db.write(insert(w)) for w in words)) == words
+    assert await db.read(stored) == words
+
+
+def test_urls() -> None:
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert sqlite_url(Path("data")) == "sqlite:///data/smsplatform.db"
