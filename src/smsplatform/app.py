@@ -1,12 +1,22 @@
-"""The composition root: builds the rooms from the settings and wires them together."""
+"""The composition root: builds the rooms from the settings and wires them together.
+
+`serve` runs, in one process, whatever roles the settings name (all by default): the API (uvicorn),
+dispatch (the connector manager, the dispatcher and, in the embedded default, the simulated carriers)
+and callbacks. Scaled out, each role runs in processes of its own against one PostgreSQL database;
+the API's wake-up of the dispatcher is then lost across processes, and dispatch finds new messages
+by polling every second instead.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import signal
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -14,19 +24,26 @@ from starlette.applications import Starlette
 from smsplatform.api.app import CustomerApi, create_app
 from smsplatform.api.context import ApiContext
 from smsplatform.api.http import RawUtf8HttpToolsProtocol
+from smsplatform.callbacks.schedule import RetrySchedule
+from smsplatform.callbacks.worker import CallbackWorker
 from smsplatform.config import Settings
+from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.dispatch.dispatcher import Dispatcher
+from smsplatform.dispatch.manager import ConnectorManager
+from smsplatform.simulator.rules import LastDigitRule
+from smsplatform.simulator.runner import create_simulator
+from smsplatform.simulator.server import SmscServer
 from smsplatform.store.catalog import Catalog
+from smsplatform.store.clock import now
+from smsplatform.store.connectors import LinkHealth, record_stats
 from smsplatform.store.database import Database
 
 log = logging.getLogger("smsplatform")
 
-
-@dataclass
-class Platform:
-    settings: Settings
-    db: Database
-    api: ApiContext
-    app: CustomerApi
+# The built-in simulated carriers: name, protocol; every carrier is routed to them by default.
+SIMULATOR_ACCOUNT = ("smsplatform", "password")  # SMPP passwords are at most 8 characters
+SIMULATOR_SOURCE_NUMBER = "1069000"
+STATS_INTERVAL = 5.0
 
 
 def open_database(settings: Settings) -> Database:
@@ -35,37 +52,170 @@ def open_database(settings: Settings) -> Database:
     return Database.open(settings.effective_database_url)
 
 
-def build_platform(settings: Settings, db: Database | None = None) -> Platform:
-    db = db or open_database(settings)
-    ctx = ApiContext(settings=settings, db=db, catalog=Catalog(db, settings.config_poll_seconds))
+@dataclass
+class Services:
+    """The background parts of a process: simulators, connectors, dispatcher, callback worker."""
+
+    settings: Settings
+    db: Database
+    dispatch_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    simulators: dict[str, SmscServer[Any]] = field(default_factory=dict)
+    manager: ConnectorManager | None = None
+    dispatcher: Dispatcher | None = None
+    callbacks: CallbackWorker | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _control: list[asyncio.Server] = field(default_factory=list)
+
+    async def start(self) -> None:
+        roles = self.settings.roles
+        if "dispatch" in roles:
+            builtin = await self._start_simulators() if self.settings.simulators else []
+            self.manager = ConnectorManager(
+                self.db, builtin=builtin, default_route=[c.name for c in builtin][:1]
+            )
+            await self.manager.start()
+            self.dispatcher = Dispatcher(self.db, self.manager, self.dispatch_wake)
+            self._spawn(self.dispatcher.run(), "dispatcher")
+            self._spawn(self._report_health(), "connector health")
+        if "callbacks" in roles:
+            self.callbacks = CallbackWorker(
+                self.db,
+                allow_private=self.settings.callback_allow_private,
+                schedule=RetrySchedule(delays=self.settings.retry_delays),
+            )
+            self._spawn(self.callbacks.run(), "callbacks")
+
+    async def _start_simulators(self) -> list[ConnectorConfig]:
+        settings = self.settings
+        system_id, password = SIMULATOR_ACCOUNT
+        server = create_simulator(
+            "smpp", {system_id: password}, LastDigitRule(delay=settings.simulator_receipt_delay), record=False
+        )
+        await server.start(settings.simulator_host, settings.simulator_port)
+        self.simulators["smpp"] = server
+        if settings.simulator_control_port:
+            from smsplatform.simulator.control import start_control
+
+            self._control.append(
+                await start_control(server, settings.simulator_host, settings.simulator_control_port)
+            )
+        log.info("built-in SMPP simulator on %s:%d", settings.simulator_host, server.port)
+        return [
+            ConnectorConfig(
+                name="sim-smpp",
+                protocol="smpp",
+                host=settings.simulator_host,
+                port=server.port,
+                system_id=system_id,
+                password=password,
+                source_number=SIMULATOR_SOURCE_NUMBER,
+            )
+        ]
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s stopped with an error", name)
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    async def _report_health(self) -> None:
+        assert self.manager is not None
+        while True:
+            health = [
+                LinkHealth(s.name, s.state, s.in_flight, s.sent, s.errors, s.received_reports, s.received_mo)
+                for s in self.manager.stats().values()
+            ]
+            try:
+                await self.db.write(record_stats, health, now())
+            except Exception:
+                log.exception("could not record connector health")
+            await asyncio.sleep(STATS_INTERVAL)
+
+    async def stop(self) -> None:
+        """Stops intake first, then lets in-flight work finish: dispatcher, links, callbacks, simulators."""
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self.manager is not None:
+            await self.manager.stop()
+        if self.callbacks is not None:
+            await self.callbacks.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for control in self._control:
+            control.close()
+        for server in self.simulators.values():
+            await server.close()
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    api: ApiContext
+    app: CustomerApi
+    services: Services | None = None
+
+
+def build_platform(settings: Settings, db: Database | None = None, *, background: bool = True) -> Platform:
+    """The API application; with `background`, its lifespan also runs the other roles of the settings."""
+    database = db or open_database(settings)
+    ctx = ApiContext(settings=settings, db=database, catalog=Catalog(database, settings.config_poll_seconds))
     app = create_app(ctx)
+    platform = Platform(settings=settings, db=database, api=ctx, app=app)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        services = Services(settings, database) if background else None
+        if services is not None:
+            ctx.on_accepted = services.dispatch_wake.set
+            platform.services = services
+            await services.start()
         try:
             yield
         finally:
-            db.close()
+            if services is not None:
+                await services.stop()
+            database.close()
 
     app.other.router.lifespan_context = lifespan
-    return Platform(settings=settings, db=db, api=ctx, app=app)
+    return platform
 
 
-def serve(settings: Settings) -> None:
-    """Runs until SIGTERM or SIGINT, then finishes the requests in progress and closes the database."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    platform = build_platform(settings)
+def _tune_gc() -> None:
     # Long-lived configuration objects need no collecting; fewer, later collections keep pauses out of
     # request latency.
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def serve(settings: Settings) -> None:
+    """Runs until SIGTERM or SIGINT, then finishes the work in progress and closes the database."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    roles = settings.roles
     where = (
         settings.database_url.split("@")[-1] if settings.database_url else str(settings.data_dir.resolve())
     )
-    log.info("smsplatform serving on http://%s:%d (data: %s)", settings.host, settings.port, where)
+    if "api" not in roles:
+        asyncio.run(_run_headless(settings))
+        return
+    platform = build_platform(settings)
+    _tune_gc()
+    log.info(
+        "smsplatform serving on http://%s:%d (roles: %s; data: %s)",
+        settings.host,
+        settings.port,
+        ",".join(sorted(roles)),
+        where,
+    )
     config = uvicorn.Config(
         platform.app,
         host=settings.host,
@@ -78,3 +228,21 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=10,
     )
     uvicorn.Server(config).run()
+
+
+async def _run_headless(settings: Settings) -> None:
+    """The dispatch and/or callbacks roles without an HTTP server."""
+    db = open_database(settings)
+    services = Services(settings, db)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await services.start()
+    _tune_gc()
+    log.info("smsplatform running roles %s", ",".join(sorted(settings.roles)))
+    try:
+        await stop.wait()
+    finally:
+        await services.stop()
+        db.close()

@@ -177,11 +177,15 @@ async def test_reconnect_after_drop_reports_in_flight(smsc: SmscServer[Any], lin
     assert (await connector.submit(sms(key=9))).ok
 
 
-async def test_a_drop_under_heavy_load_does_not_stall_the_submitters(smsc: SmscServer[Any], link: Link) -> None:
+async def test_a_drop_under_heavy_load_does_not_stall_the_submitters(
+    smsc: SmscServer[Any], link: Link
+) -> None:
     # Hundreds of submitters waiting on the window when the link drops: each must get an answer
     # (sent, or transient) and the link must come back, not spin on the dead session.
     connector = await link()
-    pending = [asyncio.create_task(connector.submit(sms(key=n, destination=f"1380000{n:04d}"))) for n in range(800)]
+    pending = [
+        asyncio.create_task(connector.submit(sms(key=n, destination=f"1380000{n:04d}"))) for n in range(800)
+    ]
     await eventually(lambda: connector.stats().sent >= 50)
     assert smsc.drop_connections() == 1
     results = await asyncio.wait_for(asyncio.gather(*pending), timeout=30)

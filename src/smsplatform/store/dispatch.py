@@ -17,9 +17,10 @@ and swept up by `rematch_receipts` for the cases where the two transactions ran 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -47,17 +48,16 @@ INTERMEDIATE_STATS = frozenset({"ENROUTE", "ACCEPTD"})
 _STATE_OF_STAT = {DELIVRD: DELIVERED, "EXPIRED": EXPIRED, "REJECTD": REJECTED}
 
 _CHUNK = 900  # ids per IN list: under every backend's bound-parameter limit
+# Column widths: values from an SMSC are cut to fit (consistently, so that receipts still match),
+# since a value the store refuses would fail its whole batch, again and again.
+_ID_LEN = 64
 _ERR_LEN = 32
 _STAT_LEN = 16
 
 T = TypeVar("T")
 
 
-def state_of_stat(stat: str) -> str:
-    """The message state a final receipt state means; every failure word not named is undelivered."""
-    return _STATE_OF_STAT.get(stat, UNDELIVERED)
-
-
+@functools.lru_cache(maxsize=4096)  # a batch of reports shares a few distinct seconds
 def local_time(ts: int) -> str:
     """Callback times as Chinese SMS platforms render them: "YYYY-MM-DD HH:MM:SS", server local time."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
@@ -66,6 +66,28 @@ def local_time(ts: int) -> str:
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _ids(name: str = "b_ids") -> sa.BindParameter[Any]:
+    return sa.bindparam(name, expanding=True)
+
+
+def _unindexed(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """`column` in a form no index serves.
+
+    For `id IN (...) AND state = ?` SQLite prefers the (state, next_attempt_at) index to the primary
+    key and reads every message in that state; a term it cannot index leaves it the primary key.
+    """
+    return column.concat("")
+
+
+def _driver_sql(conn: sa.Connection, sql: str) -> str:
+    """`sql`, written with `?` marks, in the driver's own parameter style.
+
+    The hottest executemany calls go straight to the driver: SQLAlchemy's per-row parameter handling
+    costs more than SQLite's work on the row.
+    """
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
 
 
 def _is_postgres(conn: sa.Connection) -> bool:
@@ -90,24 +112,26 @@ class ClaimedMessage:
     extension: str  # the sub-account's extension code, appended to the connector's source number
 
 
-def claim(conn: sa.Connection, owner: str, now: int, limit: int, lease_seconds: int) -> list[ClaimedMessage]:
-    """Lease up to `limit` due queued messages to `owner`, oldest due first."""
+# The hot path's statements are built once: building a statement costs more than running it.
+
+
+def _claim_statement(*, skip_locked: bool) -> sa.Update:
     due = (
         sa.select(messages.c.id)
-        .where(messages.c.state == QUEUED, messages.c.next_attempt_at <= now)
+        .where(messages.c.state == QUEUED, messages.c.next_attempt_at <= sa.bindparam("b_now"))
         # (state, next_attempt_at) is an index whose entries end with the row id on SQLite: no sort.
         .order_by(messages.c.next_attempt_at, messages.c.id)
-        .limit(limit)
+        .limit(sa.bindparam("b_limit"))
     )
-    if _is_postgres(conn):
+    if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    rows = conn.execute(
+    return (
         sa.update(messages)
         .where(messages.c.id.in_(due.scalar_subquery()))
         .values(
             state=SUBMITTING,
-            lease_owner=owner,
-            lease_until=now + lease_seconds,
+            lease_owner=sa.bindparam("b_owner"),
+            lease_until=sa.bindparam("b_until"),
             attempts=messages.c.attempts + 1,
         )
         .returning(
@@ -120,14 +144,25 @@ def claim(conn: sa.Connection, owner: str, now: int, limit: int, lease_seconds: 
             messages.c.attempts,
             messages.c.created_at,
         )
-    ).all()
+    )
+
+
+_CLAIM = _claim_statement(skip_locked=False)
+_CLAIM_SKIP_LOCKED = _claim_statement(skip_locked=True)  # PostgreSQL: claimers pass each other by
+_EXTENSIONS = sa.select(accounts.c.id, accounts.c.extension).where(accounts.c.id.in_(_ids()))
+
+
+def claim(conn: sa.Connection, owner: str, now: int, limit: int, lease_seconds: int) -> list[ClaimedMessage]:
+    """Lease up to `limit` due queued messages to `owner`, oldest due first."""
+    statement = _CLAIM_SKIP_LOCKED if _is_postgres(conn) else _CLAIM
+    params = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease_seconds}
+    rows = conn.execute(statement, params).all()
     if not rows:
         return []
     account_ids = sorted({r.account_id for r in rows})
     extensions: dict[int, str] = {}
     for chunk in _chunks(account_ids):
-        query = sa.select(accounts.c.id, accounts.c.extension).where(accounts.c.id.in_(chunk))
-        extensions.update({r.id: r.extension for r in conn.execute(query)})
+        extensions.update({r.id: r.extension for r in conn.execute(_EXTENSIONS, {"b_ids": chunk})})
     return [
         ClaimedMessage(
             id=r.id,
@@ -251,7 +286,8 @@ def record_results(
     failed = _record_failures(conn, owner, failures, now) if failures else 0
     early, finished = 0, 0
     if stored:
-        early, finished = _apply_early_receipts(conn, [rid for o in stored for rid in o.remote_ids], now)
+        remote_ids = [rid[:_ID_LEN] for o in stored for rid in o.remote_ids]
+        early, finished = _apply_early_receipts(conn, remote_ids, now)
     return RecordSummary(len(stored), retried, failed, early, finished)
 
 
@@ -263,49 +299,62 @@ def _record_submitted(conn: sa.Connection, outcomes: Sequence[Submitted], now: i
     for connector, group in by_connector.items():
         by_id = {o.message_id: o for o in group}
         for chunk in _chunks(sorted(by_id)):
-            updated = conn.execute(
-                sa.update(messages)
-                .where(messages.c.id.in_(chunk), messages.c.state.in_((SUBMITTING, QUEUED)))
-                .values(
-                    state=SUBMITTED,
-                    connector=connector,
-                    submitted_at=now,
-                    lease_owner=None,
-                    lease_until=None,
-                    errcode="",
-                )
-                .returning(messages.c.id)
-            ).scalars()
+            params = {"b_ids": chunk, "b_connector": connector, "b_now": now}
+            updated = conn.execute(_MARK_SUBMITTED, params).scalars()
             stored.extend(by_id[message_id] for message_id in updated)
     parts = [
-        {"message_id": o.message_id, "part": index, "connector": o.connector, "remote_id": remote_id}
+        (o.message_id, index, o.connector, remote_id[:_ID_LEN])
         for o in stored
         for index, remote_id in enumerate(o.remote_ids, start=1)
     ]
     if parts:
-        conn.execute(sa.insert(message_parts), parts)
+        conn.exec_driver_sql(_driver_sql(conn, _INSERT_PART), parts)
     return stored
+
+
+_MARK_SUBMITTED = (
+    sa.update(messages)
+    .where(messages.c.id.in_(_ids()), messages.c.state.in_((SUBMITTING, QUEUED)))
+    .values(
+        state=SUBMITTED,
+        connector=sa.bindparam("b_connector"),
+        submitted_at=sa.bindparam("b_now"),
+        lease_owner=None,
+        lease_until=None,
+        errcode="",
+    )
+    .returning(messages.c.id)
+)
+_INSERT_PART = (
+    f"INSERT INTO {message_parts.name} (message_id, part, connector, remote_id) VALUES (?, ?, ?, ?)"
+)
+
+
+_REQUEUE = (
+    sa.update(messages)
+    .where(
+        messages.c.id == sa.bindparam("b_id"),
+        messages.c.state == SUBMITTING,
+        messages.c.lease_owner == sa.bindparam("b_owner"),
+    )
+    .values(
+        state=QUEUED,
+        lease_owner=None,
+        lease_until=None,
+        next_attempt_at=sa.bindparam("b_at"),
+        errcode=sa.bindparam("b_error"),
+        connector=sa.bindparam("b_connector"),
+        maybe_sent=messages.c.maybe_sent + sa.bindparam("b_maybe", type_=sa.SmallInteger),
+    )
+)
 
 
 def _record_retries(conn: sa.Connection, owner: str, retries: Sequence[Retry]) -> int:
     result = conn.execute(
-        sa.update(messages)
-        .where(
-            messages.c.id == sa.bindparam("b_id"),
-            messages.c.state == SUBMITTING,
-            messages.c.lease_owner == owner,
-        )
-        .values(
-            state=QUEUED,
-            lease_owner=None,
-            lease_until=None,
-            next_attempt_at=sa.bindparam("b_at"),
-            errcode=sa.bindparam("b_error"),
-            connector=sa.bindparam("b_connector"),
-            maybe_sent=messages.c.maybe_sent + sa.bindparam("b_maybe", type_=sa.SmallInteger),
-        ),
+        _REQUEUE,
         [
             {
+                "b_owner": owner,
                 "b_id": r.message_id,
                 "b_at": r.at,
                 "b_error": r.error[:_ERR_LEN],
@@ -435,7 +484,7 @@ def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int)
             [
                 {
                     "connector": r.connector,
-                    "remote_id": r.remote_id,
+                    "remote_id": r.remote_id[:_ID_LEN],
                     "stat": r.stat[:_STAT_LEN],
                     "err": r.err[:_ERR_LEN],
                     "received_at": now,
@@ -447,32 +496,76 @@ def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int)
     return ReceiptSummary(applied, duplicates, len(receipts) - len(final), len(unmatched), finished)
 
 
+_PARTS_BY_REMOTE_ID = sa.select(
+    message_parts.c.id,
+    message_parts.c.message_id,
+    message_parts.c.connector,
+    message_parts.c.remote_id,
+    message_parts.c.stat,
+).where(message_parts.c.remote_id.in_(_ids()))
+_SET_PART_STATE = f"UPDATE {message_parts.name} SET stat = ?, err = ? WHERE id = ? AND stat = ''"
+_LOCK_MESSAGES = (
+    sa.select(messages.c.id).where(messages.c.id.in_(_ids())).order_by(messages.c.id).with_for_update()
+)
+
+
+def _finish_statement() -> sa.Update:
+    """Make final, in one statement, the listed messages whose parts all have a final state.
+
+    The message's state word is its first failing part's (in segment order), or DELIVRD when every
+    part was delivered; its errcode goes with it (the first part's, when all were delivered).
+    """
+    own_parts = message_parts.c.message_id == messages.c.id
+
+    def first(column: sa.Column[str], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[str]:
+        query = sa.select(column).where(own_parts, *where).order_by(message_parts.c.part).limit(1)
+        return query.scalar_subquery()
+
+    failed = message_parts.c.stat != DELIVRD
+    stat = sa.func.coalesce(first(message_parts.c.stat, failed), DELIVRD)
+    state = sa.case(
+        *((stat == word, state) for word, state in _STATE_OF_STAT.items()),
+        else_=UNDELIVERED,
+    )
+    open_part = sa.exists().where(own_parts, message_parts.c.stat == "")
+    return (
+        sa.update(messages)
+        .where(messages.c.id.in_(_ids()), _unindexed(messages.c.state) == SUBMITTED, ~open_part)
+        .values(
+            state=state,
+            stat=stat,
+            errcode=sa.func.coalesce(first(message_parts.c.err, failed), first(message_parts.c.err), ""),
+            done_at=sa.bindparam("b_now"),
+        )
+        .returning(*_REPORT_COLUMNS, messages.c.stat, messages.c.errcode)
+    )
+
+
+_FINISH = _finish_statement()
+_KEPT_BY_REMOTE_ID = sa.select(unmatched_receipts).where(unmatched_receipts.c.remote_id.in_(_ids()))
+
+
 def _match(
     conn: sa.Connection, receipts: Sequence[ReceiptIn]
 ) -> tuple[list[tuple[ReceiptIn, _Part]], list[ReceiptIn]]:
     """Each receipt's part by remote id: the same connector's first, open parts before final ones,
     newer before older (an SMSC that restarted may hand out an id again)."""
-    wanted = sorted({r.remote_id for r in receipts})
+    wanted = sorted({r.remote_id[:_ID_LEN] for r in receipts})
     candidates: dict[str, list[_Part]] = defaultdict(list)
     for chunk in _chunks(wanted):
-        query = sa.select(
-            message_parts.c.id,
-            message_parts.c.message_id,
-            message_parts.c.connector,
-            message_parts.c.remote_id,
-            message_parts.c.stat,
-        ).where(message_parts.c.remote_id.in_(chunk))
-        for row in conn.execute(query):
+        for row in conn.execute(_PARTS_BY_REMOTE_ID, {"b_ids": chunk}):
             candidates[row.remote_id].append(_Part(row.id, row.message_id, row.connector, row.stat))
     matched: list[tuple[ReceiptIn, _Part]] = []
     unmatched: list[ReceiptIn] = []
     for receipt in receipts:
-        parts = candidates.get(receipt.remote_id)
+        parts = candidates.get(receipt.remote_id[:_ID_LEN])
         if not parts:
             unmatched.append(receipt)
             continue
-        best = max(parts, key=lambda p: (p.connector == receipt.connector, p.stat == "", p.id))
-        matched.append((receipt, best))
+        if len(parts) > 1:
+            connector = receipt.connector
+            parts = [max(parts, key=lambda p: (p.connector == connector, p.stat == "", p.id))]
+        matched.append((receipt, parts[0]))
     return matched, unmatched
 
 
@@ -480,7 +573,7 @@ def _settle(
     conn: sa.Connection, matched: Sequence[tuple[ReceiptIn, _Part]], now: int
 ) -> tuple[int, int, int]:
     """Apply matched receipts; returns (applied, duplicates, messages finished)."""
-    updates: list[dict[str, object]] = []
+    updates: list[tuple[str, str, int]] = []
     seen: set[int] = set()
     touched: set[int] = set()
     for receipt, part in matched:
@@ -488,7 +581,7 @@ def _settle(
             continue
         seen.add(part.id)
         touched.add(part.message_id)
-        updates.append({"b_id": part.id, "b_stat": receipt.stat[:_STAT_LEN], "b_err": receipt.err[:_ERR_LEN]})
+        updates.append((receipt.stat[:_STAT_LEN], receipt.err[:_ERR_LEN], part.id))
     if not updates:
         return 0, len(matched), 0
     message_ids = sorted(touched)
@@ -496,18 +589,8 @@ def _settle(
         # Two receipts of one long message settled side by side would each see only their own part
         # final: the message row lock makes the second wait for the first, then see both.
         for chunk in _chunks(message_ids):
-            conn.execute(
-                sa.select(messages.c.id)
-                .where(messages.c.id.in_(chunk))
-                .order_by(messages.c.id)
-                .with_for_update()
-            ).all()
-    applied = conn.execute(
-        sa.update(message_parts)
-        .where(message_parts.c.id == sa.bindparam("b_id"), message_parts.c.stat == "")
-        .values(stat=sa.bindparam("b_stat"), err=sa.bindparam("b_err")),
-        updates,
-    ).rowcount
+            conn.execute(_LOCK_MESSAGES, {"b_ids": chunk}).all()
+    applied = conn.exec_driver_sql(_driver_sql(conn, _SET_PART_STATE), updates).rowcount
     applied = len(updates) if applied is None or applied < 0 else int(applied)
     finished = _finish_messages(conn, message_ids, now)
     return applied, len(matched) - applied, finished
@@ -515,31 +598,10 @@ def _settle(
 
 def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int) -> int:
     """Make final the messages whose parts all have a final state; enqueue one report each."""
-    parts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    for chunk in _chunks(message_ids):
-        query = sa.select(
-            message_parts.c.message_id, message_parts.c.part, message_parts.c.stat, message_parts.c.err
-        ).where(message_parts.c.message_id.in_(chunk))
-        for row in conn.execute(query):
-            parts[row.message_id].append((row.part, row.stat, row.err))
-    outcome: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    for message_id, found in parts.items():
-        if any(not stat for _, stat, _ in found):
-            continue
-        found.sort()
-        failure = next(((stat, err) for _, stat, err in found if stat != DELIVRD), None)
-        stat, err = failure if failure is not None else (DELIVRD, found[0][2])
-        outcome[(state_of_stat(stat), stat, err)].append(message_id)
     reports: list[tuple[int, Mapping[str, str]]] = []
-    for (state, stat, err), ids in outcome.items():
-        for chunk in _chunks(sorted(ids)):
-            rows = conn.execute(
-                sa.update(messages)
-                .where(messages.c.id.in_(chunk), messages.c.state == SUBMITTED)
-                .values(state=state, stat=stat, errcode=err, done_at=now)
-                .returning(*_REPORT_COLUMNS)
-            ).all()
-            reports.extend((row.account_id, _report_item(row, stat, err, now)) for row in rows)
+    for chunk in _chunks(message_ids):
+        for row in conn.execute(_FINISH, {"b_ids": chunk, "b_now": now}):
+            reports.append((row.account_id, _report_item(row, row.stat, row.errcode, now)))
     reports.sort(key=lambda r: int(r[1]["reportid"]))
     enqueue_reports(conn, reports, now)
     return len(reports)
@@ -549,21 +611,26 @@ def _apply_early_receipts(conn: sa.Connection, remote_ids: Sequence[str], now: i
     """Apply kept receipts for parts just inserted; returns (receipts applied, messages finished)."""
     rows: list[Any] = []
     for chunk in _chunks(sorted(set(remote_ids))):
-        query = sa.select(unmatched_receipts).where(unmatched_receipts.c.remote_id.in_(chunk))
-        rows.extend(conn.execute(query).all())
+        rows.extend(conn.execute(_KEPT_BY_REMOTE_ID, {"b_ids": chunk}).all())
     return _apply_kept(conn, rows, now)
 
 
-def rematch_receipts(conn: sa.Connection, now: int, limit: int = 1000) -> tuple[int, int]:
-    """Apply kept receipts whose part exists by now; returns (receipts applied, messages finished).
+def rematch_receipts(conn: sa.Connection, now: int, since: int, limit: int = 1000) -> tuple[int, int]:
+    """Apply receipts kept since `since` whose part exists by now; returns (receipts applied,
+    messages finished).
 
     Catches what `record_results` could not see: a receipt stored by a transaction that ran side by
-    side with the one inserting its part (possible on PostgreSQL, where writers run concurrently).
+    side with the one inserting its part. Only PostgreSQL runs writers side by side; on SQLite one
+    transaction always sees the other's work, and there is nothing to catch.
     """
     has_part = sa.exists().where(message_parts.c.remote_id == unmatched_receipts.c.remote_id)
-    rows = conn.execute(
-        sa.select(unmatched_receipts).where(has_part).order_by(unmatched_receipts.c.id).limit(limit)
-    ).all()
+    query = (
+        sa.select(unmatched_receipts)
+        .where(unmatched_receipts.c.received_at >= since, has_part)
+        .order_by(unmatched_receipts.c.id)
+        .limit(limit)
+    )
+    rows = conn.execute(query).all()
     return _apply_kept(conn, rows, now)
 
 
@@ -613,7 +680,8 @@ def store_inbound(conn: sa.Connection, items: Sequence[InboundIn], now: int) -> 
     """Store replies, each with its sub-account; enqueue the reply callback; record opt-outs."""
     stored: list[StoredReply] = []
     for item in items:
-        mobile = normalize_mobile(item.mobile) or item.mobile
+        # Whatever the SMSC sent must fit: a reply refused by the store would be redelivered forever.
+        mobile = (normalize_mobile(item.mobile) or item.mobile)[:20]
         found = _account_by_extension(conn, item.source_number, item.destination)
         if found is None:
             found = _last_sender(conn, mobile)
@@ -624,9 +692,9 @@ def store_inbound(conn: sa.Connection, items: Sequence[InboundIn], now: int) -> 
                 customer_id=customer_id,
                 account_id=account_id,
                 mobile=mobile,
-                destination=item.destination,
+                destination=item.destination[:32],
                 content=item.text,
-                connector=item.connector,
+                connector=item.connector[:64],
                 received_at=now,
             )
             .returning(inbound.c.id)
@@ -707,19 +775,3 @@ def _opt_out(conn: sa.Connection, account_id: int, mobile: str, now: int) -> Non
         is None
     ):
         conn.execute(sa.insert(optouts).values(values))
-
-
-def pending_counts(
-    conn: sa.Connection, states: Iterable[str] = (QUEUED, SUBMITTING, SUBMITTED)
-) -> dict[str, int]:
-    """How many messages wait in each non-final state (for metrics and the command line)."""
-    wanted = list(states)
-    counts = dict.fromkeys(wanted, 0)
-    query = (
-        sa.select(messages.c.state, sa.func.count())
-        .where(messages.c.state.in_(wanted))
-        .group_by(messages.c.state)
-    )
-    for state, count in conn.execute(query).tuples():
-        counts[str(state)] = int(count)
-    return counts

@@ -1,0 +1,386 @@
+"""The dispatcher: from queued messages to submitted ones, and from receipts and replies to state.
+
+One loop claims due messages in batches (woken by the API after it accepted a send, or every poll
+interval) and starts one task per message, which submits it over its route (`submitter.py`); their
+outcomes, the connectors' receipts and the replies each go to the store through a `WriteBatcher`,
+one transaction per batch. A housekeeping task renews this dispatcher's leases, gives back the
+claims of dispatchers that died, applies receipts that overtook their submit result, and picks up
+configuration changes.
+
+How many messages are in flight is bounded (`max_in_flight`); the connectors' windows and
+submit-per-second caps pace the submits themselves.
+
+A receipt or reply is acknowledged to its SMSC only once it is stored, so a crash never loses one:
+by default once its batch is committed; with a `ReceiptJournal`, receipts once they are fsynced to
+the journal, which lets receipts flow faster than one SMSC window per commit (see journal.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from smsplatform.connectors.link import Connector
+from smsplatform.connectors.model import ConnectorStats, DeliveryReport, InboundSms
+from smsplatform.dispatch.batcher import WriteBatcher
+from smsplatform.dispatch.journal import ReceiptJournal, Recovered
+from smsplatform.dispatch.manager import ConnectorManager
+from smsplatform.dispatch.policy import DispatchPolicy
+from smsplatform.dispatch.submitter import later, submit_message
+from smsplatform.store.database import Database
+from smsplatform.store.dispatch import (
+    ClaimedMessage,
+    InboundIn,
+    ReceiptIn,
+    ReceiptSummary,
+    RecordSummary,
+    StoredReply,
+    SubmitOutcome,
+    apply_receipts,
+    claim,
+    purge_unmatched,
+    record_results,
+    release_leases,
+    rematch_receipts,
+    renew_leases,
+    requeue_expired,
+    store_inbound,
+)
+
+log = logging.getLogger(__name__)
+
+_PURGE_EVERY = 600.0  # seconds between purges of receipts that never found their message
+_REMATCH_WINDOW = 600  # seconds: two transactions that ran side by side are that close, and more
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    """What the dispatcher did since it started (for metrics and the console)."""
+
+    claimed: int = 0
+    submitted: int = 0
+    retried: int = 0
+    failed: int = 0
+    receipts: int = 0  # receipts that set a part's state
+    duplicate_receipts: int = 0
+    unmatched_receipts: int = 0  # kept until their part is recorded
+    finished: int = 0  # messages made final by receipts
+    replies: int = 0
+    requeued: int = 0  # claims of dead dispatchers given back
+    in_flight: int = 0
+
+
+def _default_owner() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Chores:
+    renewed: int
+    requeued: int
+    rematched: int
+    finished: int
+
+
+def _housekeep(
+    conn: sa.Connection, owner: str, now: int, lease_until: int | None, purge_before: int | None
+) -> _Chores:
+    renewed = renew_leases(conn, owner, lease_until) if lease_until is not None else 0
+    requeued = requeue_expired(conn, now)
+    rematched, finished = 0, 0
+    if conn.dialect.name == "postgresql":  # the only backend whose writers can miss each other
+        rematched, finished = rematch_receipts(conn, now, now - _REMATCH_WINDOW)
+    if purge_before is not None:
+        purge_unmatched(conn, purge_before)
+    return _Chores(renewed, requeued, rematched, finished)
+
+
+class Dispatcher:
+    """Runs until stop(): claims, submits, records; turns receipts and replies into state.
+
+    `wake` is the event the API sets after accepting messages; losing a wake-up only delays the
+    claim to the next poll. `owner` names this dispatcher's leases (host, pid and a random tag by
+    default). `journal`, when given, takes receipts before the store does. `clock` gives unix seconds.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        connectors: ConnectorManager,
+        wake: asyncio.Event | None = None,
+        *,
+        policy: DispatchPolicy | None = None,
+        owner: str | None = None,
+        journal: ReceiptJournal | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self.connectors = connectors
+        self.wake = wake if wake is not None else asyncio.Event()
+        self.policy = policy or DispatchPolicy()
+        self.owner = owner or _default_owner()
+        self._clock = clock
+        self._stats = DispatchStats()
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._room = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._running = False
+        policy_ = self.policy
+        self._low_water = max(1, min(policy_.batch_size, policy_.max_in_flight) // 4)
+        self._results: WriteBatcher[SubmitOutcome] = WriteBatcher(
+            db,
+            self._write_results,
+            name="results",
+            max_batch=policy_.result_batch,
+            retry_failed=True,
+            linger=policy_.linger,
+        )
+        self._journal = journal
+        self._recovered: Recovered | None = None
+        # Journaled receipts are acknowledged already: their write must be retried until it succeeds.
+        self._receipts: WriteBatcher[ReceiptIn] = WriteBatcher(
+            db,
+            self._write_receipts,
+            name="receipts",
+            max_batch=policy_.inflow_batch,
+            retry_failed=journal is not None,
+            linger=policy_.linger if journal is not None else 0.0,
+        )
+        self._replies: WriteBatcher[InboundIn] = WriteBatcher(
+            db, self._write_replies, name="replies", max_batch=policy_.inflow_batch
+        )
+        connectors.on_report = self._on_report
+        connectors.on_inbound = self._on_inbound
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start the connectors and dispatch until stop() is called."""
+        if self._running:
+            raise RuntimeError("the dispatcher is already running")
+        self._running = True
+        self._stop.clear()
+        self._stopped.clear()
+        for batcher in self._batchers:
+            batcher.start()
+        housekeeping: asyncio.Task[None] | None = None
+        try:
+            if self._journal is not None:
+                self._recovered = self._journal.recover()
+                await self._store_recovered()
+            await self.connectors.start()
+            housekeeping = asyncio.get_running_loop().create_task(self._housekeeping(), name="housekeeping")
+            await self._claim_loop()
+        finally:
+            if housekeeping is not None:
+                housekeeping.cancel()
+                await asyncio.gather(housekeeping, return_exceptions=True)
+            await self._drain()
+            self._running = False
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight submits finish (up to the policy's grace), stop the links,
+        store every outcome, receipt and reply received, give back what is left."""
+        self._stop.set()
+        if self._running:
+            await self._stopped.wait()
+
+    @property
+    def _batchers(self) -> tuple[WriteBatcher[Any], ...]:
+        return (self._results, self._receipts, self._replies)
+
+    async def _drain(self) -> None:
+        grace = self.policy.stop_grace
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=grace)
+        await self.connectors.stop()  # what still waits on a link gets its answer now
+        if self._in_flight:
+            _, pending = await asyncio.wait(list(self._in_flight.values()), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for batcher in self._batchers:
+            await batcher.close()
+        if self._journal is not None:
+            self._journal.close()
+        try:
+            released = await self._db.write(release_leases, self.owner, self._now())
+        except Exception:
+            log.exception("could not give back this dispatcher's claims; their leases will run out")
+        else:
+            if released:
+                log.info("gave back %d claimed messages", released)
+
+    # -- claiming -------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        policy = self.policy
+        while not self._stop.is_set():
+            room = policy.max_in_flight - len(self._in_flight)
+            if room < self._low_water:
+                self._room.clear()
+                await _first_of(self._room, self._stop)
+                continue
+            wanted = min(room, policy.batch_size)
+            self.wake.clear()
+            try:
+                batch = await self._db.write(claim, self.owner, self._now(), wanted, policy.lease_seconds)
+            except Exception:
+                log.exception("claiming messages failed")
+                batch = []
+            self._stats.claimed += len(batch)
+            # One route lookup per carrier and batch: link health does not change message by message.
+            routes = {carrier: self.connectors.route(carrier) for carrier in {m.carrier for m in batch}}
+            for message in batch:
+                self._start(message, routes[message.carrier])
+            if len(batch) == wanted:
+                continue  # probably more are due
+            await _first_of(self.wake, self._stop, within=policy.poll_interval)
+
+    def _start(self, message: ClaimedMessage, links: Sequence[Connector]) -> None:
+        task = asyncio.get_running_loop().create_task(self._dispatch(message, links))
+        self._in_flight[message.id] = task
+
+    async def _dispatch(self, message: ClaimedMessage, links: Sequence[Connector]) -> None:
+        try:
+            try:
+                outcome = await submit_message(message, links, self.policy, self._clock)
+            except Exception:
+                log.exception("submitting message %d failed", message.id)
+                outcome = later(message, self.policy, self._clock, "internal error", None)
+            try:
+                await self._results.submit(outcome)
+            except Exception:
+                # Only when the dispatcher stops with the store unreachable: the lease runs out and
+                # another dispatcher takes the message, counting it as possibly sent.
+                log.warning("result of message %d not stored", message.id)
+        finally:
+            self._in_flight.pop(message.id, None)
+            if self.policy.max_in_flight - len(self._in_flight) >= self._low_water:
+                self._room.set()
+
+    # -- housekeeping ---------------------------------------------------------------------------
+
+    async def _store_recovered(self) -> None:
+        """Store what a dead dispatcher journaled; on failure, try again at the next housekeeping."""
+        recovered = self._recovered
+        if recovered is None:
+            return
+        try:
+            for start in range(0, len(recovered.receipts), self.policy.inflow_batch):
+                chunk = recovered.receipts[start : start + self.policy.inflow_batch]
+                await self._db.write(self._write_receipts, chunk)
+        except Exception:
+            log.exception("storing recovered receipts failed; trying again later")
+            return
+        recovered.forget()
+        self._recovered = None
+
+    async def _housekeeping(self) -> None:
+        policy = self.policy
+        last_purge = 0.0
+        while True:
+            await asyncio.sleep(policy.housekeeping_interval)
+            now = self._now()
+            purge_before = None
+            if now - last_purge >= _PURGE_EVERY:
+                purge_before, last_purge = now - policy.unmatched_receipt_ttl, now
+            lease_until = now + policy.lease_seconds if self._in_flight else None
+            try:
+                chores = await self._db.write(_housekeep, self.owner, now, lease_until, purge_before)
+            except Exception:
+                log.exception("housekeeping failed")
+            else:
+                self._stats.requeued += chores.requeued
+                self._stats.receipts += chores.rematched
+                self._stats.finished += chores.finished
+                if chores.requeued:
+                    log.warning("gave back %d messages claimed by a dispatcher that died", chores.requeued)
+                    self.wake.set()
+            if self._recovered is not None:
+                await self._store_recovered()
+            try:
+                await self.connectors.refresh()
+            except Exception:
+                log.exception("reloading the connector configuration failed")
+
+    # -- writes (run on the store's writer thread) ----------------------------------------------
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _write_results(self, conn: sa.Connection, outcomes: Sequence[SubmitOutcome]) -> None:
+        summary: RecordSummary = record_results(conn, self.owner, outcomes, self._now())
+        stats = self._stats
+        stats.submitted += summary.submitted
+        stats.retried += summary.retried
+        stats.failed += summary.failed
+        stats.receipts += summary.early_receipts
+        stats.finished += summary.finished
+
+    def _write_receipts(self, conn: sa.Connection, receipts: Sequence[ReceiptIn]) -> None:
+        summary: ReceiptSummary = apply_receipts(conn, receipts, self._now())
+        stats = self._stats
+        stats.receipts += summary.applied
+        stats.duplicate_receipts += summary.duplicates
+        stats.unmatched_receipts += summary.unmatched
+        stats.finished += summary.finished
+
+    def _write_replies(self, conn: sa.Connection, replies: Sequence[InboundIn]) -> None:
+        stored: list[StoredReply] = store_inbound(conn, replies, self._now())
+        self._stats.replies += len(stored)
+
+    # -- from the connectors --------------------------------------------------------------------
+
+    def _on_report(self, report: DeliveryReport) -> Awaitable[None]:
+        """The connector acknowledges the receipt to its SMSC when the returned awaitable is done."""
+        receipt = ReceiptIn(report.connector, report.remote_id, report.stat, report.err)
+        if self._journal is None:
+            return self._receipts.submit(receipt)
+        return self._journal_receipt(self._journal, receipt)
+
+    async def _journal_receipt(self, journal: ReceiptJournal, receipt: ReceiptIn) -> None:
+        stored = await journal.append(receipt)
+
+        def committed(future: asyncio.Future[None]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                stored()  # else it stays in the journal, for the next start
+
+        self._receipts.submit(receipt).add_done_callback(committed)
+
+    def _on_inbound(self, sms: InboundSms) -> Awaitable[None]:
+        source_number = self.connectors.source_number(sms.connector)
+        return self._replies.submit(
+            InboundIn(sms.connector, source_number, sms.source, sms.destination, sms.text)
+        )
+
+    # -- introspection --------------------------------------------------------------------------
+
+    def stats(self) -> DispatchStats:
+        return replace(self._stats, in_flight=len(self._in_flight))
+
+    def connector_stats(self) -> dict[str, ConnectorStats]:
+        return self.connectors.stats()
+
+
+async def _first_of(*events: asyncio.Event, within: float | None = None) -> None:
+    """Wait until any of `events` is set, or `within` seconds passed."""
+    if any(event.is_set() for event in events):
+        return
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,170 @@
+"""The live connectors, kept in step with the operator's configuration.
+
+Connectors come from two places: the `connectors` table (what `connector add` wrote) and built-in
+ones the composition root passes (the embedded simulator's link). Every configuration change bumps
+the store's config version; `refresh` compares it and reconciles: new connectors start, removed ones
+stop, changed ones are replaced, and the route table is rebuilt, all without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import sqlalchemy as sa
+
+from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.connectors.link import Connector
+from smsplatform.connectors.model import ConnectorStats, DeliveryReport, InboundSms
+from smsplatform.connectors.registry import create_connector
+from smsplatform.dispatch.connector_config import connector_config
+from smsplatform.dispatch.routes import RouteTable, healthy_first
+from smsplatform.store.connectors import ConnectorRow, list_connectors, list_routes
+from smsplatform.store.database import Database
+from smsplatform.store.settings import config_version
+
+log = logging.getLogger(__name__)
+
+BOUND = "bound"
+
+ConnectorFactory = Callable[[ConnectorConfig], Connector]
+ReportHandler = Callable[[DeliveryReport], Awaitable[None] | None]
+InboundHandler = Callable[[InboundSms], Awaitable[None] | None]
+
+
+def _load(conn: sa.Connection) -> tuple[int, list[ConnectorRow], dict[str, list[str]]]:
+    """The configuration as of one snapshot."""
+    return config_version(conn), list_connectors(conn), list_routes(conn)
+
+
+class ConnectorManager:
+    """Owns the running connectors and the route table built from the same configuration."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        builtin: Sequence[ConnectorConfig] = (),
+        default_route: Sequence[str] = (),
+        factory: ConnectorFactory = create_connector,
+    ) -> None:
+        self._db = db
+        self._builtin = {config.name: config for config in builtin}
+        self._default_route = tuple(default_route)
+        self._factory = factory
+        self._connectors: dict[str, Connector] = {}
+        self._configs: dict[str, ConnectorConfig] = {}
+        self._routes = RouteTable(default=self._default_route)
+        self._version: int | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+        # Set by the dispatcher; every connector forwards its receipts and replies here.
+        self.on_report: ReportHandler | None = None
+        self.on_inbound: InboundHandler | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Build and start every configured connector (they bind in the background)."""
+        await self.reconcile()
+
+    async def refresh(self) -> bool:
+        """Reconcile when the configuration changed since the last look; True when it did."""
+        version = await self._db.read(config_version)
+        if version == self._version:
+            return False
+        await self.reconcile()
+        return True
+
+    async def reconcile(self) -> None:
+        async with self._lock:
+            version, rows, routes = await self._db.read(_load)
+            wanted = dict(self._builtin)
+            carriers: dict[str, Sequence[str]] = {}
+            for row in rows:  # the operator's row wins over a built-in of the same name
+                try:
+                    wanted[row.name] = connector_config(row)
+                except ValueError as error:
+                    log.error("%s", error)
+                    continue
+                carriers[row.name] = row.carriers
+            for name in list(self._connectors):
+                if wanted.get(name) != self._configs[name]:
+                    self._retire(name)
+            for name, config in wanted.items():
+                if name not in self._connectors:
+                    await self._launch(config)
+            self._routes = RouteTable.build(routes, carriers, self._default_route)
+            self._version = version
+
+    async def stop(self) -> None:
+        """Stop every connector (each lets in-flight submits finish within its stop timeout)."""
+        async with self._lock:
+            for name in list(self._connectors):
+                self._retire(name)
+            self._version = None
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    async def _launch(self, config: ConnectorConfig) -> None:
+        try:
+            connector = self._factory(config)
+        except ValueError as error:  # e.g. a protocol nobody implements
+            log.error("connector %s: %s", config.name, error)
+            return
+        connector.on_report = self._forward_report
+        connector.on_inbound = self._forward_inbound
+        self._connectors[config.name] = connector
+        self._configs[config.name] = config
+        await connector.start()
+        log.info("connector %s (%s %s:%d) started", config.name, config.protocol, config.host, config.port)
+
+    def _retire(self, name: str) -> None:
+        """Take the connector out of service now; let it unbind in the background."""
+        connector = self._connectors.pop(name)
+        self._configs.pop(name, None)
+        task = asyncio.get_running_loop().create_task(connector.stop(), name=f"stop:{name}")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+        log.info("connector %s stopping", name)
+
+    def _forward_report(self, report: DeliveryReport) -> Awaitable[None] | None:
+        return None if self.on_report is None else self.on_report(report)
+
+    def _forward_inbound(self, sms: InboundSms) -> Awaitable[None] | None:
+        return None if self.on_inbound is None else self.on_inbound(sms)
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int | None:
+        """The configuration version the running connectors were built from."""
+        return self._version
+
+    @property
+    def routes(self) -> RouteTable:
+        return self._routes
+
+    def names(self) -> list[str]:
+        return sorted(self._connectors)
+
+    def get(self, name: str) -> Connector | None:
+        return self._connectors.get(name)
+
+    def source_number(self, name: str) -> str:
+        config = self._configs.get(name) or self._builtin.get(name)
+        return "" if config is None else config.source_number
+
+    def route(self, carrier: str) -> list[Connector]:
+        """The running connectors for `carrier`, in the order to try them (healthy ones first)."""
+        links = [c for c in map(self._connectors.get, self._routes.names(carrier)) if c is not None]
+        return healthy_first(links, is_up)
+
+    def stats(self) -> dict[str, ConnectorStats]:
+        """Each running connector's counters (state, in flight, sent, errors...), by name."""
+        return {name: connector.stats() for name, connector in sorted(self._connectors.items())}
+
+
+def is_up(connector: Connector) -> bool:
+    return connector.stats().state == BOUND

@@ -1,0 +1,401 @@
+"""The dispatcher's units of work on a real database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from smsplatform.store.database import Database
+from smsplatform.store.dispatch import (
+    DELIVERED,
+    EXPIRED,
+    FAILED,
+    QUEUED,
+    REJECTED,
+    SUBMITTED,
+    SUBMITTING,
+    UNDELIVERED,
+    Failed,
+    InboundIn,
+    ReceiptIn,
+    Retry,
+    Submitted,
+    apply_receipts,
+    claim,
+    local_time,
+    purge_unmatched,
+    record_results,
+    release_leases,
+    rematch_receipts,
+    renew_leases,
+    requeue_expired,
+    store_inbound,
+)
+from smsplatform.store.schema import inbound, message_parts, messages, optouts, unmatched_receipts
+from tests.dispatch.support import callback_items, make_account, message, parts, queue, run, usednum
+
+ME = "dispatcher-a"
+OTHER = "dispatcher-b"
+LONG_TEXT = "长" * 150  # with the signature: 156 characters, three segments
+
+
+def submit(
+    db: Database, message_id: int, *remote_ids: str, connector: str = "smsc-1", now: int = 1_010
+) -> None:
+    summary = run(db, record_results, ME, [Submitted(message_id, connector, remote_ids)], now)
+    assert summary.submitted == 1
+
+
+def receipt(remote_id: str, stat: str = "DELIVRD", err: str = "000", connector: str = "smsc-1") -> ReceiptIn:
+    return ReceiptIn(connector, remote_id, stat, err)
+
+
+def unmatched_count(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(unmatched_receipts)).scalar_one())
+
+
+# --- claims and leases --------------------------------------------------------------------------
+
+
+def test_claim_leases_due_messages_once_oldest_first(db: Database) -> None:
+    account = make_account(db)
+    ids = queue(db, account, [f"1380013800{i}" for i in range(5)])
+    first = run(db, claim, ME, 1_001, 3, 30)
+    assert [m.id for m in first] == ids[:3]
+    assert first[0].extension == account.extension and first[0].attempts == 1
+    assert first[0].content.startswith("【进制数据】") and first[0].carrier == "mobile"
+    row = message(db, ids[0])
+    assert (row.state, row.lease_owner, row.lease_until) == (SUBMITTING, ME, 1_031)
+    second = run(db, claim, OTHER, 1_001, 10, 30)
+    assert [m.id for m in second] == ids[3:]
+    assert run(db, claim, ME, 1_001, 10, 30) == []
+
+
+def test_a_retry_is_not_claimed_before_its_time(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    run(db, record_results, ME, [Retry(message_id, 1_050, "0x00000058", "smsc-1")], 1_002)
+    row = message(db, message_id)
+    assert (row.state, row.next_attempt_at, row.errcode, row.lease_owner) == (
+        QUEUED,
+        1_050,
+        "0x00000058",
+        None,
+    )
+    assert run(db, claim, ME, 1_049, 10, 30) == []
+    [again] = run(db, claim, ME, 1_050, 10, 30)
+    assert again.attempts == 2
+
+
+def test_expired_leases_come_back_counted_as_possibly_sent(db: Database) -> None:
+    account = make_account(db)
+    ids = queue(db, account, ["13800138000", "13800138001"])
+    run(db, claim, OTHER, 1_001, 10, 30)  # OTHER dies holding both
+    assert run(db, requeue_expired, 1_030) == 0  # the lease runs until 1_031
+    assert run(db, renew_leases, OTHER, 1_040) == 2
+    assert run(db, requeue_expired, 1_035) == 0
+    assert run(db, requeue_expired, 1_041) == 2
+    row = message(db, ids[0])
+    assert (row.state, row.maybe_sent, row.lease_owner) == (QUEUED, 1, None)
+    assert [m.id for m in run(db, claim, ME, 1_041, 10, 30)] == ids
+
+
+def test_release_gives_back_only_the_owners_claims(db: Database) -> None:
+    account = make_account(db)
+    ids = queue(db, account, ["13800138000", "13800138001"])
+    run(db, claim, ME, 1_001, 1, 30)
+    run(db, claim, OTHER, 1_001, 1, 30)
+    assert run(db, release_leases, ME, 1_002) == 1
+    assert message(db, ids[0]).state == QUEUED and message(db, ids[0]).maybe_sent == 1
+    assert message(db, ids[1]).state == SUBMITTING
+
+
+# --- submit results ------------------------------------------------------------------------------
+
+
+def test_submitted_then_delivered_gives_exactly_one_report(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, message_id, "0000000001")
+    row = message(db, message_id)
+    assert (row.state, row.connector, row.submitted_at, row.lease_owner) == (SUBMITTED, "smsc-1", 1_010, None)
+    assert [(p.part, p.remote_id, p.stat) for p in parts(db, message_id)] == [(1, "0000000001", "")]
+
+    summary = run(db, apply_receipts, [receipt("0000000001")], 1_020)
+    assert (summary.applied, summary.finished) == (1, 1)
+    row = message(db, message_id)
+    assert (row.state, row.stat, row.errcode, row.done_at) == (DELIVERED, "DELIVRD", "000", 1_020)
+    assert callback_items(db) == [
+        {
+            "msgid": str(row.send_id),
+            "mobile": "13800138000",
+            "accountid": str(account.id),
+            "status": "DELIVRD",
+            "success": "1",
+            "errcode": "000",
+            "submittime": local_time(1_010),
+            "donetime": local_time(1_020),
+            "segments": "1",
+            "reportid": str(message_id),
+        }
+    ]
+
+    again = run(db, apply_receipts, [receipt("0000000001"), receipt("0000000001", "UNDELIV", "005")], 1_030)
+    assert (again.applied, again.duplicates, again.finished) == (0, 2, 0)
+    assert message(db, message_id).state == DELIVERED
+    assert len(callback_items(db)) == 1
+
+
+def test_a_long_message_is_final_when_every_part_is(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"], LONG_TEXT)
+    assert message(db, message_id).segments == 3
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, message_id, "a1", "a2", "a3")
+    run(db, apply_receipts, [receipt("a3", "UNDELIV", "005"), receipt("a1")], 1_020)
+    assert message(db, message_id).state == SUBMITTED
+    assert callback_items(db) == []
+    summary = run(db, apply_receipts, [receipt("a2", "EXPIRED", "003")], 1_030)
+    assert summary.finished == 1
+    row = message(db, message_id)
+    # The first failing part in segment order decides.
+    assert (row.state, row.stat, row.errcode) == (EXPIRED, "EXPIRED", "003")
+    [report] = callback_items(db)
+    assert (report["status"], report["success"], report["segments"]) == ("EXPIRED", "0", "3")
+
+
+def test_the_same_part_twice_in_one_batch_counts_once(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"], LONG_TEXT)
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, message_id, "b1", "b2", "b3")
+    batch = [receipt(r) for r in ("b1", "b2", "b2", "b3", "b3")]
+    summary = run(db, apply_receipts, batch, 1_020)
+    assert (summary.applied, summary.duplicates, summary.finished) == (3, 2, 1)
+    assert message(db, message_id).state == DELIVERED
+    assert len(callback_items(db)) == 1
+
+
+@pytest.mark.parametrize(
+    ("stat", "state"),
+    [("UNDELIV", UNDELIVERED), ("REJECTD", REJECTED), ("EXPIRED", EXPIRED), ("MK:0005", UNDELIVERED)],
+)
+def test_failure_words_map_to_states(db: Database, stat: str, state: str) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, message_id, "c1")
+    run(db, apply_receipts, [receipt("c1", stat, "042")], 1_020)
+    row = message(db, message_id)
+    assert (row.state, row.stat, row.errcode) == (state, stat, "042")
+    assert callback_items(db)[0]["success"] == "0"
+
+
+def test_intermediate_receipts_change_nothing(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, message_id, "d1")
+    summary = run(db, apply_receipts, [receipt("d1", "ENROUTE"), receipt("d1", "ACCEPTD")], 1_020)
+    assert summary.intermediate == 2
+    assert message(db, message_id).state == SUBMITTED
+    assert parts(db, message_id)[0].stat == ""
+    assert unmatched_count(db) == 0
+
+
+def test_a_permanent_failure_refunds_and_reports(db: Database) -> None:
+    account = make_account(db)
+    [message_id, other_id] = queue(db, account, ["13800138000", "13800138001"], LONG_TEXT)
+    assert usednum(db, account.id) == 6
+    run(db, claim, ME, 1_001, 10, 30)
+    failure = Failed(message_id, "0x0000000B", REJECTED, "REJECTD", "smsc-1")
+    summary = run(db, record_results, ME, [failure, Submitted(other_id, "smsc-1", ("e1", "e2", "e3"))], 1_010)
+    assert (summary.failed, summary.submitted) == (1, 1)
+    row = message(db, message_id)
+    assert (row.state, row.stat, row.errcode, row.done_at) == (REJECTED, "REJECTD", "0x0000000B", 1_010)
+    assert usednum(db, account.id) == 3
+    [report] = callback_items(db)
+    assert (report["reportid"], report["status"], report["success"]) == (str(message_id), "REJECTD", "0")
+    assert (report["errcode"], report["segments"], report["submittime"]) == (
+        "0x0000000B",
+        "3",
+        local_time(1_000),
+    )
+    # A repeated outcome is ignored: no second refund, no second report.
+    run(db, record_results, ME, [failure], 1_011)
+    assert usednum(db, account.id) == 3
+    assert len(callback_items(db)) == 1
+
+
+def test_outcomes_of_a_lost_lease(db: Database) -> None:
+    account = make_account(db)
+    ids = queue(db, account, ["13800138000", "13800138001", "13800138002"])
+    run(db, claim, ME, 1_001, 10, 30)
+    run(db, requeue_expired, 1_100)  # ME was presumed dead
+    run(db, claim, OTHER, 1_100, 1, 30)  # OTHER holds ids[0] now
+    outcomes = [
+        Retry(ids[0], 1_200, "timeout", "smsc-1", maybe_sent=True),
+        Failed(ids[1], "0x0000000B", REJECTED, "REJECTD"),
+        Submitted(ids[2], "smsc-1", ("f1",)),
+    ]
+    summary = run(db, record_results, ME, outcomes, 1_101)
+    # Retries and failures need the lease; the carrier's acceptance is recorded regardless.
+    assert (summary.retried, summary.failed, summary.submitted) == (0, 0, 1)
+    assert message(db, ids[0]).lease_owner == OTHER
+    assert message(db, ids[1]).state == QUEUED
+    assert message(db, ids[2]).state == SUBMITTED
+
+
+def test_a_timeout_counts_as_possibly_sent(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    run(db, record_results, ME, [Retry(message_id, 1_002, "timeout", "smsc-1", maybe_sent=True)], 1_001)
+    assert message(db, message_id).maybe_sent == 1
+
+
+def test_giving_up_fails_with_a_refund(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    run(db, record_results, ME, [Failed(message_id, "not bound")], 90_000)
+    row = message(db, message_id)
+    assert (row.state, row.stat, row.errcode) == (FAILED, "UNDELIV", "not bound")
+    assert usednum(db, account.id) == 0
+    assert callback_items(db)[0]["status"] == "UNDELIV"
+
+
+# --- receipts that overtake their submit result -------------------------------------------------
+
+
+def test_a_receipt_before_its_submit_result_is_kept_and_applied(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    summary = run(db, apply_receipts, [receipt("g1", "UNDELIV", "005")], 1_005)
+    assert summary.unmatched == 1 and unmatched_count(db) == 1
+    result = run(db, record_results, ME, [Submitted(message_id, "smsc-1", ("g1",))], 1_006)
+    assert (result.early_receipts, result.finished) == (1, 1)
+    row = message(db, message_id)
+    assert (row.state, row.stat, row.errcode) == (UNDELIVERED, "UNDELIV", "005")
+    assert unmatched_count(db) == 0
+    assert len(callback_items(db)) == 1
+
+
+def test_rematch_applies_kept_receipts_whose_part_appeared(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, apply_receipts, [receipt("h1"), receipt("nobody")], 1_005)
+
+    def submitted_elsewhere(conn: sa.Connection) -> None:  # as a concurrent transaction would have
+        conn.execute(sa.update(messages).where(messages.c.id == message_id).values(state=SUBMITTED))
+        conn.execute(
+            sa.insert(message_parts).values(message_id=message_id, part=1, connector="smsc-1", remote_id="h1")
+        )
+
+    run(db, submitted_elsewhere)
+    assert run(db, rematch_receipts, 2_000, 1_006) == (0, 0)  # kept before `since`
+    assert run(db, rematch_receipts, 1_010, 1_005) == (1, 1)
+    assert message(db, message_id).state == DELIVERED
+    assert unmatched_count(db) == 1  # "nobody" stays until it is purged
+    assert run(db, rematch_receipts, 1_011, 1_005) == (0, 0)
+    assert run(db, purge_unmatched, 1_005) == 0
+    assert run(db, purge_unmatched, 1_006) == 1
+
+
+def test_receipts_prefer_the_part_of_their_own_connector(db: Database) -> None:
+    account = make_account(db)
+    first, second = queue(db, account, ["13800138000", "13800138001"])
+    run(db, claim, ME, 1_001, 10, 30)
+    run(
+        db,
+        record_results,
+        ME,
+        [Submitted(first, "smsc-1", ("77",)), Submitted(second, "smsc-2", ("77",))],
+        1_010,
+    )
+    run(db, apply_receipts, [receipt("77", "UNDELIV", "005", connector="smsc-2")], 1_020)
+    assert message(db, first).state == SUBMITTED
+    assert message(db, second).state == UNDELIVERED
+
+
+def test_a_reused_remote_id_goes_to_the_open_part(db: Database) -> None:
+    account = make_account(db)
+    old, new = queue(db, account, ["13800138000", "13800138001"])
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, old, "0000000001")
+    run(db, apply_receipts, [receipt("0000000001")], 1_011)
+    submit(db, new, "0000000001", now=1_012)  # the SMSC restarted and counts from 1 again
+    run(db, apply_receipts, [receipt("0000000001", "UNDELIV", "005")], 1_020)
+    assert (message(db, old).state, message(db, new).state) == (DELIVERED, UNDELIVERED)
+
+
+# --- replies -------------------------------------------------------------------------------------
+
+
+def test_a_reply_finds_its_sub_account_by_extension(db: Database) -> None:
+    account = make_account(db)
+    other = make_account(db, signature="【其他公司】")
+    mo = InboundIn("smsc-1", "1069000", "8613800138000", "1069000" + account.extension, "收到，谢谢")
+    [stored] = run(db, store_inbound, [mo], 1_500)
+    assert (stored.account_id, stored.opted_out) == (account.id, False)
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.select(inbound)).one()
+    assert (row.id, row.customer_id, row.mobile, row.content) == (
+        stored.id,
+        account.customer_id,
+        "13800138000",
+        "收到，谢谢",
+    )
+    assert callback_items(db, "reply") == [
+        {
+            "replyid": str(stored.id),
+            "accountid": str(account.id),
+            "mobile": "13800138000",
+            "content": "收到，谢谢",
+            "receivetime": local_time(1_500),
+        }
+    ]
+    # Digits the subscriber added after the extension: the longest extension that prefixes them.
+    longer = InboundIn("smsc-1", "1069000", "13800138000", "1069000" + other.extension + "99", "好")
+    assert run(db, store_inbound, [longer], 1_501)[0].account_id == other.id
+
+
+def test_a_reply_without_extension_goes_to_the_last_sender(db: Database) -> None:
+    first = make_account(db)
+    second = make_account(db, signature="【其他公司】")
+    queue(db, first, ["13800138000"])
+    queue(db, second, ["13800138000"])
+    queue(db, first, ["13800138001"])
+    mo = InboundIn("smsc-1", "1069000", "13800138000", "1069000", "hello")
+    assert run(db, store_inbound, [mo], 1_500)[0].account_id == second.id
+    stranger = InboundIn("smsc-1", "1069000", "13900139000", "1069000", "who?")
+    [unknown] = run(db, store_inbound, [stranger], 1_501)
+    assert unknown.account_id is None
+    assert len(callback_items(db, "reply")) == 1  # the stranger's reply is stored, owed to nobody
+
+
+def test_an_opt_out_reply_puts_the_number_on_the_list(db: Database) -> None:
+    account = make_account(db)
+    mo = InboundIn("smsc-1", "1069000", "13800138000", "1069000" + account.extension, " td ")
+    first, second = run(db, store_inbound, [mo, mo], 1_500)  # a redelivered MO changes nothing more
+    assert first.opted_out and second.opted_out
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(optouts.c.account_id, optouts.c.mobile)).all()
+    assert [tuple(r) for r in rows] == [(account.id, "13800138000")]
+
+
+def test_overlong_ids_from_an_smsc_are_cut_alike_and_still_match(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    long_id = "X" * 70
+    run(db, claim, ME, 1_001, 10, 30)
+    run(db, apply_receipts, [receipt(long_id)], 1_005)  # before its part: kept
+    summary = run(db, record_results, ME, [Submitted(message_id, "smsc-1", (long_id,))], 1_006)
+    assert summary.finished == 1
+    assert parts(db, message_id)[0].remote_id == long_id[:64]
+    run(db, apply_receipts, [receipt(long_id)], 1_007)  # a duplicate: no second report
+    assert len(callback_items(db)) == 1

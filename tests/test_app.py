@@ -1,0 +1,106 @@
+"""The composition root: the database it opens, the app it builds, and `serve` as an operator runs it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from smsplatform.app import build_platform, open_database
+from smsplatform.config import Settings
+from smsplatform.store import customers
+
+
+def test_open_database_makes_the_data_dir_and_migrates(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "new" / "data")
+    db = open_database(settings)
+    try:
+        assert (tmp_path / "new" / "data" / "smsplatform.db").exists()
+        with db.engine.connect() as conn:
+            assert "customers" in sa.inspect(conn).get_table_names()
+    finally:
+        db.close()
+
+
+def test_open_database_uses_the_database_url_and_no_data_dir(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    db = open_database(Settings(data_dir=tmp_path / "unused", database_url=url))
+    db.close()
+    assert (tmp_path / "elsewhere.db").exists()
+    assert not (tmp_path / "unused").exists()
+
+
+async def test_build_platform_serves_the_customer_api(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, status_as_int=True)
+    platform = build_platform(settings, db=open_database(settings))
+    try:
+        assert platform.api.settings is settings and platform.api.db is platform.db
+        customer = await platform.db.write(customers.create_customer, "客户", 10)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=platform.app), base_url="http://t"
+        ) as c:
+            answer = await c.get("/sms/balance", params={"appkey": customer.appkey})
+            health = await c.get("/healthz")
+        assert answer.content == b'{"status":0,"msg":"ok","result":[]}'
+        assert health.status_code == 200
+    finally:
+        platform.db.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.e2e
+def test_serve_answers_raw_utf8_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "SMSPLATFORM_LOG_LEVEL": "warning"}
+    command = [
+        sys.executable,
+        "-m",
+        "smsplatform.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path),
+    ]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, server.communicate()[1].decode()
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=1)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not start listening"
+                time.sleep(0.05)
+        with connection:
+            connection.sendall("GET /sms/balance?content=【进制数据】 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            response = http.client.HTTPResponse(connection)
+            response.begin()
+            assert response.status == 200
+            assert orjson.loads(response.read())["status"] == "101"
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+        # uvicorn finishes its shutdown, then re-raises the signal so the exit status tells of it.
+        assert server.returncode in (0, -signal.SIGTERM), stderr.decode()
+        assert b"Traceback" not in stderr
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
