@@ -1,4 +1,5 @@
-# Sourced by scripts/serve and scripts/test: makes .venv with the project installed, once per pyproject change.
+# Sourced by scripts/serve and scripts/test (EXTRAS=dev for the tools): makes .venv with the project
+# installed, again whenever pyproject.toml changes.
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -6,7 +7,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
     echo "smsplatform needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
     exit 1
 fi
-extras=${1:-}
+extras=${EXTRAS:-}
 stamp=".venv/.installed${extras:+-$extras}"
 want=$(cat pyproject.toml | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
 if [ ! -x .venv/bin/python ]; then

@@ -14,6 +14,7 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,10 +41,25 @@ from smsplatform.store.database import Database
 
 log = logging.getLogger("smsplatform")
 
-# The built-in simulated carriers: name, protocol; every carrier is routed to them by default.
-SIMULATOR_ACCOUNT = ("smsplatform", "password")  # SMPP passwords are at most 8 characters
+# The built-in simulated carriers, in port order (simulator_port and simulator_control_port are the
+# first of four), and the carriers each one carries by default: China Mobile's gateways speak CMPP,
+# China Unicom's SGIP, China Telecom's SMGP (and Broadnet's, here); SMPP serves routes the operator sets.
+BUILTIN_SIMULATORS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("smpp", ()),
+    ("cmpp", ("mobile",)),
+    ("sgip", ("unicom",)),
+    ("smgp", ("telecom", "broadnet")),
+)
+# Short enough for every protocol: CMPP's SP id has 6 characters, SMPP passwords 8.
+SIMULATOR_ACCOUNT = ("901234", "password")
 SIMULATOR_SOURCE_NUMBER = "1069000"
 STATS_INTERVAL = 5.0
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def open_database(settings: Settings) -> Database:
@@ -70,8 +86,12 @@ class Services:
         roles = self.settings.roles
         if "dispatch" in roles:
             builtin = await self._start_simulators() if self.settings.simulators else []
+            carriers = {f"sim-{protocol}": served for protocol, served in BUILTIN_SIMULATORS}
             self.manager = ConnectorManager(
-                self.db, builtin=builtin, default_route=[c.name for c in builtin][:1]
+                self.db,
+                builtin=builtin,
+                builtin_carriers={c.name: carriers[c.name] for c in builtin},
+                default_route=[c.name for c in builtin][:1],
             )
             await self.manager.start()
             self.dispatcher = Dispatcher(self.db, self.manager, self.dispatch_wake)
@@ -86,31 +106,47 @@ class Services:
             self._spawn(self.callbacks.run(), "callbacks")
 
     async def _start_simulators(self) -> list[ConnectorConfig]:
+        """One simulated carrier per protocol, on loopback; returns the connectors that reach them."""
         settings = self.settings
+        host = settings.simulator_host
         system_id, password = SIMULATOR_ACCOUNT
-        server = create_simulator(
-            "smpp", {system_id: password}, LastDigitRule(delay=settings.simulator_receipt_delay), record=False
-        )
-        await server.start(settings.simulator_host, settings.simulator_port)
-        self.simulators["smpp"] = server
-        if settings.simulator_control_port:
-            from smsplatform.simulator.control import start_control
+        rule = LastDigitRule(delay=settings.simulator_receipt_delay)
+        configs = []
+        for offset, (protocol, carriers) in enumerate(BUILTIN_SIMULATORS):
+            options: dict[str, str] = {}
+            extra: dict[str, str] = {}
+            if protocol == "sgip":
+                # The SMSC connects back to our listener with reports and MO (SGIP's model).
+                listen_port = _free_port(host)
+                extra = {"listen_host": host, "listen_port": str(listen_port), "node_id": "3000100001"}
+                extra |= {"listen_login": system_id, "listen_password": password}
+                options = {"callback_host": host, "callback_port": str(listen_port)}
+                options |= {"callback_login": system_id, "callback_password": password}
+            server = create_simulator(protocol, {system_id: password}, rule, options=options, record=False)
+            port = settings.simulator_port + offset if settings.simulator_port else 0
+            await server.start(host, port)
+            self.simulators[protocol] = server
+            if settings.simulator_control_port:
+                from smsplatform.simulator.control import start_control
 
-            self._control.append(
-                await start_control(server, settings.simulator_host, settings.simulator_control_port)
+                control_port = settings.simulator_control_port + offset
+                self._control.append(await start_control(server, host, control_port))
+            log.info(
+                "built-in %s simulator on %s:%d (carries %s)", protocol, host, server.port, carriers or "-"
             )
-        log.info("built-in SMPP simulator on %s:%d", settings.simulator_host, server.port)
-        return [
-            ConnectorConfig(
-                name="sim-smpp",
-                protocol="smpp",
-                host=settings.simulator_host,
-                port=server.port,
-                system_id=system_id,
-                password=password,
-                source_number=SIMULATOR_SOURCE_NUMBER,
+            configs.append(
+                ConnectorConfig(
+                    name=f"sim-{protocol}",
+                    protocol=protocol,
+                    host=host,
+                    port=server.port,
+                    system_id=system_id,
+                    password=password,
+                    source_number=SIMULATOR_SOURCE_NUMBER,
+                    extra=extra,
+                )
             )
-        ]
+        return configs
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:

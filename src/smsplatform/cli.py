@@ -408,7 +408,10 @@ def cmd_connector_remove(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def cmd_route_set(args: argparse.Namespace, settings: Settings) -> Any:
-    _write(settings, connectors.set_route, args.carrier, args.names)
+    from smsplatform.app import BUILTIN_SIMULATORS
+
+    builtin = [f"sim-{protocol}" for protocol, _ in BUILTIN_SIMULATORS] if settings.simulators else []
+    _write(settings, connectors.set_route, args.carrier, args.names, builtin=builtin)
     return {"carrier": args.carrier, "connectors": args.names}
 
 

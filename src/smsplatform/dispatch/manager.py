@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -46,11 +46,14 @@ class ConnectorManager:
         db: Database,
         *,
         builtin: Sequence[ConnectorConfig] = (),
+        builtin_carriers: Mapping[str, Sequence[str]] | None = None,
         default_route: Sequence[str] = (),
         factory: ConnectorFactory = create_connector,
     ) -> None:
         self._db = db
         self._builtin = {config.name: config for config in builtin}
+        # carrier lists of the built-ins, as an operator's --carriers would be: their default routes
+        self._builtin_carriers = dict(builtin_carriers or {})
         self._default_route = tuple(default_route)
         self._factory = factory
         self._connectors: dict[str, Connector] = {}
@@ -81,7 +84,7 @@ class ConnectorManager:
         async with self._lock:
             version, rows, routes = await self._db.read(_load)
             wanted = dict(self._builtin)
-            carriers: dict[str, Sequence[str]] = {}
+            carriers: dict[str, Sequence[str]] = dict(self._builtin_carriers)
             for row in rows:  # the operator's row wins over a built-in of the same name
                 try:
                     wanted[row.name] = connector_config(row)

@@ -85,9 +85,14 @@ def remove_connector(conn: sa.Connection, name: str) -> None:
     bump_config_version(conn)
 
 
-def set_route(conn: sa.Connection, carrier: str, names: Sequence[str]) -> None:
-    """Replaces the carrier's route with `names`, in failover order."""
-    known = {r.name for r in list_connectors(conn)}
+def set_route(
+    conn: sa.Connection, carrier: str, names: Sequence[str], *, builtin: Sequence[str] = ()
+) -> None:
+    """Replaces the carrier's route with `names`, in failover order.
+
+    `builtin` names connectors a running process provides without configuration (the simulators).
+    """
+    known = {r.name for r in list_connectors(conn)} | set(builtin)
     missing = [n for n in names if n not in known]
     if missing:
         raise NotFound(f"connector {', '.join(missing)}")
