@@ -29,7 +29,9 @@ def postgres_template() -> Iterator[str]:
     """The admin URL and a migrated template database, made once per run."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+        )
     admin = sa.create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
     template = f"smsplatform_tmpl_{uuid.uuid4().hex[:8]}"
     try:
