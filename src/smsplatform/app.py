@@ -17,6 +17,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -30,6 +31,7 @@ from smsplatform.callbacks.worker import CallbackWorker
 from smsplatform.config import Settings
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.dispatch.dispatcher import Dispatcher
+from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator
@@ -75,6 +77,7 @@ class Services:
     settings: Settings
     db: Database
     dispatch_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    callbacks_wake: asyncio.Event = field(default_factory=asyncio.Event)
     simulators: dict[str, SmscServer[Any]] = field(default_factory=dict)
     manager: ConnectorManager | None = None
     dispatcher: Dispatcher | None = None
@@ -94,7 +97,13 @@ class Services:
                 default_route=[c.name for c in builtin][:1],
             )
             await self.manager.start()
-            self.dispatcher = Dispatcher(self.db, self.manager, self.dispatch_wake)
+            self.dispatcher = Dispatcher(
+                self.db,
+                self.manager,
+                self.dispatch_wake,
+                journal=self._journal(),
+                callbacks_wake=self.callbacks_wake,
+            )
             self._spawn(self.dispatcher.run(), "dispatcher")
             self._spawn(self._report_health(), "connector health")
         if "callbacks" in roles:
@@ -102,6 +111,7 @@ class Services:
                 self.db,
                 allow_private=self.settings.callback_allow_private,
                 schedule=RetrySchedule(delays=self.settings.retry_delays),
+                wake=self.callbacks_wake,
             )
             self._spawn(self.callbacks.run(), "callbacks")
 
@@ -147,6 +157,15 @@ class Services:
                 )
             )
         return configs
+
+    def _journal(self) -> ReceiptJournal | None:
+        """On SQLite, receipts are acknowledged once in a local journal (fsynced beside the database,
+        so no less durable), which keeps the SMSC's receipt window moving between group commits. On
+        PostgreSQL the database may outlive this machine's disk, so receipts wait for the commit."""
+        database = self.db.engine.url.database
+        if self.db.dialect != "sqlite" or not database or database == ":memory:":
+            return None
+        return ReceiptJournal(Path(database).parent / "receipts")
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:

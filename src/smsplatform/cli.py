@@ -346,13 +346,21 @@ def cmd_connector_add(args: argparse.Namespace, settings: Settings) -> Any:
         for key, value in (
             ("service_id", args.service_id),
             ("node_id", args.node_id),
+            ("listen_host", args.listen_host),
             ("listen_port", args.listen_port),
             ("listen_login", args.listen_login),
             ("listen_password", args.listen_password),
             ("bind_mode", args.bind_mode),
+            ("corp_id", args.corp_id),
+            ("encoding", args.encoding),
         )
         if value is not None
     }
+    for pair in args.option or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--option takes KEY=VALUE, not {pair!r}")
+        options[key.strip()] = value
     if args.protocol == "sgip" and args.listen_port is None:
         raise CliError(
             "an SGIP connector needs --listen-port (where the SMSC connects back with reports and MO)"
@@ -569,9 +577,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--src-number", help="the SP access number (1069…) extension codes are appended to")
     p.add_argument("--bind-mode", choices=["transceiver", "transmitter_receiver"], help="SMPP sessions")
     p.add_argument("--node-id", type=_positive_int, help="SGIP: our node id")
+    p.add_argument("--listen-host", help="SGIP: the address our listener binds (default 127.0.0.1)")
     p.add_argument("--listen-port", type=_positive_int, help="SGIP: where the SMSC connects back")
     p.add_argument("--listen-login", help="SGIP: the login the SMSC's Bind must present")
     p.add_argument("--listen-password", help="SGIP: the password the SMSC's Bind must present")
+    p.add_argument("--corp-id", help="SGIP: the SP's corporation id")
+    p.add_argument(
+        "--encoding", choices=["ucs2", "gbk"], help="CMPP/SGIP/SMGP: non-ASCII text as UCS-2 or GBK"
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any other protocol or link option (repeatable)",
+    )
     command(sub, "list", cmd_connector_list, "list links with their state, in flight, sent and errors")
     command(sub, "remove", cmd_connector_remove, "remove a link and its routes").add_argument("name")
 

@@ -122,8 +122,12 @@ class Dispatcher:
         owner: str | None = None,
         journal: ReceiptJournal | None = None,
         clock: Callable[[], float] = time.time,
+        callbacks_wake: asyncio.Event | None = None,
     ) -> None:
         self._db = db
+        # Set when a write owed customers a callback, so that the callback worker posts it at once.
+        self._callbacks_wake = callbacks_wake
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.connectors = connectors
         self.wake = wake if wake is not None else asyncio.Event()
         self.policy = policy or DispatchPolicy()
@@ -169,6 +173,7 @@ class Dispatcher:
         if self._running:
             raise RuntimeError("the dispatcher is already running")
         self._running = True
+        self._loop = asyncio.get_running_loop()
         self._stop.clear()
         self._stopped.clear()
         for batcher in self._batchers:
@@ -328,6 +333,8 @@ class Dispatcher:
         stats.failed += summary.failed
         stats.receipts += summary.early_receipts
         stats.finished += summary.finished
+        if summary.finished:
+            self._wake_callbacks()
 
     def _write_receipts(self, conn: sa.Connection, receipts: Sequence[ReceiptIn]) -> None:
         summary: ReceiptSummary = apply_receipts(conn, receipts, self._now())
@@ -336,10 +343,19 @@ class Dispatcher:
         stats.duplicate_receipts += summary.duplicates
         stats.unmatched_receipts += summary.unmatched
         stats.finished += summary.finished
+        if summary.finished:
+            self._wake_callbacks()
 
     def _write_replies(self, conn: sa.Connection, replies: Sequence[InboundIn]) -> None:
         stored: list[StoredReply] = store_inbound(conn, replies, self._now())
         self._stats.replies += len(stored)
+        if stored:
+            self._wake_callbacks()
+
+    def _wake_callbacks(self) -> None:
+        """From the writer thread: asyncio events are set on their own loop only."""
+        if self._callbacks_wake is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._callbacks_wake.set)
 
     # -- from the connectors --------------------------------------------------------------------
 
