@@ -28,8 +28,12 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(ROOT / ".venv" / "bin" / "smsplatform")]
-ACCOUNT = ("smsplatform", "password")
+ACCOUNT = ("901234", "password")  # short enough for every protocol (CMPP: 6)
 SIGNATURE = "【压测】"
+# Assigned mobile segments of all carriers (an unassigned one has no carrier, hence no route).
+PREFIXES = [
+    str(p) for p in (*range(130, 140), 150, 151, 152, 153, 155, 156, 157, 158, 159, 180, 181, 186, 189)
+]
 
 
 def free_port() -> int:
@@ -228,7 +232,10 @@ def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_se
                     f"{base}/sms/send",
                     data={
                         "appkey": appkey,
-                        "mobile": ",".join(f"1{30 + n % 70:02d}{n // 70}{i:07d}" for i in range(per_send)),
+                        "mobile": ",".join(
+                            f"{PREFIXES[n % len(PREFIXES)]}{n // len(PREFIXES)}{i:07d}"
+                            for i in range(per_send)
+                        ),
                         "content": f"{SIGNATURE}会员日全场8折起，回TD退订",
                     },
                 ).json()

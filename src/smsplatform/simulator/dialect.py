@@ -27,6 +27,10 @@ P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
 
 
+class ConnectBackUnsupported(RuntimeError):
+    """Only some protocols (SGIP) have the SMSC log in to the ESME's own listener."""
+
+
 class SmscPduKind(IntEnum):
     """How the SMSC core treats an incoming PDU."""
 
@@ -187,11 +191,11 @@ class SmscDialect(ABC, Generic[P]):
 
     def bind_request(self, sequence: int, system_id: str, password: str) -> P:
         """The SMSC's own login to an ESME's listener (SmscServer.connect_back; SGIP's model)."""
-        raise NotImplementedError(f"a {self.protocol} SMSC does not connect back")
+        raise ConnectBackUnsupported(f"a {self.protocol} SMSC does not connect back")
 
     def bind_accepted(self, pdu: P) -> bool:
         """Whether the ESME accepted `bind_request`."""
-        raise NotImplementedError(f"a {self.protocol} SMSC does not connect back")
+        raise ConnectBackUnsupported(f"a {self.protocol} SMSC does not connect back")
 
     @abstractmethod
     def link_test(self, sequence: int) -> P | None:
