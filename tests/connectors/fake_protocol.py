@@ -23,9 +23,9 @@ from smsplatform.connectors.adapter import (
 )
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
-from smsplatform.connectors.reassembly import Reassembler
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, decode_text
 from smsplatform.simulator.dialect import (
     BindRequest,

@@ -36,7 +36,6 @@ from smsplatform.connectors.adapter import (
 )
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
-from smsplatform.connectors.reassembly import Reassembler
 from smsplatform.connectors.registry import register_adapter
 from smsplatform.protocols.cmpp import codec
 from smsplatform.protocols.cmpp.auth import authenticator_ismg, authenticator_source, connect_timestamp
@@ -64,6 +63,7 @@ from smsplatform.protocols.cmpp.pdu import (
 from smsplatform.protocols.cmpp.report import STAT_DELIVERED, parse_report
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, can_encode, decode_text
 
 log = logging.getLogger(__name__)

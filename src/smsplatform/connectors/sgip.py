@@ -47,10 +47,10 @@ from smsplatform.connectors.adapter import (
 )
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
-from smsplatform.connectors.reassembly import Reassembler
 from smsplatform.connectors.registry import register_adapter
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.sgip import codec, responses
 from smsplatform.protocols.sgip.coding import text_encoding_for
 from smsplatform.protocols.sgip.defaults import RESPONSE_TIMEOUT_SECONDS

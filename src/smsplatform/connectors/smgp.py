@@ -41,10 +41,10 @@ from smsplatform.connectors.adapter import (
 )
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
-from smsplatform.connectors.reassembly import Reassembler
 from smsplatform.connectors.registry import register_adapter
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.smgp import codec, defaults, responses
 from smsplatform.protocols.smgp.auth import client_authenticator, login_timestamp, verify_server_authenticator
 from smsplatform.protocols.smgp.errors import PduDecodeError

@@ -27,6 +27,7 @@ from typing import Any, Generic, cast
 
 from smsplatform.protocols.concat import split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, decode_text
 from smsplatform.simulator.dialect import (
     BindStatus,
@@ -41,7 +42,6 @@ from smsplatform.simulator.dialect import (
     SubmitStatus,
 )
 from smsplatform.simulator.faults import Faults
-from smsplatform.simulator.reassembly import Reassembler
 from smsplatform.simulator.rules import LastDigitRule, OutcomeRule
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Joining the segments of a long message back into one, on the SMSC side."""
+"""Joining the numbered parts of a long message (MO at the ESME, MT at the SMSC) back into one."""
 
 from __future__ import annotations
 

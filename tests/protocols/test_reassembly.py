@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsplatform.connectors.reassembly import Reassembler
+from smsplatform.protocols.reassembly import Reassembler
 
 
 def test_parts_are_joined_in_order_and_stale_sets_dropped() -> None:
