@@ -69,6 +69,16 @@ _GSM7_ENCODE: dict[str, bytes] = {
 }
 _GSM7_ENCODE.update({char: bytes([GSM7_ESCAPE, code]) for code, char in _GSM7_EXTENSION.items()})
 
+# str.translate tables, which do in C what a loop over characters would do in Python.
+# Encoding: every character of the alphabet becomes its septet(s), written as ASCII text. ASCII characters
+# outside the alphabet become a non-ASCII marker, and other characters outside it stay as they are, also
+# non-ASCII; so a translation is ASCII exactly when every character could be encoded.
+_GSM7_SEPTETS = {ord(char): septets.decode("ascii") for char, septets in _GSM7_ENCODE.items()}
+_GSM7_SEPTETS.update({code: "\x80" for code in range(0x80) if code not in _GSM7_SEPTETS})
+_GSM7_CHARS = frozenset(_GSM7_ENCODE)
+# Decoding: every septet but the escape, as its character of the basic table.
+_GSM7_CHARACTERS = {code: char for code, char in enumerate(_GSM7_BASIC) if code != GSM7_ESCAPE}
+
 _PYTHON_CODECS = {
     TextEncoding.ASCII: "ascii",
     TextEncoding.LATIN1: "latin-1",
@@ -80,10 +90,11 @@ _PYTHON_CODECS = {
 def encode_text(text: str, encoding: TextEncoding) -> bytes:
     """Encode `text` for user data; `ValueError` names the first character that cannot be carried."""
     if encoding is TextEncoding.GSM7:
-        try:
-            return b"".join([_GSM7_ENCODE[char] for char in text])
-        except KeyError as exc:
-            raise ValueError(f"{exc.args[0]!r} is not in the GSM 7-bit alphabet") from None
+        septets = text.translate(_GSM7_SEPTETS)
+        if septets.isascii():
+            return septets.encode("ascii")
+        bad = next(char for char in text if char not in _GSM7_CHARS)
+        raise ValueError(f"{bad!r} is not in the GSM 7-bit alphabet")
     try:
         # "strict" also rejects lone surrogates for UTF-16, which could not be decoded again.
         return text.encode(_PYTHON_CODECS[encoding], "strict")
@@ -95,7 +106,11 @@ def encode_text(text: str, encoding: TextEncoding) -> bytes:
 def can_encode(text: str, encoding: TextEncoding) -> bool:
     """Whether `encode_text(text, encoding)` would succeed."""
     if encoding is TextEncoding.GSM7:
-        return all(char in _GSM7_ENCODE for char in text)
+        if text.isascii():
+            return text.translate(_GSM7_SEPTETS).isascii()
+        return _GSM7_CHARS.issuperset(text)  # stops at the first character outside the alphabet
+    if text.isascii():
+        return True  # every other encoding carries ASCII as it is
     try:
         text.encode(_PYTHON_CODECS[encoding], "strict")
     except UnicodeEncodeError:
@@ -122,6 +137,8 @@ def decode_text(data: bytes, encoding: TextEncoding, errors: DecodeErrors = "str
 
 
 def _decode_gsm7(data: bytes, errors: DecodeErrors) -> str:
+    if data.isascii() and GSM7_ESCAPE not in data:
+        return data.decode("ascii").translate(_GSM7_CHARACTERS)  # every octet a septet of the basic table
     chars: list[str] = []
     escaped = False
     for septet in data:

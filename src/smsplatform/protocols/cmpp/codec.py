@@ -3,19 +3,28 @@
 Every frame is Total_Length(4) Command_Id(4) Sequence_Id(4) then the body. ``encode``/``decode`` handle one
 whole frame; ``PduReader`` cuts frames out of a byte stream the way h11 does, so the connector owns the
 socket and this module never blocks or reads the clock.
+
+Each PDU is first tried on the plan compiled from its layout (``layout.Plan``), which packs or unpacks a
+whole frame with a few precompiled Structs. When the plan cannot vouch for the result (a value the wire
+cannot carry, a malformed body), the fields are walked one by one instead, which gives the same bytes and
+PDUs and raises the precise error; so the plan only ever makes things faster.
 """
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from smsplatform.protocols.cmpp.errors import PduDecodeError
 from smsplatform.protocols.cmpp.layout import (
     LAYOUTS,
     PDU_CLASSES,
+    PLANS,
     Field,
     Kind,
     Layout,
+    Plan,
+    compile_layout,
     fixed_size,
     layouts_by_body_size,
 )
@@ -28,10 +37,17 @@ HEADER_SIZE = 12
 MAX_FRAME_SIZE = 64 * 1024
 
 _U32_MAX = 0xFFFFFFFF
+_HEADER = struct.Struct(">III")
+_LENGTH = struct.Struct(">I")
+_NUL = b"\0"
+_COMPACT_AFTER = 64 * 1024  # octets of consumed frames the reader keeps before dropping them
 
 # For fixed-size bodies the size picks the layout whatever the negotiated version (see layouts_by_body_size).
-_BY_BODY_SIZE: dict[CommandId, dict[int, Layout]] = {
-    command_id: layouts_by_body_size(command_id)
+_BY_BODY_SIZE: dict[int, dict[int, Plan]] = {
+    command_id: {
+        size: compile_layout(layout, PDU_CLASSES[command_id])
+        for size, layout in layouts_by_body_size(command_id).items()
+    }
     for command_id in CommandId
     if all(fixed_size(LAYOUTS[version][command_id]) is not None for version in CmppVersion)
 }
@@ -43,6 +59,18 @@ def encode(pdu: Pdu, version: CmppVersion) -> bytes:
     Raises ValueError for values the wire cannot carry (text too long or not ASCII, integers out of range,
     Msg_Id not 8 octets, more than 255 content octets); silently cutting a phone number would be worse.
     """
+    try:
+        frame = _encode_plan(PLANS[version][pdu.command_id], pdu)
+    except (struct.error, TypeError, ValueError, AttributeError):
+        frame = None
+    if frame is None:
+        # The fast path met a value it cannot vouch for; the field walk names the field at fault.
+        return _encode_fields(pdu, version)
+    return frame
+
+
+def _encode_fields(pdu: Pdu, version: CmppVersion) -> bytes:
+    """``encode`` done field by field: slower, but says which field the wire cannot carry."""
     body = bytearray()
     for field in LAYOUTS[version][pdu.command_id]:
         value = None if field.kind is Kind.RESERVED else getattr(pdu, field.name)
@@ -61,30 +89,41 @@ def decode(frame: bytes, version: CmppVersion) -> Pdu:
     """
     if len(frame) < HEADER_SIZE:
         raise ProtocolError(f"frame of {len(frame)} octets is shorter than the {HEADER_SIZE}-octet header")
-    total_length = int.from_bytes(frame[0:4], "big")
+    total_length, raw_command_id, sequence = _HEADER.unpack_from(frame)
     if total_length != len(frame):
         raise ProtocolError(f"Total_Length {total_length} disagrees with a frame of {len(frame)} octets")
-    raw_command_id = int.from_bytes(frame[4:8], "big")
-    sequence = int.from_bytes(frame[8:12], "big")
-    try:
-        command_id = CommandId(raw_command_id)
-    except ValueError:
-        raise PduDecodeError("unknown Command_Id", command_id=raw_command_id, sequence=sequence) from None
-    body = memoryview(frame)[HEADER_SIZE:]
-    by_size = _BY_BODY_SIZE.get(command_id)
-    if by_size is not None:
-        layout = by_size.get(len(body))
-        if layout is None:
-            raise PduDecodeError(
-                f"body of {len(body)} octets fits no layout", command_id=raw_command_id, sequence=sequence
-            )
+    if type(frame) is not bytes:
+        frame = bytes(frame)  # fields are sliced out of it and must come out as bytes
+    by_size = _BY_BODY_SIZE.get(raw_command_id)
+    if by_size is None:
+        plan = PLANS[version].get(raw_command_id)
+        if plan is None:
+            raise PduDecodeError("unknown Command_Id", command_id=raw_command_id, sequence=sequence)
     else:
-        layout = LAYOUTS[version][command_id]
+        plan = by_size.get(total_length - HEADER_SIZE)
+        if plan is None:
+            raise PduDecodeError(
+                f"body of {total_length - HEADER_SIZE} octets fits no layout",
+                command_id=raw_command_id,
+                sequence=sequence,
+            )
     try:
-        values = _read_body(layout, body)
+        pdu = _decode_plan(plan, frame, sequence)
+    except (struct.error, ValueError):
+        pdu = None
+    if pdu is None:
+        # The fast path met a body it cannot vouch for; the field walk says what is wrong with it.
+        return _decode_fields(plan.layout, plan.pdu_class, frame, raw_command_id, sequence)
+    return pdu
+
+
+def _decode_fields(layout: Layout, pdu_class: type[Pdu], frame: bytes, command_id: int, sequence: int) -> Pdu:
+    """The body of ``frame`` read field by field: slower, but says what is wrong with a bad one."""
+    try:
+        values = _read_body(layout, memoryview(frame)[HEADER_SIZE:])
     except ProtocolError as exc:
-        raise PduDecodeError(str(exc), command_id=raw_command_id, sequence=sequence) from None
-    pdu: Pdu = PDU_CLASSES[command_id](sequence=sequence, **values)
+        raise PduDecodeError(str(exc), command_id=command_id, sequence=sequence) from None
+    pdu: Pdu = pdu_class(sequence=sequence, **values)
     return pdu
 
 
@@ -102,12 +141,13 @@ class PduReader:
         self.version = version
         self._max_frame_size = max_frame_size
         self._buffer = bytearray()
+        self._start = 0  # where the next frame begins in _buffer
         self._framing_error: ProtocolError | None = None
 
     @property
     def buffered(self) -> int:
         """Octets received but not yet returned as PDUs."""
-        return len(self._buffer)
+        return len(self._buffer) - self._start
 
     def receive_data(self, data: bytes) -> None:
         if self._framing_error is None:
@@ -117,20 +157,115 @@ class PduReader:
         """The next complete PDU, or None until more data arrives."""
         if self._framing_error is not None:
             raise self._framing_error
-        if len(self._buffer) < 4:
+        start = self._start
+        available = len(self._buffer) - start
+        if available < 4:
             return None
-        total_length = int.from_bytes(self._buffer[0:4], "big")
+        (total_length,) = _LENGTH.unpack_from(self._buffer, start)
         if total_length < HEADER_SIZE or total_length > self._max_frame_size:
             self._framing_error = ProtocolError(
                 f"Total_Length {total_length} outside {HEADER_SIZE}..{self._max_frame_size}"
             )
             self._buffer.clear()
+            self._start = 0
             raise self._framing_error
-        if len(self._buffer) < total_length:
+        if available < total_length:
             return None
-        frame = bytes(self._buffer[:total_length])
-        del self._buffer[:total_length]
+        end = start + total_length
+        frame = bytes(self._buffer[start:end])
+        # Advance an offset and compact now and then, so many small frames in one read do not each pay
+        # for shifting the rest of the buffer.
+        if end == len(self._buffer):
+            self._buffer.clear()
+            self._start = 0
+        elif end > _COMPACT_AFTER:
+            del self._buffer[:end]
+            self._start = 0
+        else:
+            self._start = end
         return decode(frame, self.version)
+
+
+# --- fast path: compiled plans (see layout.Plan) -------------------------------------------------------
+#
+# Each returns None, or lets struct.error, TypeError, ValueError or AttributeError out, when it cannot
+# vouch for the result; the field walk below then runs instead, so both paths give the same bytes, the same
+# PDUs and the same errors.
+
+
+def _encode_plan(plan: Plan, pdu: Any) -> bytes | None:
+    texts = plan.get_texts(pdu)
+    size = plan.fixed_size
+    shape: tuple[int, ...] = ()
+    if plan.list_name:
+        items = getattr(pdu, plan.list_name)
+        if not isinstance(items, (tuple, list)) or not items:
+            return None
+        texts += tuple(items)
+        shape = (len(items),)
+        size += len(items) * plan.list_width
+    if texts:
+        # One pass for every text and list item: NUL can separate them because none may contain it (an
+        # item that does adds a part), and the plan's pattern checks each one's width.
+        joined = "\0".join(texts)
+        if not joined.isascii() or plan.text_pattern.fullmatch(joined) is None:
+            return None
+        encoded: tuple[Any, ...] = tuple(joined.encode("ascii").split(_NUL))
+        if len(encoded) != len(texts):
+            return None
+    else:
+        encoded = ()
+    scalars = plan.get_scalars(pdu)
+    for index, width in plan.octets:
+        value = scalars[index]
+        if not isinstance(value, bytes) or len(value) != width:
+            return None
+    if plan.content_name:
+        content = getattr(pdu, plan.content_name)
+        if not isinstance(content, bytes):
+            return None
+        shape += (len(content),)
+        size += len(content)
+        packing = plan.packing(shape)
+        arguments = packing.order((*scalars, *encoded, *shape, content))
+    else:
+        packing = plan.packing(shape)
+        arguments = packing.order((*scalars, *encoded, *shape))
+    return packing.struct.pack(size, pdu.command_id, pdu.sequence, *arguments)
+
+
+def _decode_plan(plan: Plan, frame: bytes, sequence: int) -> Pdu | None:
+    runs = plan.runs
+    wire = runs[0].unpack_from(frame, HEADER_SIZE)
+    position = HEADER_SIZE + runs[0].size
+    variables: tuple[Any, ...] = ()
+    if plan.list_name:
+        width = plan.list_width
+        end = position + wire[-1] * width  # the run before a variable field ends with its count
+        if end > len(frame):
+            return None
+        variables = (tuple([_text(frame[start : start + width]) for start in range(position, end, width)]),)
+        wire += runs[1].unpack_from(frame, end)
+        position = end + runs[1].size
+    if plan.content_name:
+        end = position + wire[-1]
+        if end > len(frame):
+            return None
+        variables += (frame[position:end],)
+        wire += runs[-1].unpack_from(frame, end)
+        position = end + runs[-1].size
+    if position != len(frame):
+        return None
+    texts = [raw.partition(_NUL)[0].decode("ascii") for raw in plan.pick_texts(wire)]  # _text, inlined
+    return plan.build((sequence, *plan.pick_scalars(wire), *texts, *variables, *plan.defaults))
+
+
+def _text(raw: bytes) -> str:
+    # Peers written in C stop at the first NUL; whatever follows it is padding, not text.
+    return raw.partition(_NUL)[0].decode("ascii")
+
+
+# --- field walk ------------------------------------------------------------------------------------------
 
 
 def _check_int(name: str, value: object, maximum: int) -> int:

@@ -8,9 +8,10 @@ ProtocolError (`PduDecodeError` when the frame was whole and only its body is at
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.sgip.errors import PduDecodeError
@@ -141,6 +142,20 @@ class _BodyReader:
 
 def encode(pdu: Pdu) -> bytes:
     """The whole frame for `pdu`, header included."""
+    fast = _FAST_ENCODERS.get(type(pdu))
+    if fast is not None:
+        try:
+            frame = fast(pdu)
+        except (struct.error, TypeError, ValueError, AttributeError):
+            frame = None
+        if frame is not None:
+            return frame
+    # No fast path for this PDU, or one that cannot vouch for its values: the writer names the field.
+    return _encode_fields(pdu)
+
+
+def _encode_fields(pdu: Pdu) -> bytes:
+    """`encode` field by field: slower, but says which field does not fit."""
     body = _encode_body(pdu)
     length = HEADER_LENGTH + len(body)
     if length > MAX_FRAME_LENGTH:
@@ -221,12 +236,28 @@ def decode(frame: bytes) -> Pdu:
     sequence = SgipSequence(node_id, timestamp, number)
     if length != len(frame):
         raise ProtocolError(f"SGIP Message Length {length} does not match the {len(frame)}-octet frame")
+    if type(frame) is not bytes:
+        frame = bytes(frame)  # fields are sliced out of it and must come out as bytes
+    fast = _FAST_DECODERS.get(command_id)
+    if fast is not None:
+        try:
+            pdu = fast(sequence, frame)
+        except (struct.error, ValueError):
+            pdu = None
+        if pdu is not None:
+            return pdu
+    # No fast path for this command, or a body it cannot vouch for: the reader says what is wrong.
+    return _decode_fields(frame, command_id, sequence)
+
+
+def _decode_fields(frame: bytes, command_id: int, sequence: SgipSequence) -> Pdu:
+    """The PDU in a whole frame, read field by field: slower, but says what is wrong with a bad one."""
     decoder = _DECODERS.get(command_id)
     if decoder is None:
         raise PduDecodeError(
             f"unsupported SGIP command id 0x{command_id:08x}", command_id=command_id, sequence=sequence
         )
-    body = _BodyReader(bytes(frame[HEADER_LENGTH:]))
+    body = _BodyReader(frame[HEADER_LENGTH:])
     try:
         pdu = decoder(sequence, body)
         body.finish()
@@ -367,6 +398,296 @@ _DECODERS: Final[dict[int, Callable[[SgipSequence, _BodyReader], Pdu]]] = {
     CommandId.REPORT_RESP: _result_decoder(ReportResp),
     CommandId.USERRPT: _decode_userrpt,
     CommandId.USERRPT_RESP: _result_decoder(UserRptResp),
+}
+
+
+# --- fast path ------------------------------------------------------------------------------
+#
+# The PDUs of every message (Submit, Deliver, Report and the results answering them) are also packed and
+# unpacked whole by precompiled Structs, with their texts checked and converted in one pass, instead of a
+# method call or two per field. Each returns None, or lets struct.error, TypeError, ValueError or
+# AttributeError out, when it cannot vouch for the result; the field-by-field writer and reader above
+# then run instead and raise the precise error, so both paths give the same bytes, PDUs and errors.
+
+_NUL = b"\0"
+_SUBMIT_FRONT = struct.Struct(">IIIII21s21sB")  # header, SPNumber, ChargeNumber, UserCount
+_SUBMIT_BACK = struct.Struct(">5s10sB6s6sBBB16s16sBBBBBI")  # CorpId .. MessageLength
+_DELIVER_FRONT = struct.Struct(">IIIII21s21sBBBI")  # header, UserNumber, SPNumber .. MessageLength
+_REPORT = struct.Struct(">IIIIIIIIB21sBB8s")  # header, SubmitSequenceNumber, ReportType .. Reserve
+_RESULT = struct.Struct(">IIIIIB8s")  # header, Result, Reserve
+
+
+def _texts_pattern(*widths: int, then_repeated: int = 0) -> re.Pattern[str]:
+    """Matches texts of these widths joined by NUL, then (optionally) one or more of another width."""
+    pattern = "\0".join(f"[^\0]{{0,{width}}}" for width in widths)
+    if then_repeated:
+        pattern += f"(?:\0[^\0]{{0,{then_repeated}}})+"
+    return re.compile(pattern)
+
+
+_SUBMIT_TEXTS = _texts_pattern(
+    _PHONE, _PHONE, _CORP_ID, _SERVICE_TYPE, _FEE, _FEE, _TIME, _TIME, _RESERVE, then_repeated=_PHONE
+)
+_DELIVER_TEXTS = _texts_pattern(_PHONE, _PHONE, _RESERVE)
+_REPORT_TEXTS = _texts_pattern(_PHONE, _RESERVE)
+_RESERVE_TEXT = _texts_pattern(_RESERVE)
+
+
+def _ascii(texts: tuple[str, ...], pattern: re.Pattern[str]) -> list[bytes] | None:
+    """The texts as octets when all are ASCII without NUL and fit the widths ``pattern`` checks.
+
+    One pass for them all: NUL can separate them because none may hold it (one that does adds a part).
+    """
+    joined = "\0".join(texts)
+    if not joined.isascii() or pattern.fullmatch(joined) is None:
+        return None
+    parts = joined.encode("ascii").split(_NUL)
+    return parts if len(parts) == len(texts) else None
+
+
+def _fast_text(raw: bytes) -> str:
+    # C-string semantics: whatever follows the first NUL is padding, even if it is not zeros.
+    return raw.partition(_NUL)[0].decode("ascii")
+
+
+def _fast_encode_submit(pdu: Submit) -> bytes | None:
+    numbers = pdu.user_numbers
+    count = len(numbers)
+    if not 1 <= count <= MAX_USER_NUMBERS:
+        return None
+    texts = _ascii(
+        (
+            pdu.sp_number,
+            pdu.charge_number,
+            pdu.corp_id,
+            pdu.service_type,
+            pdu.fee_value,
+            pdu.given_value,
+            pdu.expire_time,
+            pdu.schedule_time,
+            pdu.reserve,
+            *numbers,
+        ),
+        _SUBMIT_TEXTS,
+    )
+    if texts is None:
+        return None
+    content = pdu.message_content
+    length = _SUBMIT_FRONT.size + _PHONE * count + _SUBMIT_BACK.size + len(content) + _RESERVE
+    if length > MAX_FRAME_LENGTH:
+        return None
+    sequence = pdu.sequence
+    return b"".join(
+        (
+            _SUBMIT_FRONT.pack(
+                length,
+                pdu.command_id,
+                sequence.node_id,
+                sequence.timestamp,
+                sequence.number,
+                *texts[:2],
+                count,
+            ),
+            b"".join([number.ljust(_PHONE, _NUL) for number in texts[9:]]),
+            _SUBMIT_BACK.pack(
+                texts[2],
+                texts[3],
+                pdu.fee_type,
+                texts[4],
+                texts[5],
+                pdu.agent_flag,
+                pdu.morelateto_mt_flag,
+                pdu.priority,
+                texts[6],
+                texts[7],
+                pdu.report_flag,
+                pdu.tp_pid,
+                pdu.tp_udhi,
+                pdu.message_coding,
+                pdu.message_type,
+                len(content),
+            ),
+            content,
+            texts[8].ljust(_RESERVE, _NUL),
+        )
+    )
+
+
+def _fast_decode_submit(sequence: SgipSequence, frame: bytes) -> Submit | None:
+    *_, sp_number, charge_number, count = _SUBMIT_FRONT.unpack_from(frame)
+    if not 1 <= count <= MAX_USER_NUMBERS:
+        return None
+    start = _SUBMIT_FRONT.size
+    end = start + _PHONE * count
+    numbers = tuple([_fast_text(frame[at : at + _PHONE]) for at in range(start, end, _PHONE)])
+    (
+        corp_id,
+        service_type,
+        fee_type,
+        fee_value,
+        given_value,
+        agent_flag,
+        morelateto_mt_flag,
+        priority,
+        expire_time,
+        schedule_time,
+        report_flag,
+        tp_pid,
+        tp_udhi,
+        message_coding,
+        message_type,
+        message_length,
+    ) = _SUBMIT_BACK.unpack_from(frame, end)
+    start = end + _SUBMIT_BACK.size
+    end = start + message_length
+    if end + _RESERVE != len(frame):
+        return None
+    return Submit(
+        sequence=sequence,
+        sp_number=_fast_text(sp_number),
+        charge_number=_fast_text(charge_number),
+        user_numbers=numbers,
+        corp_id=_fast_text(corp_id),
+        service_type=_fast_text(service_type),
+        fee_type=fee_type,
+        fee_value=_fast_text(fee_value),
+        given_value=_fast_text(given_value),
+        agent_flag=agent_flag,
+        morelateto_mt_flag=morelateto_mt_flag,
+        priority=priority,
+        expire_time=_fast_text(expire_time),
+        schedule_time=_fast_text(schedule_time),
+        report_flag=report_flag,
+        tp_pid=tp_pid,
+        tp_udhi=tp_udhi,
+        message_coding=message_coding,
+        message_type=message_type,
+        message_content=frame[start:end],
+        reserve=_fast_text(frame[end:]),
+    )
+
+
+def _fast_encode_deliver(pdu: Deliver) -> bytes | None:
+    texts = _ascii((pdu.user_number, pdu.sp_number, pdu.reserve), _DELIVER_TEXTS)
+    if texts is None:
+        return None
+    content = pdu.message_content
+    length = _DELIVER_FRONT.size + len(content) + _RESERVE
+    if length > MAX_FRAME_LENGTH:
+        return None
+    sequence = pdu.sequence
+    front = _DELIVER_FRONT.pack(
+        length,
+        pdu.command_id,
+        sequence.node_id,
+        sequence.timestamp,
+        sequence.number,
+        texts[0],
+        texts[1],
+        pdu.tp_pid,
+        pdu.tp_udhi,
+        pdu.message_coding,
+        len(content),
+    )
+    return b"".join((front, content, texts[2].ljust(_RESERVE, _NUL)))
+
+
+def _fast_decode_deliver(sequence: SgipSequence, frame: bytes) -> Deliver | None:
+    *_, user_number, sp_number, tp_pid, tp_udhi, message_coding, message_length = _DELIVER_FRONT.unpack_from(
+        frame
+    )
+    end = _DELIVER_FRONT.size + message_length
+    if end + _RESERVE != len(frame):
+        return None
+    return Deliver(
+        sequence=sequence,
+        user_number=_fast_text(user_number),
+        sp_number=_fast_text(sp_number),
+        tp_pid=tp_pid,
+        tp_udhi=tp_udhi,
+        message_coding=message_coding,
+        message_content=frame[_DELIVER_FRONT.size : end],
+        reserve=_fast_text(frame[end:]),
+    )
+
+
+def _fast_encode_report(pdu: Report) -> bytes | None:
+    texts = _ascii((pdu.user_number, pdu.reserve), _REPORT_TEXTS)
+    if texts is None:
+        return None
+    sequence, reported = pdu.sequence, pdu.submit_sequence
+    return _REPORT.pack(
+        _REPORT.size,
+        pdu.command_id,
+        sequence.node_id,
+        sequence.timestamp,
+        sequence.number,
+        reported.node_id,
+        reported.timestamp,
+        reported.number,
+        pdu.report_type,
+        texts[0],
+        pdu.state,
+        pdu.error_code,
+        texts[1],
+    )
+
+
+def _fast_decode_report(sequence: SgipSequence, frame: bytes) -> Report | None:
+    # struct.error unless the frame is exactly this size
+    *_, node_id, timestamp, number, report_type, user_number, state, error_code, reserve = _REPORT.unpack(
+        frame
+    )
+    return Report(
+        sequence=sequence,
+        submit_sequence=SgipSequence(node_id, timestamp, number),
+        report_type=report_type,
+        user_number=_fast_text(user_number),
+        state=state,
+        error_code=error_code,
+        reserve=_fast_text(reserve),
+    )
+
+
+_Result = BindResp | SubmitResp | DeliverResp | ReportResp | UserRptResp
+
+
+def _fast_encode_result(pdu: _Result) -> bytes | None:
+    texts = _ascii((pdu.reserve,), _RESERVE_TEXT)
+    if texts is None:
+        return None
+    sequence = pdu.sequence
+    return _RESULT.pack(
+        _RESULT.size,
+        pdu.command_id,
+        sequence.node_id,
+        sequence.timestamp,
+        sequence.number,
+        pdu.result,
+        texts[0],
+    )
+
+
+def _fast_result_decoder(cls: type[_Result]) -> Callable[[SgipSequence, bytes], Pdu | None]:
+    def decode_result(sequence: SgipSequence, frame: bytes) -> Pdu | None:
+        *_, result, reserve = _RESULT.unpack(frame)  # struct.error unless the frame is exactly this size
+        return cls(sequence=sequence, result=result, reserve=_fast_text(reserve))
+
+    return decode_result
+
+
+_RESULTS: Final = (BindResp, SubmitResp, DeliverResp, ReportResp, UserRptResp)
+_FAST_ENCODERS: Final[dict[type, Callable[[Any], bytes | None]]] = {
+    Submit: _fast_encode_submit,
+    Deliver: _fast_encode_deliver,
+    Report: _fast_encode_report,
+    **{cls: _fast_encode_result for cls in _RESULTS},
+}
+_FAST_DECODERS: Final[dict[int, Callable[[SgipSequence, bytes], Pdu | None]]] = {
+    CommandId.SUBMIT: _fast_decode_submit,
+    CommandId.DELIVER: _fast_decode_deliver,
+    CommandId.REPORT: _fast_decode_report,
+    **{cls.command_id: _fast_result_decoder(cls) for cls in _RESULTS},
 }
 
 

@@ -8,9 +8,10 @@ bytes that make no sense raises ProtocolError, and `PduDecodeError` when the fra
 and SequenceID could still be read, so the link can answer it and go on.
 """
 
+import re
 import struct
 from collections.abc import Callable
-from typing import Final, assert_never
+from typing import Any, Final, assert_never
 
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.smgp.errors import PduDecodeError
@@ -31,8 +32,8 @@ from smsplatform.protocols.smgp.pdu import (
     Submit,
     SubmitResp,
 )
-from smsplatform.protocols.smgp.tlv import decode_tlvs, encode_tlvs
-from smsplatform.protocols.smgp.wire import BodyReader, put_raw, put_text, put_uint
+from smsplatform.protocols.smgp.tlv import Tlv, decode_tlvs, encode_tlvs
+from smsplatform.protocols.smgp.wire import TEXT_ENCODING, BodyReader, put_raw, put_text, put_uint
 
 HEADER: Final = struct.Struct(">III")
 HEADER_LENGTH: Final = HEADER.size
@@ -48,6 +49,20 @@ TERM_ID_WIDTH: Final = 21
 
 def encode(pdu: Pdu) -> bytes:
     """The whole frame for `pdu`, header included."""
+    fast = _FAST_ENCODERS.get(type(pdu))
+    if fast is not None:
+        try:
+            frame = fast(pdu)
+        except (struct.error, TypeError, ValueError, AttributeError):
+            frame = None
+        if frame is not None:
+            return frame
+    # No fast path for this PDU, or one that cannot vouch for its values: the writer names the field.
+    return _encode_fields(pdu)
+
+
+def _encode_fields(pdu: Pdu) -> bytes:
+    """`encode` field by field: slower, but says which field does not fit."""
     out = bytearray(HEADER_LENGTH)
     match pdu:
         case Login():
@@ -78,6 +93,22 @@ def decode(frame: bytes) -> Pdu:
     packet_length, command_id, sequence = HEADER.unpack_from(frame)
     if packet_length != len(frame):
         raise ProtocolError(f"PacketLength {packet_length} does not match the frame's {len(frame)} octets")
+    if type(frame) is not bytes:
+        frame = bytes(frame)  # fields are sliced out of it and must come out as bytes
+    fast = _FAST_DECODERS.get(command_id)
+    if fast is not None:
+        try:
+            pdu = fast(sequence, frame)
+        except (struct.error, ValueError, ProtocolError):
+            pdu = None
+        if pdu is not None:
+            return pdu
+    # No fast path for this command, or a body it cannot vouch for: the reader says what is wrong.
+    return _decode_fields(frame, command_id, sequence)
+
+
+def _decode_fields(frame: bytes, command_id: int, sequence: int) -> Pdu:
+    """The PDU in a whole frame, read field by field: slower, but says what is wrong with a bad one."""
     body_decoder = _BODY_DECODERS.get(command_id)
     if body_decoder is None:
         raise PduDecodeError(
@@ -304,4 +335,223 @@ _BODY_DECODERS: Final[dict[int, Callable[[int, BodyReader], Pdu]]] = {
     CommandId.ACTIVE_TEST_RESP: lambda sequence, _body: ActiveTestResp(sequence),
     CommandId.EXIT: lambda sequence, _body: Exit(sequence),
     CommandId.EXIT_RESP: lambda sequence, _body: ExitResp(sequence),
+}
+
+
+# --- fast path ------------------------------------------------------------------------------
+#
+# The PDUs of every message (Submit, Deliver and their responses) are also packed and unpacked whole by
+# precompiled Structs, with their texts checked and converted in one pass, instead of a function call or
+# two per field. Each returns None, or lets struct.error, TypeError, ValueError, AttributeError or
+# ProtocolError out, when it cannot vouch for the result; the field-by-field writer and reader above then
+# run instead and raise the precise error, so both paths give the same bytes, PDUs and errors.
+
+_NUL = b"\x00"
+_SUBMIT_FRONT = struct.Struct(">IIIBBB10s2s6s6sB17s17s21s21sB")  # header, MsgType .. DestTermIDCount
+_DELIVER_FRONT = struct.Struct(">III10sBB14s21s21s")  # header, MsgID .. DestTermID
+_ANSWER = struct.Struct(">III10sI")  # header, MsgID, Status
+_SUBMIT_TEXTS = re.compile(
+    "\0".join(f"[^\0]{{0,{width}}}" for width in (10, 2, 6, 6, 17, 17, TERM_ID_WIDTH, TERM_ID_WIDTH, 8))
+    + f"(?:\0[^\0]{{0,{TERM_ID_WIDTH}}})*"
+)
+_DELIVER_TEXTS = re.compile(
+    "\0".join(f"[^\0]{{0,{width}}}" for width in (14, TERM_ID_WIDTH, TERM_ID_WIDTH, 8))
+)
+
+
+def _octets(texts: tuple[str, ...], pattern: re.Pattern[str]) -> list[bytes] | None:
+    """The texts in their wire encoding when each fits the width ``pattern`` checks.
+
+    One pass for them all, joined by NUL; a text that holds NUL itself (which the field may carry) adds a
+    part and is left to the field-by-field writer.
+    """
+    joined = "\0".join(texts)
+    if pattern.fullmatch(joined) is None:
+        return None
+    parts = joined.encode(TEXT_ENCODING).split(_NUL)
+    return parts if len(parts) == len(texts) else None
+
+
+def _text(raw: bytes) -> str:
+    return raw.rstrip(_NUL).decode(TEXT_ENCODING)
+
+
+def _tail(pdu: Submit | Deliver, reserve: bytes) -> bytes | None:
+    """MsgLength, MsgContent, Reserve and the TLVs."""
+    content = pdu.msg_content
+    if not isinstance(content, bytes) or len(content) > MAX_MSG_LENGTH:
+        return None
+    tail = bytearray((len(content),))
+    tail += content
+    tail += reserve.ljust(8, _NUL)
+    encode_tlvs(tail, pdu.tlvs)
+    return bytes(tail)
+
+
+def _fast_encode_submit(pdu: Submit) -> bytes | None:
+    dests = pdu.dest_term_ids
+    count = len(dests)
+    if count > MAX_DEST_TERM_IDS:
+        return None
+    texts = _octets(
+        (
+            pdu.service_id,
+            pdu.fee_type,
+            pdu.fee_code,
+            pdu.fixed_fee,
+            pdu.valid_time,
+            pdu.at_time,
+            pdu.src_term_id,
+            pdu.charge_term_id,
+            pdu.reserve,
+            *dests,
+        ),
+        _SUBMIT_TEXTS,
+    )
+    if texts is None:
+        return None
+    tail = _tail(pdu, texts[8])
+    if tail is None:
+        return None
+    numbers = b"".join([dest.ljust(TERM_ID_WIDTH, _NUL) for dest in texts[9:]])
+    length = _SUBMIT_FRONT.size + len(numbers) + len(tail)
+    front = _SUBMIT_FRONT.pack(
+        length,
+        pdu.command_id,
+        pdu.sequence,
+        pdu.msg_type,
+        pdu.need_report,
+        pdu.priority,
+        *texts[0:4],
+        pdu.msg_format,
+        *texts[4:8],
+        count,
+    )
+    return b"".join((front, numbers, tail))
+
+
+def _fast_decode_submit(sequence: int, frame: bytes) -> Submit | None:
+    (
+        *_,
+        msg_type,
+        need_report,
+        priority,
+        service_id,
+        fee_type,
+        fee_code,
+        fixed_fee,
+        msg_format,
+        valid_time,
+        at_time,
+        src_term_id,
+        charge_term_id,
+        count,
+    ) = _SUBMIT_FRONT.unpack_from(frame)
+    start = _SUBMIT_FRONT.size
+    end = start + TERM_ID_WIDTH * count
+    dests = tuple([_text(frame[at : at + TERM_ID_WIDTH]) for at in range(start, end, TERM_ID_WIDTH)])
+    tail = _read_tail(frame, end)
+    if tail is None:
+        return None
+    msg_content, reserve, tlvs = tail
+    return Submit(
+        sequence,
+        msg_type=msg_type,
+        need_report=need_report,
+        priority=priority,
+        service_id=_text(service_id),
+        fee_type=_text(fee_type),
+        fee_code=_text(fee_code),
+        fixed_fee=_text(fixed_fee),
+        msg_format=msg_format,
+        valid_time=_text(valid_time),
+        at_time=_text(at_time),
+        src_term_id=_text(src_term_id),
+        charge_term_id=_text(charge_term_id),
+        dest_term_ids=dests,
+        msg_content=msg_content,
+        reserve=reserve,
+        tlvs=tlvs,
+    )
+
+
+def _read_tail(frame: bytes, start: int) -> tuple[bytes, str, tuple[Tlv, ...]] | None:
+    """MsgContent, Reserve and the TLVs, from the MsgLength octet at ``start``."""
+    if start >= len(frame):
+        return None
+    end = start + 1 + frame[start]
+    if end + 8 > len(frame):
+        return None
+    tlvs = decode_tlvs(BodyReader(frame[end + 8 :])) if end + 8 < len(frame) else ()
+    return frame[start + 1 : end], _text(frame[end : end + 8]), tlvs
+
+
+def _fast_encode_deliver(pdu: Deliver) -> bytes | None:
+    texts = _octets((pdu.recv_time, pdu.src_term_id, pdu.dest_term_id, pdu.reserve), _DELIVER_TEXTS)
+    msg_id = pdu.msg_id
+    if texts is None or not isinstance(msg_id, bytes) or len(msg_id) != MSG_ID_LENGTH:
+        return None
+    tail = _tail(pdu, texts[3])
+    if tail is None:
+        return None
+    front = _DELIVER_FRONT.pack(
+        _DELIVER_FRONT.size + len(tail),
+        pdu.command_id,
+        pdu.sequence,
+        msg_id,
+        pdu.is_report,
+        pdu.msg_format,
+        *texts[0:3],
+    )
+    return front + tail
+
+
+def _fast_decode_deliver(sequence: int, frame: bytes) -> Deliver | None:
+    *_, msg_id, is_report, msg_format, recv_time, src_term_id, dest_term_id = _DELIVER_FRONT.unpack_from(
+        frame
+    )
+    tail = _read_tail(frame, _DELIVER_FRONT.size)
+    if tail is None:
+        return None
+    msg_content, reserve, tlvs = tail
+    return Deliver(
+        sequence,
+        msg_id=msg_id,
+        is_report=is_report,
+        msg_format=msg_format,
+        recv_time=_text(recv_time),
+        src_term_id=_text(src_term_id),
+        dest_term_id=_text(dest_term_id),
+        msg_content=msg_content,
+        reserve=reserve,
+        tlvs=tlvs,
+    )
+
+
+def _fast_encode_answer(pdu: SubmitResp | DeliverResp) -> bytes | None:
+    msg_id = pdu.msg_id
+    if not isinstance(msg_id, bytes) or len(msg_id) != MSG_ID_LENGTH:
+        return None
+    return _ANSWER.pack(_ANSWER.size, pdu.command_id, pdu.sequence, msg_id, pdu.status)
+
+
+def _fast_answer_decoder(cls: type[SubmitResp | DeliverResp]) -> Callable[[int, bytes], Pdu | None]:
+    def decode_answer(sequence: int, frame: bytes) -> Pdu | None:
+        *_, msg_id, status = _ANSWER.unpack_from(frame)  # octets after Status are padding, ignored
+        return cls(sequence, msg_id=msg_id, status=status)
+
+    return decode_answer
+
+
+_FAST_ENCODERS: Final[dict[type, Callable[[Any], bytes | None]]] = {
+    Submit: _fast_encode_submit,
+    Deliver: _fast_encode_deliver,
+    SubmitResp: _fast_encode_answer,
+    DeliverResp: _fast_encode_answer,
+}
+_FAST_DECODERS: Final[dict[int, Callable[[int, bytes], Pdu | None]]] = {
+    CommandId.SUBMIT: _fast_decode_submit,
+    CommandId.DELIVER: _fast_decode_deliver,
+    CommandId.SUBMIT_RESP: _fast_answer_decoder(SubmitResp),
+    CommandId.DELIVER_RESP: _fast_answer_decoder(DeliverResp),
 }

@@ -6,6 +6,11 @@ h11 does for HTTP: feed it what the socket gave, then take PDUs until it has non
 C-Octet Strings are read and written as Latin-1. The spec allows only ASCII in them, which
 Latin-1 carries unchanged, and mapping every octet keeps a peer's stray 8-bit byte from making a
 PDU undecodable.
+
+Each PDU is first tried on the plan compiled from its layout (`layout.Plan`), which handles a whole
+body in a few C-level calls. When the plan cannot vouch for the result (a value out of range, a
+malformed body), the fields are walked one by one instead, which gives the same bytes and PDUs and
+raises the precise error; so the plan only ever makes things faster.
 """
 
 import struct
@@ -14,10 +19,10 @@ from typing import Any
 
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.smpp.errors import SmppDecodeError
-from smsplatform.protocols.smpp.layout import LAYOUTS, Field, Kind, Layout
+from smsplatform.protocols.smpp.layout import LAYOUTS, PLANS, Field, Kind, Layout, Plan
 from smsplatform.protocols.smpp.pdu import Pdu, is_response_id
 from smsplatform.protocols.smpp.status import CommandStatus
-from smsplatform.protocols.smpp.tlv import decode_tlvs, encode_tlvs
+from smsplatform.protocols.smpp.tlv import Tlv, decode_tlvs, encode_tlvs
 
 __all__ = ["HEADER_LENGTH", "MAX_COMMAND_LENGTH", "PduReader", "decode", "encode"]
 
@@ -28,6 +33,9 @@ HEADER_LENGTH = _HEADER.size
 MAX_COMMAND_LENGTH = 0x10000 + 0x1000
 _U32_MAX = 0xFFFFFFFF
 _MAX_SHORT_MESSAGE = 254
+_TLV_HEADER = struct.Struct(">HH")
+_LENGTH = struct.Struct(">I")
+_OCTET = tuple(bytes((value,)) for value in range(256))
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -39,12 +47,56 @@ def encode(pdu: Pdu) -> bytes:
     `ValueError` when a field cannot be put on the wire as given (too long, out of range, not
     8-bit text): that is a mistake of ours, not of the peer.
     """
+    try:
+        frame = _encode_plan(PLANS[pdu.command_id], pdu)
+    except (struct.error, TypeError, ValueError, AttributeError):
+        frame = None
+    if frame is None:
+        # The fast path met a value it cannot vouch for; the field walk names the field at fault.
+        return _encode_fields(pdu)
+    return frame
+
+
+def _encode_fields(pdu: Pdu) -> bytes:
+    """`encode` done field by field: slower, but says which field the wire cannot carry."""
     layout = LAYOUTS[pdu.command_id]
     for name, value in (("sequence", pdu.sequence), ("command_status", pdu.command_status)):
         if not 0 <= value <= _U32_MAX:
             raise ValueError(f"{name} {value} is not an unsigned 32-bit integer")
     body = b"" if _omit_body(pdu, layout) else _encode_body(pdu, layout)
     return _HEADER.pack(HEADER_LENGTH + len(body), pdu.command_id, pdu.command_status, pdu.sequence) + body
+
+
+def _encode_plan(plan: Plan, pdu: Any) -> bytes | None:
+    """The frame by the plan; None, or struct.error, TypeError, ValueError or AttributeError, when unsure."""
+    status = pdu.command_status
+    if status and plan.layout.body_optional:
+        return None  # an error response, whose body _omit_body may leave out
+    values = plan.get_fields(pdu)
+    strings = plan.pick_strings(values)
+    # NUL can separate the strings because none may contain it; the pattern checks their lengths.
+    if strings and plan.strings_pattern.fullmatch("\0".join(strings)) is None:
+        return None
+    bytes(plan.pick_ints(values))  # raises for anything but integers 0..255, as the field walk would
+    # Latin-1 text maps each character to one octet: %c writes the integers, %s the strings, and encoding
+    # refuses characters beyond 8 bits.
+    body = (plan.format % values).encode("latin-1")
+    size = HEADER_LENGTH + len(body)
+    pieces = [b"", body]
+    if plan.short_message:
+        short_message = pdu.short_message
+        length = len(short_message)
+        if length > _MAX_SHORT_MESSAGE:
+            return None
+        pieces += (_OCTET[length], short_message)
+        size += 1 + length
+    # Anything but no TLVs at all goes through encode_tlvs, which refuses what the field walk refuses.
+    if plan.layout.tlvs and pdu.tlvs != ():
+        tlvs = encode_tlvs(pdu.tlvs)
+        pieces.append(tlvs)
+        size += len(tlvs)
+    pieces[0] = _HEADER.pack(size, pdu.command_id, status, pdu.sequence)
+    return b"".join(pieces)
 
 
 def _omit_body(pdu: Pdu, layout: Layout) -> bool:
@@ -115,19 +167,73 @@ def decode(frame: bytes) -> Pdu:
             f"command_length {length} does not match the frame's {len(frame)} octets",
             status=CommandStatus.ESME_RINVCMDLEN,
         )
-    return _decode_frame(memoryview(frame), command_id, command_status, sequence)
+    if type(frame) is not bytes:
+        frame = bytes(frame)  # fields are sliced out of it and must come out as bytes
+    return _decode_frame(frame, command_id, command_status, sequence)
 
 
-def _decode_frame(frame: memoryview, command_id: int, command_status: int, sequence: int) -> Pdu:
-    layout = LAYOUTS.get(command_id)
-    if layout is None:
+def _decode_frame(frame: bytes, command_id: int, command_status: int, sequence: int) -> Pdu:
+    plan = PLANS.get(command_id)
+    if plan is None:
         raise SmppDecodeError(
             f"unknown command_id 0x{command_id:08X}",
             command_id=command_id,
             sequence=sequence,
             status=CommandStatus.ESME_RINVCMDID,
         )
-    body = frame[HEADER_LENGTH:]
+    try:
+        pdu = _decode_plan(plan, frame, command_status, sequence)
+    except (struct.error, ValueError):
+        pdu = None
+    if pdu is None:
+        # The fast path met a body it cannot vouch for; the field walk says what is wrong with it.
+        return _decode_fields(plan.layout, frame, command_id, command_status, sequence)
+    return pdu
+
+
+def _decode_plan(plan: Plan, frame: bytes, command_status: int, sequence: int) -> Pdu | None:
+    """The PDU by the plan; None, or struct.error or ValueError, when unsure."""
+    size = len(frame)
+    if size == HEADER_LENGTH and plan.layout.body_optional:
+        return plan.build((sequence, command_status, *plan.empty))
+    match = plan.pattern.match(frame[HEADER_LENGTH : HEADER_LENGTH + plan.window].decode("latin-1"))
+    if match is None:
+        return None
+    groups = match.groups()
+    values = (sequence, command_status, *plan.pick_strings(groups), *map(ord, plan.pick_ints(groups)))
+    position = HEADER_LENGTH + match.end()
+    if plan.short_message:
+        end = position + ord(groups[-1])
+        if end > size:
+            return None
+        values += (frame[position:end],)
+        position = end
+    if plan.layout.tlvs:
+        tlvs = _read_tlvs(frame, position)
+        if tlvs is None:
+            return None
+        values += (tlvs,)
+    return plan.build(values + plan.defaults)
+
+
+def _read_tlvs(frame: bytes, position: int) -> tuple[Tlv, ...] | None:
+    """The optional parameters from `position` to the end of `frame`; None unless they fill it exactly."""
+    end = len(frame)
+    if position == end:
+        return ()
+    tlvs: list[Tlv] = []
+    while position < end:
+        tag, length = _TLV_HEADER.unpack_from(frame, position)  # struct.error for a cut header
+        position += 4 + length
+        if position > end:
+            return None
+        tlvs.append(Tlv(tag, frame[position - length : position]))
+    return tuple(tlvs)
+
+
+def _decode_fields(layout: Layout, frame: bytes, command_id: int, command_status: int, sequence: int) -> Pdu:
+    """The body of `frame` read field by field: slower, but says what is wrong with a bad one."""
+    body = memoryview(frame)[HEADER_LENGTH:]
     try:
         values = _decode_body(body, layout)
     except _BodyError as exc:
@@ -214,7 +320,7 @@ class PduReader:
         available = len(self._buffer) - self._start
         if available < 4:
             return None
-        (length,) = struct.unpack_from(">I", self._buffer, self._start)
+        (length,) = _LENGTH.unpack_from(self._buffer, self._start)
         if not HEADER_LENGTH <= length <= self._max_command_length:
             self._broken = SmppDecodeError(
                 f"command_length {length} is outside {HEADER_LENGTH}..{self._max_command_length}",
@@ -227,7 +333,7 @@ class PduReader:
             return None
         start = self._start
         _, command_id, command_status, sequence = _HEADER.unpack_from(self._buffer, start)
-        frame = memoryview(bytes(self._buffer[start : start + length]))
+        frame = bytes(self._buffer[start : start + length])
         self._consume(length)
         return _decode_frame(frame, command_id, command_status, sequence)
 

@@ -1,0 +1,157 @@
+"""The Struct-based fast path of the SGIP codec against the field-by-field writer and reader.
+
+`encode`/`decode` try the fast path for the PDUs of every message and fall back to the field-by-field
+writer and reader, which name the field at fault. These tests hold the two to the same bytes, the same
+PDUs and the same refusals, and check that well-formed traffic never needs the fallback.
+"""
+
+import dataclasses
+import struct
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smsplatform.protocols.sgip.codec import (
+    _FAST_DECODERS,
+    _FAST_ENCODERS,
+    HEADER_LENGTH,
+    MAX_FRAME_LENGTH,
+    _decode_fields,
+    _encode_fields,
+    decode,
+    encode,
+)
+from smsplatform.protocols.sgip.errors import PduDecodeError
+from smsplatform.protocols.sgip.pdu import Deliver, Pdu, SgipSequence, Submit
+
+from .test_codec import pdus
+
+fast_pdus = pdus.filter(lambda pdu: type(pdu) in _FAST_ENCODERS)
+
+
+def fast_encode(pdu: Pdu) -> bytes | None:
+    try:
+        return _FAST_ENCODERS[type(pdu)](pdu)
+    except (struct.error, TypeError, ValueError, AttributeError):
+        return None
+
+
+def fast_decode(frame: bytes) -> Pdu | None:
+    _, command_id, *sequence = struct.unpack_from(">IIIII", frame)
+    try:
+        return _FAST_DECODERS[command_id](SgipSequence(*sequence), frame)
+    except (struct.error, ValueError):
+        return None
+
+
+def walk_decode(frame: bytes) -> Pdu | PduDecodeError:
+    _, command_id, *sequence = struct.unpack_from(">IIIII", frame)
+    try:
+        return _decode_fields(frame, command_id, SgipSequence(*sequence))
+    except PduDecodeError as exc:
+        return exc
+
+
+@given(fast_pdus)
+def test_well_formed_pdus_take_the_fast_path_both_ways(pdu: Pdu) -> None:
+    wire = _encode_fields(pdu)
+    assert fast_encode(pdu) == wire
+    assert fast_decode(wire) == pdu
+
+
+DIRTY: dict[str, st.SearchStrategy[Any]] = {
+    "int": st.one_of(st.integers(-2, 0x1FF), st.booleans(), st.sampled_from([None, 1.0, "1"])),
+    "text": st.one_of(st.text(st.sampled_from("1aZ \0é中"), max_size=24), st.sampled_from([None, b"1"])),
+    "numbers": st.one_of(
+        st.lists(st.text(st.sampled_from("1\0é"), max_size=23), max_size=3).map(tuple),
+        st.just(("1",) * 101),
+        st.sampled_from([None, (), "123"]),
+    ),
+    "content": st.one_of(st.binary(max_size=30), st.sampled_from([None, "hi", bytearray(b"hi")])),
+}
+
+
+def field_kind(value: object) -> str:
+    if isinstance(value, bytes):
+        return "content"
+    if isinstance(value, tuple):
+        return "numbers"
+    return "text" if isinstance(value, str) else "int"
+
+
+@settings(max_examples=300)
+@given(fast_pdus, st.data())
+def test_values_the_wire_cannot_carry_are_refused_as_the_writer_refuses_them(
+    pdu: Pdu, data: st.DataObject
+) -> None:
+    names = [f.name for f in dataclasses.fields(pdu) if not isinstance(getattr(pdu, f.name), SgipSequence)]
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2)):
+        value: Any = data.draw(DIRTY[field_kind(getattr(pdu, name))])
+        pdu = dataclasses.replace(pdu, **{name: value})
+    try:
+        expected: bytes | Exception = _encode_fields(pdu)
+    except Exception as exc:  # whatever the writer lets out, encode must let out too
+        expected = exc
+    fast = fast_encode(pdu)
+    if isinstance(expected, Exception):
+        assert fast is None
+        with pytest.raises(type(expected)) as caught:
+            encode(pdu)
+        assert str(caught.value) == str(expected)
+    else:
+        assert fast in (None, expected)
+        assert encode(pdu) == expected
+
+
+@settings(max_examples=300)
+@given(fast_pdus, st.data())
+def test_damaged_bodies_decode_as_the_reader_decodes_them(pdu: Pdu, data: st.DataObject) -> None:
+    wire = bytearray(encode(pdu))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(HEADER_LENGTH, len(wire)))
+        match data.draw(st.sampled_from(["set", "insert", "delete"])):
+            case "set" if at < len(wire):
+                wire[at] = data.draw(st.sampled_from([0, 1, 0x20, 0x31, 0x65, 0x7F, 0x80, 0xFF]))
+            case "insert":
+                wire[at:at] = data.draw(st.binary(min_size=1, max_size=40))
+            case _:
+                del wire[at : at + data.draw(st.integers(1, 40))]
+    wire[0:4] = len(wire).to_bytes(4, "big")
+    frame = bytes(wire)
+    expected = walk_decode(frame)
+    fast = fast_decode(frame)
+    if isinstance(expected, PduDecodeError):
+        assert fast is None
+        with pytest.raises(PduDecodeError) as caught:
+            decode(frame)
+        assert str(caught.value) == str(expected)
+    else:
+        assert fast in (None, expected)
+        assert decode(frame) == expected
+
+
+@pytest.mark.parametrize(
+    "pdu",
+    [
+        Submit(
+            sequence=SgipSequence(1, 2, 3),
+            sp_number="1069",
+            user_numbers=("8613800138000",),
+            message_coding=4,
+            message_content=bytes(MAX_FRAME_LENGTH),
+        ),
+        Deliver(
+            sequence=SgipSequence(1, 2, 3),
+            user_number="8613800138000",
+            sp_number="1069",
+            message_coding=4,
+            message_content=bytes(MAX_FRAME_LENGTH),
+        ),
+    ],
+)
+def test_frames_beyond_the_maximum_are_refused(pdu: Pdu) -> None:
+    assert fast_encode(pdu) is None
+    with pytest.raises(ValueError, match="exceeds"):
+        encode(pdu)
