@@ -93,6 +93,11 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--role",
+        default="api",
+        help="what the server runs: api (acceptance alone, the default), or all (delivery too)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
@@ -106,6 +111,7 @@ def main() -> None:
         "SMSPLATFORM_AUTO_APPROVE": "1",
         "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
         "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
+        "SMSPLATFORM_ROLE": args.role,
     }
     appkey = run_cli(env, "customer", "create", "--name", "bench", "--totalnum", "1000000000")
     server = subprocess.Popen([*SMS, "serve", "--port", str(port)], env=env)
@@ -157,7 +163,8 @@ def main() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
     cores = os.cpu_count()
-    print(f"machine: {cores} cores, {sys.platform}; embedded mode (SQLite WAL); wrk -c {args.connections}")
+    print(f"machine: {cores} cores, {sys.platform}; embedded mode (SQLite WAL), role {args.role}")
+    print(f"load: wrk -c {args.connections} on loopback")
     for label, m in (("bare /healthz", baseline), ("send, 1 number", sent)):
         print(
             f"{label:22} {m['rps']:9.0f} req/s   p50 {m['p50']:6.2f} ms   p99 {m['p99']:6.2f} ms"
