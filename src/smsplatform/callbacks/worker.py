@@ -68,7 +68,7 @@ class CallbackWorker:
         concurrency: int = 32,
         claim_size: int = 500,
         max_in_flight: int = 2000,
-        lane_batches: int = 10,
+        lane_batches: int = 5,
         report_limit: int = MAX_REPORTS_PER_POST,
         lease_seconds: int = outbox.DEFAULT_LEASE_SECONDS,
         connect_timeout: float = 5.0,

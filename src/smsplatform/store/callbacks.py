@@ -26,9 +26,10 @@ PENDING = "pending"
 DONE = "done"
 DEAD = "dead"
 
-# Long enough to outlast the HTTP attempts a worker makes on what it claimed, short enough that a
-# crashed worker's claims come back soon.
-DEFAULT_LEASE_SECONDS = 300
+# Long enough for a claimed row to wait its turn in its URL's lane and be posted (the worker queues at
+# most 5 batches per URL, each POST at most 10 s), short enough that a crashed process's claims come
+# back within a minute.
+DEFAULT_LEASE_SECONDS = 60
 
 _URL_COLUMN = {REPORT: accounts.c.statusurl, REPLY: accounts.c.replyurl}
 
