@@ -28,6 +28,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports (the built-in simulators' control ports)."""
+    for _ in range(200):
+        base = free_port()
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                probe = socket.socket()
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+    raise AssertionError(f"no {count} consecutive free ports")
+
+
 @dataclass
 class Platform:
     """One `smsplatform serve` process over a data directory that outlives it (restarts keep data)."""

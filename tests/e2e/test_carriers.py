@@ -16,7 +16,7 @@ import pytest
 
 from smsplatform.simulator.control import control_request
 from tests.e2e.receiver import Receiver, receiver
-from tests.e2e.support import Platform, free_port, platform_env, running, wait_for
+from tests.e2e.support import Platform, free_port_block, platform_env, running, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def callbacks() -> Iterator[Receiver]:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    control = free_port()
+    control = free_port_block(4)
     with running(
         Platform(data_dir=tmp_path, env=platform_env(simulator_control_port=str(control)))
     ) as running_:

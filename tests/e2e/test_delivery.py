@@ -13,7 +13,7 @@ import pytest
 
 from smsplatform.simulator.control import control_request
 from tests.e2e.receiver import Receiver, receiver
-from tests.e2e.support import Platform, free_port, platform_env, running, wait_for
+from tests.e2e.support import Platform, free_port_block, platform_env, running, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +103,7 @@ def test_a_long_message_gets_one_report(tmp_path: Path, callbacks: Receiver) -> 
 
 
 def test_a_reply_reaches_the_reply_url_and_td_opts_out(tmp_path: Path, callbacks: Receiver) -> None:
-    control = free_port()
+    control = free_port_block(4)
     with running(_platform(tmp_path, simulator_control_port=str(control))) as platform:
         appkey, accountid = _onboard(platform, callbacks)
         # The sub-account's extension code follows the connector's source number (SPEC §6).
