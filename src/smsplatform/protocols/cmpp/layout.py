@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum, auto
-from itertools import repeat
-from operator import attrgetter, itemgetter
-from types import MemberDescriptorType
 from typing import Any
 
 from smsplatform.protocols.cmpp.pdu import (
@@ -37,6 +34,7 @@ from smsplatform.protocols.cmpp.pdu import (
     Terminate,
     TerminateResp,
 )
+from smsplatform.protocols.fastpath import Getter, slot_builder, tuple_getter, tuple_picker
 
 
 class Kind(Enum):
@@ -224,7 +222,6 @@ def layouts_by_body_size(command_id: CommandId) -> dict[int, Layout]:
 # time, and the PDU is assembled without keyword arguments. Whatever the fast path cannot vouch for (a
 # value out of range, a short body) it hands to the field walk, which raises the precise error.
 
-Getter = Callable[[Any], tuple[Any, ...]]
 Builder = Callable[[tuple[Any, ...]], Pdu]
 
 _SCALAR_KINDS = (Kind.U8, Kind.U32, Kind.OCTETS)
@@ -311,7 +308,7 @@ def _packing(layout: Layout, shape: tuple[int, ...]) -> Packing:
             codes.append(_code(field))
             if field.kind is not Kind.RESERVED:
                 take("text" if field.kind is Kind.TEXT else "scalar")
-    return Packing(struct.Struct("".join(codes)), _picker(order))
+    return Packing(struct.Struct("".join(codes)), tuple_picker(order))
 
 
 def _code(field: Field) -> str:
@@ -325,52 +322,6 @@ def _code(field: Field) -> str:
             return f"{field.width}x"
         case _:
             return f"{field.width}s"
-
-
-def _getter(names: Sequence[str]) -> Getter:
-    """attrgetter that always answers a tuple, whatever the number of names."""
-    if not names:
-        return lambda _: ()
-    if len(names) == 1:
-        name = names[0]
-        return lambda obj: (getattr(obj, name),)
-    return attrgetter(*names)
-
-
-def _picker(indices: Sequence[int]) -> Getter:
-    """itemgetter that always answers a tuple, whatever the number of indices."""
-    if not indices:
-        return lambda _: ()
-    if len(indices) == 1:
-        index = indices[0]
-        return lambda items: (items[index],)
-    return itemgetter(*indices)
-
-
-def _slot_builder(cls: type[Pdu], names: Sequence[str]) -> Builder:
-    """Makes instances of a frozen slotted dataclass from values in the order of ``names``.
-
-    A frozen dataclass's __init__ assigns each field through object.__setattr__, which for a SUBMIT costs
-    more than parsing its body. When the class keeps every field in a slot and has no __post_init__,
-    filling the slots directly yields an equal object for half the cost; otherwise this calls the class.
-    """
-    if sorted(names) != sorted(f.name for f in fields(cls)):
-        raise TypeError(f"{cls.__name__} has fields {[f.name for f in fields(cls)]}, not {list(names)}")
-    slots = tuple(
-        slot for name in names if isinstance(slot := getattr(cls, name, None), MemberDescriptorType)
-    )
-    if hasattr(cls, "__post_init__") or len(slots) != len(names):
-        keywords = tuple(names)
-        return lambda values: cls(**dict(zip(keywords, values, strict=True)))
-    set_slot = MemberDescriptorType.__set__
-    new = object.__new__
-
-    def build(values: tuple[Any, ...]) -> Pdu:
-        pdu: Pdu = new(cls)
-        list(map(set_slot, slots, repeat(pdu), values))
-        return pdu
-
-    return build
 
 
 def compile_layout(layout: Layout, pdu_class: type[Pdu]) -> Plan:
@@ -415,17 +366,17 @@ def compile_layout(layout: Layout, pdu_class: type[Pdu]) -> Plan:
         pdu_class=pdu_class,
         runs=runs,
         fixed_size=12 + sum(run.size for run in runs),
-        get_scalars=_getter(scalar_names),
+        get_scalars=tuple_getter(scalar_names),
         octets=tuple(octets),
-        get_texts=_getter([field.name for field in text_fields]),
+        get_texts=tuple_getter([field.name for field in text_fields]),
         text_pattern=re.compile(text_pattern),
         list_name=list_field.name if list_field else "",
         list_width=list_field.width if list_field else 0,
         content_name=content_field.name if content_field else "",
-        pick_scalars=_picker([i for i, kind in enumerate(wire) if kind in _SCALAR_KINDS]),
-        pick_texts=_picker([i for i, kind in enumerate(wire) if kind is Kind.TEXT]),
+        pick_scalars=tuple_picker([i for i, kind in enumerate(wire) if kind in _SCALAR_KINDS]),
+        pick_texts=tuple_picker([i for i, kind in enumerate(wire) if kind is Kind.TEXT]),
         defaults=tuple(f.default for f in missing),
-        build=_slot_builder(pdu_class, [*carried, *(f.name for f in missing)]),
+        build=slot_builder(pdu_class, [*carried, *(f.name for f in missing)]),
         packings={} if variable else {(): _packing(layout, ())},
     )
 

@@ -6,14 +6,12 @@ the tables are also compiled into the Plans that the codec's fast path runs on (
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
-from itertools import repeat
-from operator import attrgetter, itemgetter
-from types import MemberDescriptorType
 from typing import Any
 
+from smsplatform.protocols.fastpath import Getter, slot_builder, tuple_getter, tuple_picker
 from smsplatform.protocols.smpp.pdu import (
     BindReceiver,
     BindReceiverResp,
@@ -152,7 +150,6 @@ LAYOUTS: dict[int, Layout] = {
 # keyword arguments. Whatever the fast path cannot vouch for, it hands to the field walk, which raises the
 # precise error.
 
-Getter = Callable[[Any], tuple[Any, ...]]
 Builder = Callable[[tuple[Any, ...]], Pdu]
 
 
@@ -177,53 +174,6 @@ class Plan:
     defaults: tuple[Any, ...]  # values of the dataclass fields a body does not carry
     empty: tuple[Any, ...]  # what follows (sequence, command_status) for an empty body: all defaults
     build: Builder  # (sequence, command_status, *strings, *ints, [short_message], [tlvs], *defaults)
-
-
-def _getter(names: Sequence[str]) -> Getter:
-    """attrgetter that always answers a tuple, whatever the number of names."""
-    if not names:
-        return lambda _: ()
-    if len(names) == 1:
-        name = names[0]
-        return lambda obj: (getattr(obj, name),)
-    return attrgetter(*names)
-
-
-def _picker(indices: Sequence[int]) -> Getter:
-    """itemgetter that always answers a tuple, whatever the number of indices."""
-    if not indices:
-        return lambda _: ()
-    if len(indices) == 1:
-        index = indices[0]
-        return lambda items: (items[index],)
-    return itemgetter(*indices)
-
-
-def _slot_builder(cls: type[Pdu], names: Sequence[str]) -> Builder:
-    """Makes instances of a frozen slotted dataclass from values in the order of ``names``.
-
-    A frozen dataclass's __init__ assigns each field through object.__setattr__, which for a submit_sm
-    costs more than parsing its body. When the class keeps every field in a slot and has no
-    __post_init__, filling the slots directly yields an equal object for half the cost; otherwise this
-    calls the class.
-    """
-    if sorted(names) != sorted(f.name for f in fields(cls)):
-        raise TypeError(f"{cls.__name__} has fields {[f.name for f in fields(cls)]}, not {list(names)}")
-    slots = tuple(
-        slot for name in names if isinstance(slot := getattr(cls, name, None), MemberDescriptorType)
-    )
-    if hasattr(cls, "__post_init__") or len(slots) != len(names):
-        keywords = tuple(names)
-        return lambda values: cls(**dict(zip(keywords, values, strict=True)))
-    set_slot = MemberDescriptorType.__set__
-    new = object.__new__
-
-    def build(values: tuple[Any, ...]) -> Pdu:
-        pdu: Pdu = new(cls)
-        list(map(set_slot, slots, repeat(pdu), values))
-        return pdu
-
-    return build
 
 
 def compile_layout(layout: Layout) -> Plan:
@@ -252,9 +202,9 @@ def compile_layout(layout: Layout) -> Plan:
         raise TypeError(f"{layout.pdu_class.__name__} has a field without a default")
     return Plan(
         layout=layout,
-        get_fields=_getter([field.name for field in fixed]),
-        pick_strings=_picker(strings),
-        pick_ints=_picker(ints),
+        get_fields=tuple_getter([field.name for field in fixed]),
+        pick_strings=tuple_picker(strings),
+        pick_ints=tuple_picker(ints),
         strings_pattern=re.compile("\0".join(f"[^\0]{{0,{fixed[i].max_octets - 1}}}" for i in strings)),
         format="".join("%s\0" if field.kind is Kind.CSTRING else "%c" for field in fixed),
         pattern=re.compile("".join(groups), re.DOTALL),
@@ -262,7 +212,7 @@ def compile_layout(layout: Layout) -> Plan:
         short_message=short_message,
         defaults=tuple(f.default for f in missing),
         empty=tuple(default[name] for name in names[2:]),
-        build=_slot_builder(layout.pdu_class, names),
+        build=slot_builder(layout.pdu_class, names),
     )
 
 
