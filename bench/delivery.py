@@ -50,6 +50,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (serve's dispatch workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                found.append(int(entry.name))
+    return found
+
+
 @dataclass
 class ReportCounter:
     """A minimal HTTP/1.1 receiver: counts report items, answers 200 with keep-alive."""
@@ -220,8 +234,10 @@ def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_se
             },
         )
         time.sleep(2)  # the link binds
+        workers = children(server.pid)
         cpu_before = {
             "server": cpu_seconds(server.pid),
+            "workers": sum(map(cpu_seconds, workers)),
             "simulator": cpu_seconds(sim_pid),
             "bench": time.process_time(),
         }
@@ -246,6 +262,7 @@ def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_se
         elapsed = counter.last_at - start
         cpu = {
             "server": cpu_seconds(server.pid) - cpu_before["server"],
+            "workers": sum(map(cpu_seconds, workers)) - cpu_before["workers"],
             "simulator": cpu_seconds(sim_pid) - cpu_before["simulator"],
             "bench": time.process_time() - cpu_before["bench"],
         }
@@ -294,9 +311,15 @@ def main() -> None:
             f"   raw link {r['raw']:8.0f} msg/s   platform/raw {r['rate'] / r['raw']:.2f}"
         )
         print(
-            f"      CPU: server {r['cpu_server']:5.1f} s ({r['cpu_server'] / wall:.0%} of a core), "
+            f"      CPU: serve {r['cpu_server']:5.1f} s ({r['cpu_server'] / wall:.0%} of a core), "
+            f"dispatch workers {r['cpu_workers']:5.1f} s ({r['cpu_workers'] / wall:.0%}), "
             f"simulator {r['cpu_simulator']:5.1f} s ({r['cpu_simulator'] / wall:.0%}), "
             f"receiver+client {r['cpu_bench']:4.1f} s ({r['cpu_bench'] / wall:.0%})"
+        )
+        platform_cpu = r["cpu_server"] + r["cpu_workers"]
+        print(
+            f"      CPU per message: platform {platform_cpu / total * 1e6:4.0f} µs, "
+            f"simulator {r['cpu_simulator'] / total * 1e6:4.0f} µs"
         )
     if "smpp" in results:
         for protocol, r in results.items():

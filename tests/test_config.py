@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smsplatform.config import ConfigError, Settings, load_settings
+from smsplatform.config import ConfigError, Settings, as_environ, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -153,3 +153,17 @@ def test_bad_flag_values() -> None:
 def test_log_levels_in_any_case() -> None:
     assert load_settings(environ={"SMSPLATFORM_LOG_LEVEL": "WARNING"}).log_level == "WARNING"
     assert load_settings(environ={"SMSPLATFORM_LOG_LEVEL": "debug"}).log_level == "debug"
+
+
+def test_settings_pass_to_a_child_process_through_the_environment() -> None:
+    settings = Settings(
+        data_dir=Path("/var/lib/sms"),
+        auto_approve=True,
+        simulators=False,
+        config_poll_seconds=0.25,
+        role="dispatch",
+        dispatch_workers=3,
+        callback_retry_delays="5,10",
+    )
+    assert load_settings(as_environ(settings)) == settings
+    assert load_settings(as_environ(Settings())) == Settings()

@@ -1,10 +1,11 @@
 """The composition root: builds the rooms from the settings and wires them together.
 
-`serve` runs, in one process, whatever roles the settings name (all by default): the API (uvicorn),
-dispatch (the connector manager, the dispatcher and, in the embedded default, the simulated carriers)
-and callbacks. Scaled out, each role runs in processes of its own against one PostgreSQL database;
-the API's wake-up of the dispatcher is then lost across processes, and dispatch finds new messages
-by polling every second instead.
+`serve` runs whatever roles the settings name (all by default): the API (uvicorn), dispatch (the
+connector manager, the dispatcher and, in the embedded default, the simulated carriers) and callbacks.
+The dispatch role runs in `dispatch_workers` processes of its own (workers.py) so that it has cores of
+its own; the simulated carriers stay in `serve`, and the workers link to them. Scaled out, each role
+runs in processes of its own against one PostgreSQL database; the API's wake-up of the dispatcher is
+then lost across machines, and dispatch finds new messages by polling every second instead.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import gc
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 
 from smsplatform.api.app import CustomerApi, create_app
@@ -40,6 +42,7 @@ from smsplatform.store.catalog import Catalog
 from smsplatform.store.clock import now
 from smsplatform.store.connectors import LinkHealth, record_stats
 from smsplatform.store.database import Database
+from smsplatform.workers import DispatchWorkers, ServePipe, WorkerSpec
 
 log = logging.getLogger("smsplatform")
 
@@ -82,30 +85,17 @@ class Services:
     manager: ConnectorManager | None = None
     dispatcher: Dispatcher | None = None
     callbacks: CallbackWorker | None = None
+    workers: DispatchWorkers | None = None
+    # Set in a dispatch worker: what serve passed it, and how it tells serve that callbacks are due.
+    worker_spec: WorkerSpec | None = None
+    on_callbacks_due: Callable[[], None] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _control: list[asyncio.Server] = field(default_factory=list)
 
     async def start(self) -> None:
         roles = self.settings.roles
         if "dispatch" in roles:
-            builtin = await self._start_simulators() if self.settings.simulators else []
-            carriers = {f"sim-{protocol}": served for protocol, served in BUILTIN_SIMULATORS}
-            self.manager = ConnectorManager(
-                self.db,
-                builtin=builtin,
-                builtin_carriers={c.name: carriers[c.name] for c in builtin},
-                default_route=[c.name for c in builtin][:1],
-            )
-            await self.manager.start()
-            self.dispatcher = Dispatcher(
-                self.db,
-                self.manager,
-                self.dispatch_wake,
-                journal=self._journal(),
-                callbacks_wake=self.callbacks_wake,
-            )
-            self._spawn(self.dispatcher.run(), "dispatcher")
-            self._spawn(self._report_health(), "connector health")
+            await self._start_dispatch()
         if "callbacks" in roles:
             self.callbacks = CallbackWorker(
                 self.db,
@@ -114,6 +104,53 @@ class Services:
                 wake=self.callbacks_wake,
             )
             self._spawn(self.callbacks.run(), "callbacks")
+
+    async def _start_dispatch(self) -> None:
+        """The dispatch role: here, or in worker processes (which get the built-in links from here)."""
+        spec = self.worker_spec
+        if spec is not None:
+            builtin = list(spec.builtin)
+            carriers = dict(spec.builtin_carriers)
+            default_route = list(spec.default_route)
+        else:
+            builtin = await self._start_simulators() if self.settings.simulators else []
+            served = {f"sim-{protocol}": carriers for protocol, carriers in BUILTIN_SIMULATORS}
+            carriers = {c.name: served[c.name] for c in builtin}
+            default_route = [c.name for c in builtin][:1]
+            if self.settings.dispatch_workers > 0:
+                self.workers = DispatchWorkers(
+                    self.settings,
+                    count=self.settings.dispatch_workers,
+                    builtin=builtin,
+                    builtin_carriers=carriers,
+                    default_route=default_route,
+                    on_callbacks_due=self.callbacks_wake.set,
+                )
+                await self.workers.start()
+                return
+        self.manager = ConnectorManager(
+            self.db,
+            builtin=builtin,
+            builtin_carriers=carriers,
+            default_route=default_route,
+            processes=spec.count if spec is not None else 1,
+        )
+        await self.manager.start()
+        self.dispatcher = Dispatcher(
+            self.db,
+            self.manager,
+            self.dispatch_wake,
+            journal=self._journal(),
+            on_callbacks_due=self.on_callbacks_due or self.callbacks_wake.set,
+        )
+        self._spawn(self.dispatcher.run(), "dispatcher")
+        self._spawn(self._report_health(), "connector health")
+
+    def wake_dispatch(self) -> None:
+        """Messages were accepted: claim them now, here or in the workers."""
+        self.dispatch_wake.set()
+        if self.workers is not None:
+            self.workers.wake()
 
     async def _start_simulators(self) -> list[ConnectorConfig]:
         """One simulated carrier per protocol, on loopback; returns the connectors that reach them."""
@@ -179,20 +216,23 @@ class Services:
         self._tasks.append(asyncio.create_task(guarded(), name=name))
 
     async def _report_health(self) -> None:
-        assert self.manager is not None
+        assert self.manager is not None and self.dispatcher is not None
+        process = self.dispatcher.owner
         while True:
             health = [
                 LinkHealth(s.name, s.state, s.in_flight, s.sent, s.errors, s.received_reports, s.received_mo)
                 for s in self.manager.stats().values()
             ]
             try:
-                await self.db.write(record_stats, health, now())
+                await self.db.write(record_stats, process, health, now())
             except Exception:
                 log.exception("could not record connector health")
             await asyncio.sleep(STATS_INTERVAL)
 
     async def stop(self) -> None:
         """Stops intake first, then lets in-flight work finish: dispatcher, links, callbacks, simulators."""
+        if self.workers is not None:
+            await self.workers.stop()  # before the simulators: the workers' in-flight submits finish
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.manager is not None:
@@ -228,7 +268,7 @@ def build_platform(settings: Settings, db: Database | None = None, *, background
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         services = Services(settings, database) if background else None
         if services is not None:
-            ctx.on_accepted = services.dispatch_wake.set
+            ctx.on_accepted = services.wake_dispatch
             platform.services = services
             await services.start()
         try:
@@ -260,7 +300,7 @@ def serve(settings: Settings) -> None:
         settings.database_url.split("@")[-1] if settings.database_url else str(settings.data_dir.resolve())
     )
     if "api" not in roles:
-        asyncio.run(_run_headless(settings))
+        uvloop.run(_run_headless(settings))
         return
     platform = build_platform(settings)
     _tune_gc()
@@ -299,5 +339,30 @@ async def _run_headless(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        await services.stop()
+        db.close()
+
+
+def run_dispatch_worker(settings: Settings, spec: WorkerSpec) -> None:
+    """The dispatch role in a worker process `serve` started (see workers.py)."""
+    uvloop.run(_run_worker(settings, spec))
+
+
+async def _run_worker(settings: Settings, spec: WorkerSpec) -> None:
+    db = open_database(settings)
+    services = Services(settings, db, worker_spec=spec)
+    stop = asyncio.Event()
+    pipe = ServePipe(spec.callbacks_fd, on_wake=services.dispatch_wake.set, on_gone=stop.set)
+    services.on_callbacks_due = pipe.callbacks_due
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    pipe.start()
+    await services.start()
+    _tune_gc()
+    try:
+        await stop.wait()
+    finally:
+        pipe.close()
         await services.stop()
         db.close()

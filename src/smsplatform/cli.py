@@ -154,7 +154,11 @@ def _write(settings: Settings, fn: Callable[..., Any], *args: Any, **kwargs: Any
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from smsplatform.app import serve
 
-    serve(settings.with_overrides(host=args.host, port=args.port, role=args.role))
+    serve(
+        settings.with_overrides(
+            host=args.host, port=args.port, role=args.role, dispatch_workers=args.dispatch_workers
+        )
+    )
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
@@ -490,6 +494,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8080)")
     p.add_argument("--role", help="all (default), or some of api,dispatch,callbacks")
+    p.add_argument(
+        "--dispatch-workers",
+        type=int,
+        help="processes running the dispatch role (default: one per core, up to 4); 0: in this process",
+    )
     command(groups, "migrate", cmd_migrate, "create or upgrade the database schema")
 
     sub = groups.add_parser("customer", help="customers and their appkeys").add_subparsers(required=True)

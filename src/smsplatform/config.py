@@ -49,6 +49,10 @@ class Settings:
     # What this process runs: "all", or a comma-separated subset of api, dispatch, callbacks (scaled
     # out: several processes on one PostgreSQL database).
     role: str = "all"
+    # Processes that run the dispatch role beside the one `serve` starts (one per core by default: one
+    # interpreter cannot use more than one core). Each opens its own links to every connector and
+    # takes an equal share of the connector's submits-per-second cap. 0: dispatch runs in-process.
+    dispatch_workers: int = min(os.cpu_count() or 1, 4)
     # The built-in simulated carriers (embedded default upstream). Port 0: any free port; the control
     # port (MO injection, faults; see simulator/control.py) is off unless given.
     simulators: bool = True
@@ -110,6 +114,16 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
         if env_name in environ:
             values.update(_coerce_all({name: environ[env_name]}, source=env_name))
     return Settings(**values)
+
+
+def as_environ(settings: Settings) -> dict[str, str]:
+    """`settings` as the environment variables that `load_settings` reads back (for child processes)."""
+    return {
+        ENV_PREFIX + f.name.upper(): str(getattr(settings, f.name)).lower()
+        if isinstance(getattr(settings, f.name), bool)
+        else str(getattr(settings, f.name))
+        for f in fields(Settings)
+    }
 
 
 def _names() -> set[str]:

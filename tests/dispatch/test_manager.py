@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, cast
 
 from smsplatform.connectors.config import ConnectorConfig
@@ -125,3 +126,22 @@ async def test_receipts_and_replies_reach_the_handlers_set_later(db: Database) -
     standin.on_inbound("reply")
     assert seen == ["report", "reply"]
     await manager.stop()
+
+
+async def test_each_of_several_processes_takes_a_share_of_a_link(db: Database) -> None:
+    run(db, add_connector, replace(row("capped"), tps=90))
+    run(db, add_connector, row("free"))
+    manager = ConnectorManager(db, factory=stand_in, processes=3)
+    await manager.start()
+    capped, free = link(manager, "capped").config, link(manager, "free").config
+    assert capped.tps == 30.0  # the carrier's cap is for the account: 3 × 30
+    assert free.tps is None
+    assert capped.shared_listener and free.shared_listener  # SGIP's listener port, for one
+    assert not await manager.refresh()  # the share is not a configuration change
+    await manager.stop()
+
+    alone = ConnectorManager(db, factory=stand_in)
+    await alone.start()
+    assert link(alone, "capped").config.tps == 90.0
+    assert not link(alone, "capped").config.shared_listener
+    await alone.stop()

@@ -77,6 +77,7 @@ class Platform:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # serve and its dispatch workers: one process group to kill
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -91,9 +92,9 @@ class Platform:
         raise AssertionError("serve did not come up")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
+        """SIGKILL to serve and its dispatch workers: no shutdown code runs anywhere."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:

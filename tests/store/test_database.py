@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import multiprocessing
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -159,3 +162,49 @@ def test_urls() -> None:
     assert normalize_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
     assert sqlite_url(Path("data")) == "sqlite:///data/smsplatform.db"
+
+
+async def test_sqlite_writers_take_turns_under_the_writer_file_lock(tmp_path: Path) -> None:
+    """Another process holding the writer's turn (the flock beside the database) holds our writes back."""
+    db = Database.open(sqlite_url(tmp_path))
+    turn = os.open(tmp_path / "smsplatform.db-writer", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        pending = asyncio.ensure_future(db.write(insert("waited")))
+        await asyncio.sleep(0.3)
+        assert not pending.done()
+        fcntl.flock(turn, fcntl.LOCK_UN)
+        assert await asyncio.wait_for(pending, 5) == "waited"
+        assert await db.read(stored) == ["waited"]
+    finally:
+        os.close(turn)
+        db.close()
+
+
+def _write_words_in_another_process(url: str, words: list[str]) -> None:
+    async def main() -> None:
+        db = Database.open(url, run_migrations=False)
+        try:
+            await asyncio.gather(*(db.write(insert(w)) for w in words))
+        finally:
+            db.close()
+
+    asyncio.run(main())
+
+
+async def test_two_processes_write_one_sqlite_file_side_by_side(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    db = Database.open(url)
+    theirs = [f"p{i:03d}" for i in range(300)]
+    ours = [f"q{i:03d}" for i in range(300)]
+    other = multiprocessing.get_context("spawn").Process(
+        target=_write_words_in_another_process, args=(url, theirs)
+    )
+    other.start()
+    try:
+        assert await asyncio.gather(*(db.write(insert(w)) for w in ours)) == ours
+    finally:
+        await asyncio.to_thread(other.join, 60)
+    assert other.exitcode == 0
+    assert sorted(await db.read(stored)) == sorted(theirs + ours)
+    db.close()

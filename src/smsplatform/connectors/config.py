@@ -41,4 +41,7 @@ class ConnectorConfig:
     reconnect_initial: float = 1.0  # first backoff delay after a failure; doubles up to reconnect_max
     reconnect_max: float = 30.0
     stop_timeout: float = 5.0  # how long stop() waits for in-flight responses and the unbind answer
+    # Several processes listen on the same port (SGIP's SMSC connects back to us): the kernel spreads
+    # the SMSC's connections among them.
+    shared_listener: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)

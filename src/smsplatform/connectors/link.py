@@ -90,7 +90,9 @@ class Connector:
         address = self.adapter.listen_address()
         if address is not None:
             loop = asyncio.get_running_loop()
-            self._server = await loop.create_server(self._accept, address[0], address[1])
+            self._server = await loop.create_server(
+                self._accept, address[0], address[1], reuse_port=self.config.shared_listener or None
+            )
 
     async def stop(self) -> None:
         """Unbind gracefully: in-flight submits get their responses up to config.stop_timeout."""

@@ -122,11 +122,12 @@ class Dispatcher:
         owner: str | None = None,
         journal: ReceiptJournal | None = None,
         clock: Callable[[], float] = time.time,
-        callbacks_wake: asyncio.Event | None = None,
+        on_callbacks_due: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
-        # Set when a write owed customers a callback, so that the callback worker posts it at once.
-        self._callbacks_wake = callbacks_wake
+        # Called (on the event loop) when a write owed customers a callback, so that the callback
+        # worker posts it at once.
+        self._on_callbacks_due = on_callbacks_due
         self._loop: asyncio.AbstractEventLoop | None = None
         self.connectors = connectors
         self.wake = wake if wake is not None else asyncio.Event()
@@ -353,9 +354,9 @@ class Dispatcher:
             self._wake_callbacks()
 
     def _wake_callbacks(self) -> None:
-        """From the writer thread: asyncio events are set on their own loop only."""
-        if self._callbacks_wake is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._callbacks_wake.set)
+        """From the writer thread: the loop's own thread tells the callback worker."""
+        if self._on_callbacks_due is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_callbacks_due)
 
     # -- from the connectors --------------------------------------------------------------------
 

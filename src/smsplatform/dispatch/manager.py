@@ -4,6 +4,10 @@ Connectors come from two places: the `connectors` table (what `connector add` wr
 ones the composition root passes (the embedded simulator's link). Every configuration change bumps
 the store's config version; `refresh` compares it and reconciles: new connectors start, removed ones
 stop, changed ones are replaced, and the route table is rebuilt, all without a restart.
+
+When several dispatch processes run (`processes` > 1), each one links to every connector on its own:
+each takes an equal share of the connector's submits-per-second cap, and they share its listening
+port, if it has one.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 
 import sqlalchemy as sa
 
@@ -49,6 +54,7 @@ class ConnectorManager:
         builtin_carriers: Mapping[str, Sequence[str]] | None = None,
         default_route: Sequence[str] = (),
         factory: ConnectorFactory = create_connector,
+        processes: int = 1,
     ) -> None:
         self._db = db
         self._builtin = {config.name: config for config in builtin}
@@ -56,6 +62,7 @@ class ConnectorManager:
         self._builtin_carriers = dict(builtin_carriers or {})
         self._default_route = tuple(default_route)
         self._factory = factory
+        self._processes = max(1, processes)
         self._connectors: dict[str, Connector] = {}
         self._configs: dict[str, ConnectorConfig] = {}
         self._routes = RouteTable(default=self._default_route)
@@ -112,7 +119,7 @@ class ConnectorManager:
 
     async def _launch(self, config: ConnectorConfig) -> None:
         try:
-            connector = self._factory(config)
+            connector = self._factory(share_of(config, self._processes))
         except ValueError as error:  # e.g. a protocol nobody implements
             log.error("connector %s: %s", config.name, error)
             return
@@ -167,6 +174,15 @@ class ConnectorManager:
     def stats(self) -> dict[str, ConnectorStats]:
         """Each running connector's counters (state, in flight, sent, errors...), by name."""
         return {name: connector.stats() for name, connector in sorted(self._connectors.items())}
+
+
+def share_of(config: ConnectorConfig, processes: int) -> ConnectorConfig:
+    """What one of `processes` dispatch processes runs of a connector: the carrier's rate cap is for
+    the account, not for each connection."""
+    if processes <= 1:
+        return config
+    tps = config.tps / processes if config.tps else config.tps
+    return replace(config, tps=tps, shared_listener=True)
 
 
 def is_up(connector: Connector) -> bool:

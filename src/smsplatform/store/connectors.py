@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -123,18 +124,23 @@ class LinkHealth:
     inbound: int
 
 
-def record_stats(conn: sa.Connection, health: Sequence[LinkHealth], at: int) -> None:
-    """Replaces the named links' last reported health (no configuration version bump: not config)."""
+# A process's rows are dropped this long after its last report (it stopped, or died).
+_STATS_KEPT_SECONDS = 3600
+
+
+def record_stats(conn: sa.Connection, process: str, health: Sequence[LinkHealth], at: int) -> None:
+    """Replaces what `process` last reported of its links (no configuration version bump: not config)."""
+    table = schema.connector_stats
+    conn.execute(sa.delete(table).where(table.c.updated_at < at - _STATS_KEPT_SECONDS))
+    conn.execute(sa.delete(table).where(table.c.process == process))
     if not health:
         return
     conn.execute(
-        sa.delete(schema.connector_stats).where(schema.connector_stats.c.name.in_([h.name for h in health]))
-    )
-    conn.execute(
-        sa.insert(schema.connector_stats),
+        sa.insert(table),
         [
             {
                 "name": h.name,
+                "process": process,
                 "state": h.state,
                 "in_flight": h.in_flight,
                 "sent": h.sent,
@@ -148,14 +154,30 @@ def record_stats(conn: sa.Connection, health: Sequence[LinkHealth], at: int) -> 
     )
 
 
+_COUNTERS = ("in_flight", "sent", "errors", "reports", "inbound")
+
+
 def connector_stats(conn: sa.Connection, *, stale_after: int = 30) -> dict[str, dict[str, object]]:
-    """Each link's last reported health; a link not heard of for `stale_after` seconds shows as such."""
-    found: dict[str, dict[str, object]] = {}
+    """Each link's health over the processes running it: counters summed, `state` bound only when every
+    process's link is, `processes` how many reported within `stale_after` seconds. A link nobody
+    reported within that time shows as not running, with its last report's counters."""
     current = now()
-    for row in conn.execute(sa.select(schema.connector_stats)):
-        record = dict(row._mapping)
-        name = str(record.pop("name"))
-        if current - int(record["updated_at"]) > stale_after:
-            record["state"] = "not running"
-        found[name] = record
+    by_name: dict[str, list[Any]] = {}
+    for row in conn.execute(sa.select(schema.connector_stats).order_by(schema.connector_stats.c.process)):
+        by_name.setdefault(row.name, []).append(row)
+    found: dict[str, dict[str, object]] = {}
+    for name, rows in by_name.items():
+        live = [r for r in rows if current - r.updated_at <= stale_after]
+        if not live:
+            last = max(rows, key=lambda r: r.updated_at)
+            found[name] = {"state": "not running", **{c: getattr(last, c) for c in _COUNTERS}}
+            found[name] |= {"processes": 0, "updated_at": last.updated_at}
+            continue
+        unbound = [r.state for r in live if r.state != "bound"]
+        found[name] = {
+            "state": unbound[0] if unbound else "bound",
+            **{c: sum(getattr(r, c) for r in live) for c in _COUNTERS},
+            "processes": len(live),
+            "updated_at": max(r.updated_at for r in live),
+        }
     return found

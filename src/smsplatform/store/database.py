@@ -5,17 +5,24 @@ whole in a thread: one thread hop per unit of work instead of one per statement,
 SQLite fast enough for the hot path. Writes go through one writer thread that commits them in groups
 (each unit in its own savepoint): many concurrent requests share one commit and one fsync, and SQLite's
 single-writer rule never turns into lock waits.
+
+Several processes may write one SQLite file (the dispatch workers beside `serve`). Their writers take
+turns under an exclusive `flock` on a file beside the database: the kernel hands it to the next waiter
+the moment it is released, where SQLite's own busy handler would poll with sleeps of growing length.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import functools
+import os
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -147,11 +154,15 @@ class Database:
     _writer: threading.Thread | None = field(init=False, default=None)
     _closing: threading.Event = field(init=False, default_factory=threading.Event)
     _wal_path: Path | None = field(init=False, default=None)
+    _turn_path: Path | None = field(init=False, default=None)
+    _turn_fd: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._reader_pool = ThreadPoolExecutor(self.readers, thread_name_prefix="db-read")
         database = self.engine.url.database if self.dialect == "sqlite" else None
-        self._wal_path = Path(f"{database}-wal") if database and database != ":memory:" else None
+        if database and database != ":memory:":
+            self._wal_path = Path(f"{database}-wal")
+            self._turn_path = Path(f"{database}-writer")
 
     @classmethod
     def open(cls, url: str, *, run_migrations: bool = True) -> Database:
@@ -232,11 +243,25 @@ class Database:
             if stop:
                 return
 
+    @contextlib.contextmanager
+    def _writers_turn(self) -> Iterator[None]:
+        """Exclusive use of the SQLite file among this machine's processes (see the module docstring)."""
+        if self._turn_path is None:
+            yield
+            return
+        if self._turn_fd is None:
+            self._turn_fd = os.open(self._turn_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+
     def _commit_group(self, group: list[_Job]) -> None:
         units = _units(group)
         outcomes: dict[int, tuple[Any, BaseException | None]] = {}
         try:
-            with self.engine.begin() as conn:
+            with self._writers_turn(), self.engine.begin() as conn:
                 for unit in units:
                     outcomes.update(self._run_unit(conn, unit, isolated=len(units) > 1 or len(unit) > 1))
         except Exception as exc:
@@ -296,6 +321,9 @@ class Database:
             self._queue.put(None)
             self._writer.join(timeout=30)
             self._writer = None
+        if self._turn_fd is not None:
+            os.close(self._turn_fd)
+            self._turn_fd = None
         self._reader_pool.shutdown(wait=True)
         self.engine.dispose()
         self.read_engine.dispose()

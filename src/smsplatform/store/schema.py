@@ -252,6 +252,7 @@ connector_stats = sa.Table(
     "connector_stats",
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("process", sa.String(64), primary_key=True),  # each dispatch process runs its own link
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("in_flight", sa.Integer, nullable=False),
     sa.Column("sent", sa.BigInteger, nullable=False),

@@ -1,0 +1,271 @@
+"""Dispatch in processes of its own: one Python interpreter runs on one core at a time.
+
+`serve` keeps the API, the callbacks and the built-in simulators, and starts `dispatch_workers`
+processes that each run the dispatch role: claiming, submitting over links of their own, storing
+results, receipts and replies. They share the database (on SQLite, writers take turns; see
+store/database.py) and meet only there: leases keep their claims apart, and a receipt finds its
+message whichever process submitted it.
+
+Each worker's stdin is a pipe from `serve`: a byte on it means messages were accepted (claim now rather
+than at the next poll); its end means `serve` is gone, and the worker stops gracefully, finishing what
+it has in flight and giving back the rest. One pipe the other way carries the workers' "callbacks are
+due" to `serve`'s callback worker. A worker that exits is started again, after a growing delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from smsplatform.config import Settings, as_environ
+from smsplatform.connectors.config import BindMode, ConnectorConfig
+
+log = logging.getLogger(__name__)
+
+SPEC_VARIABLE = "SMSPLATFORM_WORKER_SPEC"
+STOP_TIMEOUT = 30.0  # seconds a worker gets to finish its in-flight work before it is killed
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+STEADY_SECONDS = 60.0  # a worker that ran this long before it died is restarted at the first delay
+_WAKE = b"w"
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs from `serve` beside the settings: who it is, and the built-in links."""
+
+    index: int
+    count: int
+    callbacks_fd: int
+    builtin: tuple[ConnectorConfig, ...] = ()
+    builtin_carriers: Mapping[str, Sequence[str]] = dataclasses.field(default_factory=dict)
+    default_route: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "index": self.index,
+                "count": self.count,
+                "callbacks_fd": self.callbacks_fd,
+                "builtin": [{**dataclasses.asdict(c), "extra": dict(c.extra)} for c in self.builtin],
+                "builtin_carriers": {name: list(c) for name, c in self.builtin_carriers.items()},
+                "default_route": list(self.default_route),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerSpec:
+        raw: dict[str, Any] = json.loads(text)
+        return cls(
+            index=int(raw["index"]),
+            count=int(raw["count"]),
+            callbacks_fd=int(raw["callbacks_fd"]),
+            builtin=tuple(
+                ConnectorConfig(**{**c, "bind_mode": BindMode(c["bind_mode"])}) for c in raw["builtin"]
+            ),
+            builtin_carriers={name: tuple(c) for name, c in raw["builtin_carriers"].items()},
+            default_route=tuple(raw["default_route"]),
+        )
+
+
+class DispatchWorkers:
+    """`serve`'s side: starts the workers, wakes them, restarts the ones that die, stops them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        count: int,
+        builtin: Sequence[ConnectorConfig] = (),
+        builtin_carriers: Mapping[str, Sequence[str]] | None = None,
+        default_route: Sequence[str] = (),
+        on_callbacks_due: Callable[[], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self.count = count
+        self._builtin = tuple(builtin)
+        self._builtin_carriers = dict(builtin_carriers or {})
+        self._default_route = tuple(default_route)
+        self._on_callbacks_due = on_callbacks_due
+        self._processes: dict[int, asyncio.subprocess.Process] = {}
+        self._supervisors: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._due_pipe: tuple[int, int] | None = None
+        self.restarts = 0
+
+    async def start(self) -> None:
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        os.set_blocking(write_end, False)
+        self._due_pipe = (read_end, write_end)
+        asyncio.get_running_loop().add_reader(read_end, self._callbacks_due)
+        for index in range(self.count):
+            started = asyncio.get_running_loop().create_future()
+            self._supervisors.append(
+                asyncio.create_task(self._keep_running(index, started), name=f"dispatch-{index}")
+            )
+            await started
+
+    def pids(self) -> list[int]:
+        return [process.pid for _, process in sorted(self._processes.items())]
+
+    def wake(self) -> None:
+        """Messages were accepted: every worker claims now. A worker that has a wake-up pending
+        (its pipe not yet read) needs no second one."""
+        for process in self._processes.values():
+            stdin = process.stdin
+            if stdin is None or stdin.is_closing():
+                continue
+            if stdin.transport.get_write_buffer_size() == 0:
+                stdin.write(_WAKE)
+
+    async def stop(self) -> None:
+        """Ask every worker to stop (end of its pipe), wait for them, kill what outlives STOP_TIMEOUT."""
+        self._stopping = True
+        processes = list(self._processes.values())
+        for process in processes:
+            if process.stdin is not None:
+                process.stdin.close()
+        for process in processes:
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                log.error("dispatch worker %d did not stop in %.0f s; killing it", process.pid, STOP_TIMEOUT)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        for supervisor in self._supervisors:
+            supervisor.cancel()
+        await asyncio.gather(*self._supervisors, return_exceptions=True)
+        self._supervisors.clear()
+        if self._due_pipe is not None:
+            asyncio.get_running_loop().remove_reader(self._due_pipe[0])
+            for fd in self._due_pipe:
+                os.close(fd)
+            self._due_pipe = None
+
+    async def _keep_running(self, index: int, started: asyncio.Future[None]) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while not self._stopping:
+            began = loop.time()
+            try:
+                process = await self._spawn(index)
+            except OSError as error:
+                log.error("could not start dispatch worker %d: %s", index, error)
+            else:
+                self._processes[index] = process
+                if not started.done():
+                    started.set_result(None)
+                code = await process.wait()
+                self._processes.pop(index, None)
+                if self._stopping:
+                    return
+                log.error("dispatch worker %d (pid %d) exited with %s", index, process.pid, code)
+                self.restarts += 1
+            if not started.done():
+                started.set_result(None)  # serve runs on; the worker comes back when it can
+            if loop.time() - began >= STEADY_SECONDS:
+                failures = 0
+            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+            failures += 1
+            log.info("starting dispatch worker %d again in %.0f s", index, delay)
+            await asyncio.sleep(delay)
+
+    async def _spawn(self, index: int) -> asyncio.subprocess.Process:
+        assert self._due_pipe is not None
+        write_end = self._due_pipe[1]
+        spec = WorkerSpec(
+            index=index,
+            count=self.count,
+            callbacks_fd=write_end,
+            builtin=self._builtin,
+            builtin_carriers=self._builtin_carriers,
+            default_route=self._default_route,
+        )
+        env = {k: v for k, v in os.environ.items() if k != "SMSPLATFORM_CONFIG"}
+        env |= as_environ(
+            dataclasses.replace(self._settings, role="dispatch", dispatch_workers=0, simulators=False)
+        )
+        env[SPEC_VARIABLE] = spec.to_json()
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "smsplatform.workers",
+            stdin=asyncio.subprocess.PIPE,
+            env=env,
+            pass_fds=(write_end,),
+        )
+
+    def _callbacks_due(self) -> None:
+        assert self._due_pipe is not None
+        try:
+            data = os.read(self._due_pipe[0], 4096)
+        except BlockingIOError:
+            return
+        if data and self._on_callbacks_due is not None:
+            self._on_callbacks_due()
+
+
+class ServePipe:
+    """A worker's side of its pipes: wake-ups and the end of `serve` in, "callbacks due" out."""
+
+    def __init__(
+        self, callbacks_fd: int, *, on_wake: Callable[[], None], on_gone: Callable[[], None]
+    ) -> None:
+        self._callbacks_fd = callbacks_fd
+        self._on_wake = on_wake
+        self._on_gone = on_gone
+        self._stdin = sys.stdin.fileno()
+
+    def start(self) -> None:
+        os.set_blocking(self._stdin, False)
+        os.set_blocking(self._callbacks_fd, False)
+        asyncio.get_running_loop().add_reader(self._stdin, self._read)
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            asyncio.get_running_loop().remove_reader(self._stdin)
+
+    def callbacks_due(self) -> None:
+        # A full pipe means serve has wake-ups pending already.
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(self._callbacks_fd, b"c")
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self._stdin, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._on_wake()
+            return
+        self.close()
+        self._on_gone()
+
+
+def main() -> None:
+    """A dispatch worker: `serve` starts it with the settings in the environment."""
+    from smsplatform.app import run_dispatch_worker
+    from smsplatform.config import load_settings
+
+    spec = WorkerSpec.from_json(os.environ[SPEC_VARIABLE])
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s dispatch-{spec.index} %(name)s: %(message)s",
+    )
+    run_dispatch_worker(settings, spec)
+
+
+if __name__ == "__main__":
+    main()
