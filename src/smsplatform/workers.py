@@ -98,7 +98,6 @@ class DispatchWorkers:
         self._supervisors: list[asyncio.Task[None]] = []
         self._stopping = False
         self._due_pipe: tuple[int, int] | None = None
-        self.restarts = 0
 
     async def start(self) -> None:
         read_end, write_end = os.pipe()
@@ -113,9 +112,6 @@ class DispatchWorkers:
             )
             await started
 
-    def pids(self) -> list[int]:
-        return [process.pid for _, process in sorted(self._processes.items())]
-
     def wake(self) -> None:
         """Messages were accepted: every worker claims now. A worker that has a wake-up pending
         (its pipe not yet read) needs no second one."""
@@ -129,7 +125,12 @@ class DispatchWorkers:
     async def stop(self) -> None:
         """Ask every worker to stop (end of its pipe), wait for them, kill what outlives STOP_TIMEOUT."""
         self._stopping = True
+        for supervisor in self._supervisors:  # no restarts from here on; the processes stay listed
+            supervisor.cancel()
+        await asyncio.gather(*self._supervisors, return_exceptions=True)
+        self._supervisors.clear()
         processes = list(self._processes.values())
+        self._processes.clear()
         for process in processes:
             if process.stdin is not None:
                 process.stdin.close()
@@ -141,10 +142,6 @@ class DispatchWorkers:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
-        for supervisor in self._supervisors:
-            supervisor.cancel()
-        await asyncio.gather(*self._supervisors, return_exceptions=True)
-        self._supervisors.clear()
         if self._due_pipe is not None:
             asyncio.get_running_loop().remove_reader(self._due_pipe[0])
             for fd in self._due_pipe:
@@ -166,10 +163,7 @@ class DispatchWorkers:
                     started.set_result(None)
                 code = await process.wait()
                 self._processes.pop(index, None)
-                if self._stopping:
-                    return
                 log.error("dispatch worker %d (pid %d) exited with %s", index, process.pid, code)
-                self.restarts += 1
             if not started.done():
                 started.set_result(None)  # serve runs on; the worker comes back when it can
             if loop.time() - began >= STEADY_SECONDS:
