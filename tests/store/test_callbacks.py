@@ -159,6 +159,26 @@ def test_a_late_failure_does_not_revive_a_settled_row(db: Database, setup: Setup
     assert (row.state, row.done_at, row.last_error) == (DONE, 111, "")
 
 
+def test_a_dead_row_stays_dead_and_a_settled_row_is_not_released(db: Database, setup: Setup) -> None:
+    run(db, enqueue_report, setup.both, report(1), 100)
+    run(db, enqueue_report, setup.both, report(2), 100)
+    dead, done = (x.id for x in run(db, claim_due, 100, 10))
+    run(db, settle, done=[done], dead=[(dead, "HTTP 404")], now=110)
+    run(db, settle, done=[dead], now=120)  # a late acknowledgement of a row given up meanwhile
+    run(db, release, [done], 130)
+    assert [(r.state, r.done_at, r.attempts) for r in rows(db)] == [(DEAD, 110, 1), (DONE, 110, 1)]
+
+
+def test_settling_and_releasing_more_rows_than_one_statement_takes(db: Database, setup: Setup) -> None:
+    run(db, enqueue_reports, [(setup.both, report(n)) for n in range(2000)], 100)
+    claimed = [x.id for x in run(db, claim_due, 100, 2000)]
+    assert len(claimed) == 2000
+    run(db, release, claimed[1000:], 105)
+    run(db, settle, done=claimed[:1000], now=110)
+    assert run(db, count_by_state) == {PENDING: 1000, DONE: 1000, DEAD: 0}
+    assert {(r.attempts, r.next_attempt_at) for r in rows(db)[1000:]} == {(0, 105)}
+
+
 def test_long_errors_are_cut_to_the_column(db: Database, setup: Setup) -> None:
     run(db, enqueue_report, setup.both, report(1), 100)
     [claimed] = run(db, claim_due, 100, 10)

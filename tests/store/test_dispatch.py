@@ -179,6 +179,52 @@ def test_the_same_part_twice_in_one_batch_counts_once(db: Database) -> None:
     assert len(callback_items(db)) == 1
 
 
+def test_one_batch_of_receipts_settles_each_message_with_its_own_outcome(db: Database) -> None:
+    account = make_account(db)
+    short = queue(db, account, [f"1380013800{i}" for i in range(4)])
+    [long] = queue(db, account, ["13900139000"], LONG_TEXT)
+    run(db, claim, ME, 1_001, 10, 30)
+    outcomes = [Submitted(m, "smsc-1", (f"s{m}",)) for m in short] + [
+        Submitted(long, "smsc-1", ("l1", "l2", "l3"))
+    ]
+    run(db, record_results, ME, outcomes, 1_010)
+    batch = [
+        receipt(f"s{short[0]}"),
+        receipt(f"s{short[1]}", "UNDELIV", "005"),
+        receipt("l3", "UNDELIV", "005"),
+        receipt(f"s{short[2]}", "UNDELIV", "007"),
+        receipt("l2", "REJECTD", "009"),
+        receipt("l1", "DELIVRD", "000"),
+        receipt(f"s{short[3]}", "DELIVRD", "001"),
+    ]
+    summary = run(db, apply_receipts, batch, 1_020)
+    assert (summary.applied, summary.finished) == (7, 5)
+    expected = [
+        (DELIVERED, "DELIVRD", "000"),
+        (UNDELIVERED, "UNDELIV", "005"),
+        (UNDELIVERED, "UNDELIV", "007"),
+        (DELIVERED, "DELIVRD", "001"),
+        (REJECTED, "REJECTD", "009"),  # the first failing part in segment order
+    ]
+    rows = [message(db, m) for m in [*short, long]]
+    assert [(r.state, r.stat, r.errcode) for r in rows] == expected
+    reports = callback_items(db)  # one each, in message order
+    assert [r["reportid"] for r in reports] == [str(m) for m in [*short, long]]
+    assert [(r["status"], r["errcode"]) for r in reports] == [(stat, err) for _, stat, err in expected]
+
+
+def test_batches_larger_than_one_statement_takes(db: Database) -> None:
+    account = make_account(db)
+    ids = queue(db, account, [f"138{i:08d}" for i in range(1200)])
+    assert len(run(db, claim, ME, 1_001, 2000, 30)) == 1200
+    summary = run(db, record_results, ME, [Submitted(m, "smsc-1", (f"r{m}",)) for m in ids], 1_010)
+    assert summary.submitted == 1200
+    summary = run(db, apply_receipts, [receipt(f"r{m}") for m in ids], 1_020)
+    assert (summary.applied, summary.finished) == (1200, 1200)
+    assert {message(db, m).state for m in ids[::100]} == {DELIVERED}
+    assert [int(r["reportid"]) for r in callback_items(db)] == ids
+
+
 @pytest.mark.parametrize(
     ("stat", "state"),
     [("UNDELIV", UNDELIVERED), ("REJECTD", REJECTED), ("EXPIRED", EXPIRED), ("MK:0005", UNDELIVERED)],

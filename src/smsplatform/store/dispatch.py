@@ -18,11 +18,12 @@ and swept up by `rematch_receipts` for the cases where the two transactions ran 
 from __future__ import annotations
 
 import functools
+import operator
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from smsplatform.domain.numbers import normalize_mobile
 from smsplatform.domain.optout import is_opt_out_reply
 from smsplatform.store.callbacks import enqueue_reply, enqueue_reports
+from smsplatform.store.driver import chunks, driver_sql, execute_for_ids
 from smsplatform.store.schema import accounts, inbound, message_parts, messages, optouts, unmatched_receipts
 
 QUEUED = "queued"
@@ -47,25 +49,17 @@ DELIVRD = "DELIVRD"
 INTERMEDIATE_STATS = frozenset({"ENROUTE", "ACCEPTD"})
 _STATE_OF_STAT = {DELIVRD: DELIVERED, "EXPIRED": EXPIRED, "REJECTD": REJECTED}
 
-_CHUNK = 900  # ids per IN list: under every backend's bound-parameter limit
 # Column widths: values from an SMSC are cut to fit (consistently, so that receipts still match),
 # since a value the store refuses would fail its whole batch, again and again.
 _ID_LEN = 64
 _ERR_LEN = 32
 _STAT_LEN = 16
 
-T = TypeVar("T")
-
 
 @functools.lru_cache(maxsize=4096)  # a batch of reports shares a few distinct seconds
 def local_time(ts: int) -> str:
     """Callback times as Chinese SMS platforms render them: "YYYY-MM-DD HH:MM:SS", server local time."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
-
-
-def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _ids(name: str = "b_ids") -> sa.BindParameter[Any]:
@@ -81,25 +75,22 @@ def _unindexed(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     return column.concat("")
 
 
-def _driver_sql(conn: sa.Connection, sql: str) -> str:
-    """`sql`, written with `?` marks, in the driver's own parameter style.
-
-    The hottest executemany calls go straight to the driver: SQLAlchemy's per-row parameter handling
-    costs more than SQLite's work on the row.
-    """
-    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
-
-
 def _is_postgres(conn: sa.Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+_first = operator.itemgetter(0)
 
 
 # --- claims and leases --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedMessage:
-    """A message leased to one dispatcher, with what it takes to submit it."""
+class ClaimedMessage(NamedTuple):
+    """A message leased to one dispatcher, with what it takes to submit it.
+
+    A named tuple, not a dataclass: a claim makes hundreds at a time, and a tuple is built for a
+    fraction of a frozen dataclass's cost.
+    """
 
     id: int
     account_id: int
@@ -156,27 +147,14 @@ def claim(conn: sa.Connection, owner: str, now: int, limit: int, lease_seconds: 
     """Lease up to `limit` due queued messages to `owner`, oldest due first."""
     statement = _CLAIM_SKIP_LOCKED if _is_postgres(conn) else _CLAIM
     params = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease_seconds}
-    rows = conn.execute(statement, params).all()
+    # Rows of ClaimedMessage's fields in order, all but the extension: (id, account_id, …).
+    rows = sorted(conn.execute(statement, params).all(), key=_first)
     if not rows:
         return []
-    account_ids = sorted({r.account_id for r in rows})
     extensions: dict[int, str] = {}
-    for chunk in _chunks(account_ids):
-        extensions.update({r.id: r.extension for r in conn.execute(_EXTENSIONS, {"b_ids": chunk})})
-    return [
-        ClaimedMessage(
-            id=r.id,
-            account_id=r.account_id,
-            mobile=r.mobile,
-            content=r.content,
-            carrier=r.carrier,
-            segments=r.segments,
-            attempts=r.attempts,
-            created_at=r.created_at,
-            extension=extensions.get(r.account_id, ""),
-        )
-        for r in sorted(rows, key=lambda r: r.id)
-    ]
+    for chunk in chunks(sorted({row[1] for row in rows})):
+        extensions.update(conn.execute(_EXTENSIONS, {"b_ids": chunk}).all())
+    return [ClaimedMessage._make((*row, extensions.get(row[1], ""))) for row in rows]
 
 
 def renew_leases(conn: sa.Connection, owner: str, until: int) -> int:
@@ -298,9 +276,8 @@ def _record_submitted(conn: sa.Connection, outcomes: Sequence[Submitted], now: i
     stored: list[Submitted] = []
     for connector, group in by_connector.items():
         by_id = {o.message_id: o for o in group}
-        for chunk in _chunks(sorted(by_id)):
-            params = {"b_ids": chunk, "b_connector": connector, "b_now": now}
-            updated = conn.execute(_MARK_SUBMITTED, params).scalars()
+        for chunk in chunks(sorted(by_id)):
+            updated = execute_for_ids(conn, _MARK_SUBMITTED, chunk, connector, now).scalars().all()
             stored.extend(by_id[message_id] for message_id in updated)
     parts = [
         (o.message_id, index, o.connector, remote_id[:_ID_LEN])
@@ -308,22 +285,15 @@ def _record_submitted(conn: sa.Connection, outcomes: Sequence[Submitted], now: i
         for index, remote_id in enumerate(o.remote_ids, start=1)
     ]
     if parts:
-        conn.exec_driver_sql(_driver_sql(conn, _INSERT_PART), parts)
+        conn.exec_driver_sql(driver_sql(conn, _INSERT_PART), parts)
     return stored
 
 
+# `state || ''`, not `state`: see `_unindexed` (with the index, SQLite would read every queued message).
 _MARK_SUBMITTED = (
-    sa.update(messages)
-    .where(messages.c.id.in_(_ids()), messages.c.state.in_((SUBMITTING, QUEUED)))
-    .values(
-        state=SUBMITTED,
-        connector=sa.bindparam("b_connector"),
-        submitted_at=sa.bindparam("b_now"),
-        lease_owner=None,
-        lease_until=None,
-        errcode="",
-    )
-    .returning(messages.c.id)
+    f"UPDATE {messages.name} SET state = '{SUBMITTED}', connector = ?, submitted_at = ?,"
+    " lease_owner = NULL, lease_until = NULL, errcode = ''"
+    f" WHERE id IN ({{ids}}) AND state || '' IN ('{SUBMITTING}', '{QUEUED}') RETURNING id"
 )
 _INSERT_PART = (
     f"INSERT INTO {message_parts.name} (message_id, part, connector, remote_id) VALUES (?, ?, ?, ?)"
@@ -378,19 +348,22 @@ _REPORT_COLUMNS = (
 )
 
 
-def _report_item(row: Any, stat: str, errcode: str, done_at: int) -> dict[str, str]:
-    """One status report as the customer receives it (SPEC §7)."""
-    return {
-        "msgid": str(row.send_id),
-        "mobile": row.mobile,
-        "accountid": str(row.account_id),
+def _report(row: Sequence[Any], stat: str, errcode: str, done_at: int) -> tuple[int, dict[str, str]]:
+    """The sub-account a message's status report is owed to, and the report as the customer receives
+    it (SPEC §7). `row` begins with the `_REPORT_COLUMNS`."""
+    # Unpacked, not read by name: a Row's attribute lookup costs more than building the report.
+    message_id, send_id, account_id, mobile, segments, submitted_at, created_at = row[: len(_REPORT_COLUMNS)]
+    return account_id, {
+        "msgid": str(send_id),
+        "mobile": mobile,
+        "accountid": str(account_id),
         "status": stat,
         "success": "1" if stat == DELIVRD else "0",
         "errcode": errcode,
-        "submittime": local_time(row.submitted_at or row.created_at),
+        "submittime": local_time(submitted_at or created_at),
         "donetime": local_time(done_at),
-        "segments": str(row.segments),
-        "reportid": str(row.id),
+        "segments": str(segments),
+        "reportid": str(message_id),
     }
 
 
@@ -421,7 +394,7 @@ def _record_failures(conn: sa.Connection, owner: str, failures: Sequence[Failed]
         if row is None:
             continue
         refunds[row.account_id] += row.segments
-        reports.append((row.account_id, _report_item(row, stat, errcode, now)))
+        reports.append(_report(row, stat, errcode, now))
     _refund(conn, refunds)
     enqueue_reports(conn, reports, now)
     return len(reports)
@@ -466,12 +439,9 @@ class ReceiptSummary:
     finished: int = 0  # messages that became final (one report each)
 
 
-@dataclass(frozen=True, slots=True)
-class _Part:
-    id: int
-    message_id: int
-    connector: str
-    stat: str
+# A part a receipt may be for: (id, message_id, connector, stat). A plain tuple, read by unpacking: a
+# Row's attribute lookup costs more than the rest of the work on a receipt.
+_Part = tuple[int, int, str, str]
 
 
 def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int) -> ReceiptSummary:
@@ -496,14 +466,12 @@ def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int)
     return ReceiptSummary(applied, duplicates, len(receipts) - len(final), len(unmatched), finished)
 
 
-_PARTS_BY_REMOTE_ID = sa.select(
-    message_parts.c.id,
-    message_parts.c.message_id,
-    message_parts.c.connector,
-    message_parts.c.remote_id,
-    message_parts.c.stat,
-).where(message_parts.c.remote_id.in_(_ids()))
-_SET_PART_STATE = f"UPDATE {message_parts.name} SET stat = ?, err = ? WHERE id = ? AND stat = ''"
+_PARTS_BY_REMOTE_ID = (
+    f"SELECT remote_id, id, message_id, connector, stat FROM {message_parts.name}"
+    " WHERE remote_id IN ({ids})"
+)
+# One statement per distinct (stat, err) of a batch: nearly all receipts share one.
+_SET_PART_STATE = f"UPDATE {message_parts.name} SET stat = ?, err = ? WHERE id IN ({{ids}}) AND stat = ''"
 _LOCK_MESSAGES = (
     sa.select(messages.c.id).where(messages.c.id.in_(_ids())).order_by(messages.c.id).with_for_update()
 )
@@ -542,7 +510,9 @@ def _finish_statement() -> sa.Update:
 
 
 _FINISH = _finish_statement()
-_KEPT_BY_REMOTE_ID = sa.select(unmatched_receipts).where(unmatched_receipts.c.remote_id.in_(_ids()))
+_KEPT_BY_REMOTE_ID = (
+    f"SELECT id, connector, remote_id, stat, err FROM {unmatched_receipts.name} WHERE remote_id IN ({{ids}})"
+)
 
 
 def _match(
@@ -552,9 +522,9 @@ def _match(
     newer before older (an SMSC that restarted may hand out an id again)."""
     wanted = sorted({r.remote_id[:_ID_LEN] for r in receipts})
     candidates: dict[str, list[_Part]] = defaultdict(list)
-    for chunk in _chunks(wanted):
-        for row in conn.execute(_PARTS_BY_REMOTE_ID, {"b_ids": chunk}):
-            candidates[row.remote_id].append(_Part(row.id, row.message_id, row.connector, row.stat))
+    for chunk in chunks(wanted):
+        for row in execute_for_ids(conn, _PARTS_BY_REMOTE_ID, chunk).all():
+            candidates[row[0]].append(row[1:])
     matched: list[tuple[ReceiptIn, _Part]] = []
     unmatched: list[ReceiptIn] = []
     for receipt in receipts:
@@ -564,52 +534,60 @@ def _match(
             continue
         if len(parts) > 1:
             connector = receipt.connector
-            parts = [max(parts, key=lambda p: (p.connector == connector, p.stat == "", p.id))]
+            parts = [max(parts, key=lambda part: _preference(part, connector))]
         matched.append((receipt, parts[0]))
     return matched, unmatched
+
+
+def _preference(part: _Part, connector: str) -> tuple[bool, bool, int]:
+    part_id, _, part_connector, stat = part
+    return part_connector == connector, stat == "", part_id
 
 
 def _settle(
     conn: sa.Connection, matched: Sequence[tuple[ReceiptIn, _Part]], now: int
 ) -> tuple[int, int, int]:
     """Apply matched receipts; returns (applied, duplicates, messages finished)."""
-    updates: list[tuple[str, str, int]] = []
+    parts_by_outcome: dict[tuple[str, str], list[int]] = defaultdict(list)
     seen: set[int] = set()
     touched: set[int] = set()
-    for receipt, part in matched:
-        if part.stat or part.id in seen:
+    for receipt, (part_id, message_id, _, stat) in matched:
+        if stat or part_id in seen:
             continue
-        seen.add(part.id)
-        touched.add(part.message_id)
-        updates.append((receipt.stat[:_STAT_LEN], receipt.err[:_ERR_LEN], part.id))
-    if not updates:
+        seen.add(part_id)
+        touched.add(message_id)
+        parts_by_outcome[receipt.stat[:_STAT_LEN], receipt.err[:_ERR_LEN]].append(part_id)
+    if not seen:
         return 0, len(matched), 0
     message_ids = sorted(touched)
     if _is_postgres(conn):
         # Two receipts of one long message settled side by side would each see only their own part
         # final: the message row lock makes the second wait for the first, then see both.
-        for chunk in _chunks(message_ids):
+        for chunk in chunks(message_ids):
             conn.execute(_LOCK_MESSAGES, {"b_ids": chunk}).all()
-    applied = conn.exec_driver_sql(_driver_sql(conn, _SET_PART_STATE), updates).rowcount
-    applied = len(updates) if applied is None or applied < 0 else int(applied)
+    applied = 0
+    for (stat, err), part_ids in parts_by_outcome.items():
+        for chunk in chunks(part_ids):
+            applied += execute_for_ids(conn, _SET_PART_STATE, chunk, stat, err).rowcount
     finished = _finish_messages(conn, message_ids, now)
     return applied, len(matched) - applied, finished
 
 
-_PARTS_OF = sa.select(
-    message_parts.c.message_id, message_parts.c.part, message_parts.c.stat, message_parts.c.err
-).where(message_parts.c.message_id.in_(_ids()))
-_STILL_SUBMITTED = sa.select(*_REPORT_COLUMNS).where(
-    messages.c.id.in_(_ids()), _unindexed(messages.c.state) == SUBMITTED
-)
+_PARTS_OF = f"SELECT message_id, part, stat, err FROM {message_parts.name} WHERE message_id IN ({{ids}})"
+# One statement per distinct (stat, errcode) of a batch; `state || ''`: see `_unindexed`.
 _SET_FINAL = (
-    f"UPDATE {messages.name} SET state = ?, stat = ?, errcode = ?, done_at = ? WHERE id = ? AND state = ?"
+    f"UPDATE {messages.name} SET state = ?, stat = ?, errcode = ?, done_at = ?"
+    f" WHERE id IN ({{ids}}) AND state || '' = '{SUBMITTED}'"
+    f" RETURNING {', '.join(column.name for column in _REPORT_COLUMNS)}"
 )
 
 
 def _final_stat(parts: list[tuple[int, str, str]]) -> tuple[str, str] | None:
     """(stat, errcode) of a message whose parts are (part, stat, err): its first failing part's, or
     DELIVRD with the first part's err; None while a part has no final state yet."""
+    if len(parts) == 1:  # most messages
+        _, stat, err = parts[0]
+        return (stat, err) if stat else None
     if any(not stat for _, stat, _ in parts):
         return None
     parts.sort()
@@ -622,28 +600,27 @@ def _final_stat(parts: list[tuple[int, str, str]]) -> tuple[str, str] | None:
 def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int) -> int:
     """Make final the messages whose parts all have a final state; enqueue one report each."""
     reports: list[tuple[int, Mapping[str, str]]] = []
-    for chunk in _chunks(message_ids):
+    for chunk in chunks(message_ids):
         if _is_postgres(conn):
             # Writers run side by side here: one statement decides and changes each row under its lock.
             for row in conn.execute(_FINISH, {"b_ids": chunk, "b_now": now}):
-                reports.append((row.account_id, _report_item(row, row.stat, row.errcode, now)))
+                reports.append(_report(row, row.stat, row.errcode, now))
             continue
         # SQLite has one writer at a time, so reading, then writing, is as safe and several times
         # cheaper than the correlated statement (this runs for every receipt).
         parts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-        for row in conn.execute(_PARTS_OF, {"b_ids": chunk}):
-            parts[row.message_id].append((row.part, row.stat, row.err))
-        final = {mid: found for mid, p in parts.items() if (found := _final_stat(p)) is not None}
-        if not final:
-            continue
-        rows = conn.execute(_STILL_SUBMITTED, {"b_ids": sorted(final)}).all()
-        updates = []
-        for row in rows:
-            stat, err = final[row.id]
-            updates.append((_STATE_OF_STAT.get(stat, UNDELIVERED), stat, err, now, row.id, SUBMITTED))
-            reports.append((row.account_id, _report_item(row, stat, err, now)))
-        if updates:
-            conn.exec_driver_sql(_driver_sql(conn, _SET_FINAL), updates)
+        rows = execute_for_ids(conn, _PARTS_OF, chunk).all()
+        for message_id, part, stat, err in rows:
+            parts[message_id].append((part, stat, err))
+        finals: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for message_id, its_parts in parts.items():
+            found = _final_stat(its_parts)
+            if found is not None:
+                finals[found].append(message_id)
+        for (stat, err), final_ids in finals.items():
+            state = _STATE_OF_STAT.get(stat, UNDELIVERED)
+            rows = execute_for_ids(conn, _SET_FINAL, final_ids, state, stat, err, now).all()
+            reports.extend(_report(row, stat, err, now) for row in rows)
     reports.sort(key=lambda r: int(r[1]["reportid"]))
     enqueue_reports(conn, reports, now)
     return len(reports)
@@ -652,8 +629,8 @@ def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int) 
 def _apply_early_receipts(conn: sa.Connection, remote_ids: Sequence[str], now: int) -> tuple[int, int]:
     """Apply kept receipts for parts just inserted; returns (receipts applied, messages finished)."""
     rows: list[Any] = []
-    for chunk in _chunks(sorted(set(remote_ids))):
-        rows.extend(conn.execute(_KEPT_BY_REMOTE_ID, {"b_ids": chunk}).all())
+    for chunk in chunks(sorted(set(remote_ids))):
+        rows.extend(execute_for_ids(conn, _KEPT_BY_REMOTE_ID, chunk).all())
     return _apply_kept(conn, rows, now)
 
 
@@ -685,7 +662,7 @@ def _apply_kept(conn: sa.Connection, rows: Sequence[Any], now: int) -> tuple[int
         return 0, 0
     found = {id(receipt) for receipt, _ in matched}
     done = [row_id for row_id, receipt in kept if id(receipt) in found]
-    for chunk in _chunks(done):
+    for chunk in chunks(done):
         conn.execute(sa.delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(chunk)))
     applied, _, finished = _settle(conn, matched, now)
     return applied, finished
