@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from smsplatform.store import dispatch as dispatch_store
 from smsplatform.store.database import Database
 from smsplatform.store.dispatch import (
     DELIVERED,
@@ -445,3 +446,31 @@ def test_overlong_ids_from_an_smsc_are_cut_alike_and_still_match(db: Database) -
     assert parts(db, message_id)[0].remote_id == long_id[:64]
     run(db, apply_receipts, [receipt(long_id)], 1_007)  # a duplicate: no second report
     assert len(callback_items(db)) == 1
+
+
+def test_renewal_can_leave_leases_with_time_to_run_alone(db: Database) -> None:
+    account = make_account(db)
+    queue(db, account, ["13800138000", "13800138001"])
+    run(db, claim, ME, 1_001, 1, 30)  # lease until 1_031
+    run(db, claim, ME, 1_020, 1, 30)  # lease until 1_050
+    assert run(db, renew_leases, ME, 1_060, 1_040) == 1  # only the lease ending before 1_040
+    assert run(db, requeue_expired, 1_045) == 0
+    assert run(db, requeue_expired, 1_051) == 1  # not renewed: its own lease ran out
+    assert run(db, requeue_expired, 1_061) == 1
+
+
+def test_claims_and_leases_use_the_partial_indexes_of_their_states(db: Database) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("reads SQLite's query plans")
+
+    def plan(conn: sa.Connection, statement: sa.ClauseElement, params: dict[str, object]) -> str:
+        compiled = statement.compile(dialect=conn.dialect)
+        values = compiled.construct_params(params)
+        args = tuple(values[name] for name in compiled.positiontup or ())
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args)
+        return " | ".join(str(row[-1]) for row in rows)
+
+    claiming = {"b_now": 0, "b_limit": 1, "b_owner": "x", "b_until": 0}
+    assert "ix_messages_queued" in run(db, plan, dispatch_store._CLAIM, claiming)
+    renew = sa.update(messages).where(dispatch_store._in_state(SUBMITTING), messages.c.lease_owner == "x")
+    assert "ix_messages_leased" in run(db, plan, renew.values(lease_until=1), {})

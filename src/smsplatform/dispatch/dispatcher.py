@@ -94,7 +94,11 @@ class _Chores:
 def _housekeep(
     conn: sa.Connection, owner: str, now: int, lease_until: int | None, purge_before: int | None
 ) -> _Chores:
-    renewed = renew_leases(conn, owner, lease_until) if lease_until is not None else 0
+    renewed = 0
+    if lease_until is not None:
+        # Only leases past half their time: each in-flight row is rewritten once a half-lease, not
+        # once a housekeeping round.
+        renewed = renew_leases(conn, owner, lease_until, ending_before=now + (lease_until - now) // 2)
     requeued = requeue_expired(conn, now)
     rematched, finished = 0, 0
     if conn.dialect.name == "postgresql":  # the only backend whose writers can miss each other

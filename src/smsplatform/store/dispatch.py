@@ -69,10 +69,16 @@ def _ids(name: str = "b_ids") -> sa.BindParameter[Any]:
 def _unindexed(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     """`column` in a form no index serves.
 
-    For `id IN (...) AND state = ?` SQLite prefers the (state, next_attempt_at) index to the primary
-    key and reads every message in that state; a term it cannot index leaves it the primary key.
+    For `id IN (...) AND state = 'queued'` SQLite may prefer the queued messages' partial index to
+    the primary key and read every queued message; a term it cannot index leaves it the primary key.
     """
     return column.concat("")
+
+
+def _in_state(state: str) -> sa.ColumnElement[bool]:
+    """`messages.state = '<state>'` with the state written out: only a literal lets SQLite and
+    PostgreSQL use the partial index of that state (a bound parameter could be any state)."""
+    return messages.c.state == sa.literal_column(f"'{state}'")
 
 
 def _is_postgres(conn: sa.Connection) -> bool:
@@ -109,8 +115,8 @@ class ClaimedMessage(NamedTuple):
 def _claim_statement(*, skip_locked: bool) -> sa.Update:
     due = (
         sa.select(messages.c.id)
-        .where(messages.c.state == QUEUED, messages.c.next_attempt_at <= sa.bindparam("b_now"))
-        # (state, next_attempt_at) is an index whose entries end with the row id on SQLite: no sort.
+        .where(_in_state(QUEUED), messages.c.next_attempt_at <= sa.bindparam("b_now"))
+        # The queued messages' index is in this order: no sort.
         .order_by(messages.c.next_attempt_at, messages.c.id)
         .limit(sa.bindparam("b_limit"))
     )
@@ -157,13 +163,13 @@ def claim(conn: sa.Connection, owner: str, now: int, limit: int, lease_seconds: 
     return [ClaimedMessage._make((*row, extensions.get(row[1], ""))) for row in rows]
 
 
-def renew_leases(conn: sa.Connection, owner: str, until: int) -> int:
-    """Extend every lease `owner` holds: a live dispatcher never loses its claims to `requeue_expired`."""
-    result = conn.execute(
-        sa.update(messages)
-        .where(messages.c.state == SUBMITTING, messages.c.lease_owner == owner)
-        .values(lease_until=until)
-    )
+def renew_leases(conn: sa.Connection, owner: str, until: int, ending_before: int | None = None) -> int:
+    """Extend to `until` the leases `owner` holds (those ending before `ending_before`, when given): a
+    live dispatcher never loses its claims to `requeue_expired`."""
+    where = [_in_state(SUBMITTING), messages.c.lease_owner == owner]
+    if ending_before is not None:
+        where.append(messages.c.lease_until < ending_before)
+    result = conn.execute(sa.update(messages).where(*where).values(lease_until=until))
     return int(result.rowcount)
 
 
@@ -171,7 +177,7 @@ def requeue_expired(conn: sa.Connection, now: int) -> int:
     """Give back claims whose lease ran out (their dispatcher died); each counts as possibly sent."""
     result = conn.execute(
         sa.update(messages)
-        .where(messages.c.state == SUBMITTING, messages.c.lease_until < now)
+        .where(_in_state(SUBMITTING), messages.c.lease_until < now)
         .values(
             state=QUEUED,
             lease_owner=None,
@@ -188,7 +194,7 @@ def release_leases(conn: sa.Connection, owner: str, now: int) -> int:
     submit may have been on the wire when the dispatcher gave up waiting for it."""
     result = conn.execute(
         sa.update(messages)
-        .where(messages.c.state == SUBMITTING, messages.c.lease_owner == owner)
+        .where(_in_state(SUBMITTING), messages.c.lease_owner == owner)
         .values(
             state=QUEUED,
             lease_owner=None,

@@ -115,7 +115,20 @@ messages = sa.Table(
     # Attempts whose outcome at the carrier is unknown (response lost, dispatcher died holding the
     # lease): each may have put a duplicate on the carrier's side when the message was retried.
     sa.Column("maybe_sent", sa.SmallInteger, nullable=False, server_default="0"),
-    sa.Index("ix_messages_state_next", "state", "next_attempt_at"),
+    # Only messages in flight are looked up by state: queued ones by due time, leased ones by owner.
+    sa.Index(
+        "ix_messages_queued",
+        "next_attempt_at",
+        "id",
+        sqlite_where=sa.text("state = 'queued'"),
+        postgresql_where=sa.text("state = 'queued'"),
+    ),
+    sa.Index(
+        "ix_messages_leased",
+        "lease_owner",
+        sqlite_where=sa.text("state = 'submitting'"),
+        postgresql_where=sa.text("state = 'submitting'"),
+    ),
     sa.Index("ix_messages_account_mobile", "account_id", "mobile"),
 )
 
