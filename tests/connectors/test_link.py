@@ -97,6 +97,54 @@ async def test_window_caps_unanswered_submits(smsc: SmscServer[Any], connect: Co
     assert max(observed) <= 16
 
 
+async def test_submits_waiting_for_the_window_leave_in_arrival_order(
+    smsc: SmscServer[Any], connect: ConnectorFactory
+) -> None:
+    link = await connect(window=1)
+    smsc.slow_responses(0.01)
+    destinations = [f"138001380{n:02d}" for n in range(8)]
+    results = await asyncio.gather(
+        *(link.submit(sms(key=n, destination=d)) for n, d in enumerate(destinations))
+    )
+    assert all(r.ok for r in results)
+    assert [m.destination for m in smsc.received] == destinations
+
+
+async def test_a_cancelled_submit_waiting_for_the_window_never_leaves(
+    smsc: SmscServer[Any], connect: ConnectorFactory
+) -> None:
+    link = await connect(window=1)
+    smsc.slow_responses(0.1)
+    first = asyncio.create_task(link.submit(sms(key=1)))
+    await eventually(lambda: link.stats().in_flight == 1)
+    second = asyncio.create_task(link.submit(sms(key=2)))
+    await asyncio.sleep(0.01)
+    second.cancel()
+
+    assert (await first).ok
+    await asyncio.sleep(0.05)
+    assert second.cancelled()
+    assert smsc.counters.submits == 1 and link.stats().in_flight == 0
+    assert (await link.submit(sms(key=3))).ok  # its slot was not lost
+
+
+async def test_submits_waiting_for_the_window_go_on_the_next_session(
+    smsc: SmscServer[Any], connect: ConnectorFactory
+) -> None:
+    link = await connect(window=2)
+    smsc.slow_responses(0.3)
+    pending = [asyncio.create_task(link.submit(sms(key=i))) for i in range(5)]
+    await eventually(lambda: link.stats().in_flight == 2)
+
+    smsc.drop_connections()
+    smsc.clear_faults()
+    results = await asyncio.gather(*pending)
+
+    sent_before, waiting = results[:2], results[2:]
+    assert all(not r.ok and r.maybe_sent and r.error == "link lost" for r in sent_before)
+    assert all(r.ok for r in waiting)  # never left the first session, so sent on the second
+
+
 async def test_tps_cap_spaces_submits(connect: ConnectorFactory) -> None:
     link = await connect(tps=100)
     started = time.monotonic()
@@ -242,6 +290,28 @@ async def test_receipt_acknowledged_only_after_async_handler(
     release.set()
     await eventually(lambda: smsc.counters.receipts_acked == 1)
     assert len(stored) == 1
+
+
+async def test_receipt_acknowledged_when_the_handlers_future_is_done(
+    smsc: SmscServer[Any], connect: ConnectorFactory
+) -> None:
+    link = await connect()
+    futures: list[asyncio.Future[None]] = []
+
+    def store(report: DeliveryReport) -> asyncio.Future[None]:
+        futures.append(asyncio.get_running_loop().create_future())
+        return futures[-1]
+
+    link.on_report = store
+    assert (await link.submit(sms())).ok
+    await eventually(lambda: len(futures) == 1)
+    await asyncio.sleep(0.05)
+    assert smsc.counters.receipts_acked == 0
+    futures[0].set_exception(RuntimeError("database down"))  # not stored: the SMSC sends it again
+    await eventually(lambda: len(futures) == 2)
+    assert smsc.counters.receipts_acked == 0
+    futures[1].set_result(None)
+    await eventually(lambda: smsc.counters.receipts_acked == 1)
 
 
 async def test_failing_handler_gets_the_report_redelivered(

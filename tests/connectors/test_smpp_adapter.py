@@ -8,6 +8,7 @@ import pytest
 
 from smsplatform.connectors.adapter import AckStatus, PduKind, SessionRole
 from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.connectors.model import OutboundSms
 from smsplatform.connectors.smpp import SmppAdapter
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.smpp.errors import SmppDecodeError
@@ -160,3 +161,58 @@ def test_id_bases_canonicalise(adapter: SmppAdapter) -> None:
     assert dec_ids.read_submit_response(SubmitSmResp(sequence=1, message_id="x7")).remote_id == "x7"
     with pytest.raises(ValueError):
         SmppAdapter(replace(CONFIG, extra={"id_base": "octal"}))
+
+
+def frames_both_ways(adapter: SmppAdapter, sms: OutboundSms) -> tuple[object, object]:
+    """(submit_frames, the frames of build_submits encoded), or the error each raised."""
+    results: list[object] = []
+    for build in (
+        lambda next_sequence: adapter.submit_frames(sms, next_sequence),
+        lambda next_sequence: [
+            (adapter.key(pdu), adapter.encode(pdu)) for pdu in adapter.build_submits(sms, next_sequence)
+        ],
+    ):
+        adapter._ref = 0x1234  # the concatenation reference, so both ways number alike
+        try:
+            results.append(build(iter(range(1, 1000)).__next__))
+        except ValueError as error:
+            results.append(str(error))
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"service_type": "CMT", "source_ton": "5", "source_npi": "0", "dest_ton": "1"},
+        {"encoding": "latin1", "data_coding": "0x03"},
+        {"data_coding": "300"},  # does not fit its octet: refused as invalid
+        {"service_type": "toolong"},  # refused as invalid, every time
+        {"long_message": "sar"},
+        {"long_message": "payload"},
+    ],
+)
+@pytest.mark.parametrize(
+    "sms",
+    [
+        OutboundSms(1, "1069000", "13900000001", "您的验证码是123456"),
+        OutboundSms(2, "1069000", "13900000001", "hello %s", want_receipt=False),
+        OutboundSms(3, "10690001234", "13900000001", "长" * 150),
+        OutboundSms(4, "1069000", "13900000001", "x" * 400),
+        OutboundSms(5, "1" * 21, "13900000001", "source too long"),
+        OutboundSms(6, "1069000", "1390000000\0", "NUL in an address"),
+        OutboundSms(7, "1069000", "你好", "not 8-bit"),
+    ],
+)
+def test_submit_frames_are_the_encoded_submits(extra: dict[str, str], sms: OutboundSms) -> None:
+    written, encoded = frames_both_ways(SmppAdapter(replace(CONFIG, extra=extra)), sms)
+    assert written == encoded
+
+
+@pytest.mark.parametrize("status", list(AckStatus))
+@pytest.mark.parametrize("deliver", [DeliverSm(sequence=9), DataSm(sequence=0xFFFFFFFF)])
+def test_deliver_response_frames_are_the_encoded_responses(
+    adapter: SmppAdapter, status: AckStatus, deliver: DeliverSm | DataSm
+) -> None:
+    expected = adapter.encode(adapter.deliver_response(deliver, status))
+    assert adapter.deliver_response_frame(deliver, status) == expected

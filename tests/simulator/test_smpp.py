@@ -13,6 +13,7 @@ from smsplatform.protocols.smpp import codec
 from smsplatform.protocols.smpp.pdu import (
     BindReceiver,
     BindTransceiver,
+    DataSm,
     DeliverSm,
     DeliverSmResp,
     Pdu,
@@ -21,6 +22,8 @@ from smsplatform.protocols.smpp.pdu import (
 from smsplatform.protocols.smpp.receipt import parse_receipt
 from smsplatform.protocols.smpp.status import CommandStatus
 from smsplatform.protocols.smpp.tlv import Tlv, TlvTag
+from smsplatform.protocols.text import TextEncoding
+from smsplatform.simulator.dialect import MoPart, Outgoing, Receipt, SubmitStatus
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator, dialect_for
 from smsplatform.simulator.server import SmscServer
@@ -157,3 +160,38 @@ def test_message_id_forms() -> None:
         dialect_for("smpp", {"id_format": "base64"})
     with pytest.raises(ValueError, match="no simulator"):
         dialect_for("carrier-pigeon")
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        Receipt("0000001A2B", "1069000", "13900000001", "DELIVRD", "000", 1.7e9, 1.7e9 + 0.2, "Hello"),
+        Receipt("0000001A2C", "1069000", "13900000007", "UNDELIV", "005", 1.7e9, 1.7e9 + 60, "您好"),
+        Receipt("x" * 70, "1069000", "13900000001", "EXPIRED", "003", 1.7e9, 1.7e9, "long id"),
+        Receipt("0000001A2D", "1" * 25, "13900000001", "REJECTD", "008", 1.7e9, 1.7e9, "long source"),
+        Receipt("0000001A2E", "1069000", "13900000001", "ENROUTE", "000", 1.7e9, 1.7e9, "%s" * 200),
+        MoPart("13900139000", "1069", "你".encode("utf-16-be"), TextEncoding.UCS2, False),
+    ],
+)
+def test_deliver_frames_are_the_encoded_delivers(item: Outgoing) -> None:
+    dialect = dialect_for("smpp")
+    try:
+        pdu = dialect.deliver(41, item)
+        expected: object = (dialect.key(pdu), dialect.encode(pdu))
+    except ValueError as error:
+        expected = str(error)
+    try:
+        assert dialect.deliver_frame(41, item) == expected
+    except ValueError as error:
+        assert str(error) == expected
+
+
+@pytest.mark.parametrize("status", list(SubmitStatus))
+@pytest.mark.parametrize("message_id", ["", "0000001A2B", "é"])
+@pytest.mark.parametrize("submit", [SubmitSm(sequence=3), DataSm(sequence=4)])
+def test_submit_response_frames_are_the_encoded_responses(
+    submit: SubmitSm | DataSm, message_id: str, status: SubmitStatus
+) -> None:
+    dialect = dialect_for("smpp")
+    expected = dialect.encode(dialect.submit_response(submit, message_id, status))
+    assert dialect.submit_response_frame(submit, message_id, status) == expected

@@ -31,6 +31,9 @@ from smsplatform.protocols.errors import ProtocolError
 P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
 
+# A request ready to send: the key its response will be matched by, and its whole frame.
+RequestFrame = tuple[Hashable, bytes]
+
 
 class SessionRole(StrEnum):
     """What a session may do once bound."""
@@ -193,6 +196,14 @@ class ProtocolAdapter(ABC, Generic[P]):
     def build_submits(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[P]:
         """The submit PDU for each segment of `sms`, in order, each with a sequence from `next_sequence`."""
 
+    def submit_frames(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[RequestFrame]:
+        """The key and whole frame of each segment of `sms`: what `build_submits` gives, encoded.
+
+        This is what the engine sends. A protocol may write the frames without building PDUs first,
+        as long as the bytes are the same.
+        """
+        return [(self.key(pdu), self.encode(pdu)) for pdu in self.build_submits(sms, next_sequence)]
+
     @abstractmethod
     def read_submit_response(self, pdu: P) -> SegmentAnswer:
         """Judge the response matched to one submit (generic error responses included)."""
@@ -204,3 +215,7 @@ class ProtocolAdapter(ABC, Generic[P]):
     @abstractmethod
     def deliver_response(self, pdu: P, status: AckStatus) -> P:
         """The acknowledgement of a deliver."""
+
+    def deliver_response_frame(self, pdu: P, status: AckStatus) -> bytes:
+        """`deliver_response`, encoded: what the engine sends (a protocol may write it directly)."""
+        return self.encode(self.deliver_response(pdu, status))

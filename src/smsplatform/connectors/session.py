@@ -9,16 +9,20 @@ The same class serves connections we open (we send the bind) and connections we 
 binds and the adapter judges it), so a protocol whose SMSC connects back (SGIP) reuses all of it.
 
 Hot path: asyncio.Protocol callbacks, no per-PDU tasks; writes made in one loop iteration are joined
-into one transport.write; one timer task per session sweeps timeouts and heartbeats.
+into one transport.write; one timer task per session sweeps timeouts and heartbeats. A submit that
+finds the window full is queued and sent by the session itself when a response frees a slot, so its
+submitter wakes once, for its answer; a report is acknowledged from a callback on its owner's future.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any, Final, Generic, cast
 
 from smsplatform.connectors.adapter import (
@@ -28,6 +32,7 @@ from smsplatform.connectors.adapter import (
     P,
     PduKind,
     ProtocolAdapter,
+    RequestFrame,
     SegmentAnswer,
     SessionRole,
 )
@@ -48,6 +53,7 @@ class _Failure(StrEnum):
 
     TIMEOUT = "timeout"
     LOST = "link lost"
+    NOT_SENT = "not sent"  # the session ended before the request could leave
 
 
 class _Kind(StrEnum):
@@ -129,13 +135,15 @@ class Session(asyncio.Protocol, Generic[P]):
         self._out: list[bytes] = []
         self._pending: dict[Hashable, _Pending] = {}
         self._window = Window(settings.window)
+        self._queued: deque[tuple[Hashable, bytes, asyncio.Future[Any]]] = deque()  # submits awaiting a slot
         self._sequence = 0
         self._writable: asyncio.Future[None] | None = None
         self._reading_paused = False
         self._link_test_out = False
         self._last_rx = self._opened_at = self._loop.time()
         self._ticker: asyncio.Task[None] | None = None
-        self._acks: set[asyncio.Task[None]] = set()
+        self._unacked = 0  # deliveries handed to the owner and not yet acknowledged
+        self._acks: set[asyncio.Future[Any]] = set()  # what the owner is still doing with them
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -175,30 +183,27 @@ class Session(asyncio.Protocol, Generic[P]):
         """
         adapter = self.adapter
         try:  # every segment is encoded before any is sent, so a bad message never half leaves
-            pdus = adapter.build_submits(sms, self.next_sequence)
-            frames = [(adapter.key(pdu), adapter.encode(pdu)) for pdu in pdus]
+            frames = adapter.submit_frames(sms, self.next_sequence)
         except (ValueError, ProtocolError) as error:  # unencodable text, too many segments, long address
             self.counters.errors += 1
             return SubmitResult(sms.key, False, (), False, f"invalid message: {error}", False)
-        futures: list[asyncio.Future[Any]] = []
-        for key, frame in frames:
-            if not await self._window.acquire():
-                break
-            try:
-                if bucket is not None:
-                    await bucket.take()
-                if self._writable is not None:
-                    await asyncio.shield(self._writable)
-            except asyncio.CancelledError:
-                self._window.release()
-                raise
-            if self.state is not SessionState.BOUND:
-                self._window.release()
-                break
-            futures.append(self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries))
-        if not futures:
+        if bucket is None:
+            futures = [self._submit_when_room(key, frame) for key, frame in frames]
+        else:  # under a rate cap each segment also waits for its turn, which only its submitter can
+            futures = await self._submit_paced(frames, bucket)
+        answers: list[Any] = []
+        try:
+            for future in futures:  # a plain loop: an awaiting comprehension would be one more coroutine
+                answer = await future
+                if answer is _Failure.NOT_SENT:
+                    break  # and so were the segments after it
+                answers.append(answer)
+        except asyncio.CancelledError:
+            for future in futures:
+                future.cancel()  # segments still queued must not leave for a submitter that gave up
+            raise
+        if not answers:
             return None
-        answers = [await future for future in futures]
         return self._judge(sms, answers, len(frames))
 
     async def close_gracefully(self, grace: float) -> None:
@@ -216,7 +221,7 @@ class Session(asyncio.Protocol, Generic[P]):
                     await self._window.wait_idle()
                 if self._acks:  # reports being stored: acknowledge them rather than have them resent
                     await asyncio.wait(set(self._acks), timeout=max(0.0, deadline - self._loop.time()))
-                self._window.close()
+                self._close_window()
                 future = self._send_request(self.adapter.unbind(self.next_sequence()), _Kind.UNBIND)
                 async with asyncio.timeout_at(deadline):
                     await future
@@ -265,6 +270,8 @@ class Session(asyncio.Protocol, Generic[P]):
             if not self._writable.done():
                 self._writable.set_result(None)
             self._writable = None
+        if self._queued:
+            self._send_queued()
 
     def data_received(self, data: bytes) -> None:
         self._last_rx = self._loop.time()
@@ -302,7 +309,7 @@ class Session(asyncio.Protocol, Generic[P]):
                 self.counters.late_responses += 1
                 return
             if entry.kind is _Kind.SUBMIT:
-                self._window.release()
+                self._free_slot()
             elif entry.kind is _Kind.LINK_TEST:
                 self._link_test_out = False
                 return
@@ -362,48 +369,92 @@ class Session(asyncio.Protocol, Generic[P]):
             delivery = adapter.read_deliver(pdu)
         except ProtocolError as error:
             log.warning("%s: unusable deliver: %s", self.peer, error)
-            self._write(adapter.encode(adapter.deliver_response(pdu, AckStatus.REJECT)))
+            self._write(adapter.deliver_response_frame(pdu, AckStatus.REJECT))
             return
         try:
             pending = self._on_delivery(delivery)
         except Exception:
             log.exception("%s: delivery handler failed; asking for redelivery", self.peer)
-            self._write(adapter.encode(adapter.deliver_response(pdu, AckStatus.RETRY)))
+            self._write(adapter.deliver_response_frame(pdu, AckStatus.RETRY))
             return
         if pending is None:
-            self._write(adapter.encode(adapter.deliver_response(pdu, AckStatus.OK)))
+            self._write(adapter.deliver_response_frame(pdu, AckStatus.OK))
             return
-        task = self._loop.create_task(self._ack_when_done(pdu, pending))
-        self._acks.add(task)
-        task.add_done_callback(self._ack_done)
-        if len(self._acks) >= self.settings.max_unacked_deliveries and self._transport is not None:
+        # A callback on the owner's future, not a task awaiting it: with a report per message, a task
+        # each would cost more than the rest of taking the report in.
+        future = asyncio.ensure_future(pending)
+        self._acks.add(future)
+        self._unacked += 1
+        future.add_done_callback(partial(self._acknowledge, pdu))
+        if self._unacked >= self.settings.max_unacked_deliveries and self._transport is not None:
             self._transport.pause_reading()
             self._reading_paused = True
 
-    async def _ack_when_done(self, pdu: P, pending: Awaitable[None]) -> None:
-        status = AckStatus.OK
-        try:
-            await pending
-        except Exception:
-            log.exception("%s: delivery handler failed; asking for redelivery", self.peer)
-            status = AckStatus.RETRY
-        if self._transport is not None:
-            self._write(self.adapter.encode(self.adapter.deliver_response(pdu, status)))
-
-    def _ack_done(self, task: asyncio.Task[None]) -> None:
-        self._acks.discard(task)
-        if self._reading_paused and len(self._acks) < self.settings.max_unacked_deliveries // 2:
+    def _acknowledge(self, pdu: P, done: asyncio.Future[Any]) -> None:
+        """Answer a deliver once its owner finished with it: OK when stored, else ask for it again."""
+        self._acks.discard(done)
+        self._unacked -= 1
+        if not done.cancelled():
+            error = done.exception()
+            status = AckStatus.OK
+            if error is not None:
+                log.error("%s: delivery handler failed; asking for redelivery", self.peer, exc_info=error)
+                status = AckStatus.RETRY
+            if self._transport is not None:
+                self._write(self.adapter.deliver_response_frame(pdu, status))
+        if self._reading_paused and self._unacked < self.settings.max_unacked_deliveries // 2:
             self._reading_paused = False
             if self._transport is not None:
                 self._transport.resume_reading()
 
     # -- outgoing ---------------------------------------------------------------------------------
 
+    def _submit_when_room(self, key: Hashable, frame: bytes) -> asyncio.Future[Any]:
+        """Queue a submit; the session sends it as soon as the window has room.
+
+        The session sends queued submits itself when a response frees a slot, so a submitter waits
+        once, for its response, rather than also for a slot to be handed to it.
+        """
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._queued.append((key, frame, future))
+        self._send_queued()
+        return future
+
+    async def _submit_paced(
+        self, frames: list[RequestFrame], bucket: TokenBucket
+    ) -> list[asyncio.Future[Any]]:
+        """Send each frame once it has a slot and the rate cap lets it go; stop at the first that cannot."""
+        futures: list[asyncio.Future[Any]] = []
+        for key, frame in frames:
+            if not await self._window.acquire():
+                break
+            try:
+                await bucket.take()
+                if self._writable is not None:
+                    await asyncio.shield(self._writable)
+            except asyncio.CancelledError:
+                self._free_slot()
+                raise
+            if self.state is not SessionState.BOUND:
+                self._free_slot()
+                break
+            futures.append(self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries))
+        return futures
+
     def _send_request(self, pdu: P, kind: _Kind) -> asyncio.Future[Any]:
         return self._request(self.adapter.key(pdu), self.adapter.encode(pdu), kind, tries=1)
 
-    def _request(self, key: Hashable, frame: bytes, kind: _Kind, tries: int) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = self._loop.create_future()
+    def _request(
+        self,
+        key: Hashable,
+        frame: bytes,
+        kind: _Kind,
+        tries: int,
+        future: asyncio.Future[Any] | None = None,
+    ) -> asyncio.Future[Any]:
+        """Send a request; its future gets the response, or a _Failure."""
+        if future is None:
+            future = self._loop.create_future()
         if self._transport is None:
             future.set_result(_Failure.LOST)
             return future
@@ -411,6 +462,39 @@ class Session(asyncio.Protocol, Generic[P]):
         self._pending[key] = _Pending(kind, future, frame, deadline, tries)
         self._write(frame)
         return future
+
+    def _send_queued(self) -> None:
+        """Send queued submits, oldest first, while the window has room."""
+        queued = self._queued
+        window = self._window
+        while queued:
+            if self.state is not SessionState.BOUND or window.closed:
+                self._refuse_queued()
+                return
+            if self._writable is not None or not window.try_acquire():
+                return
+            key, frame, future = queued.popleft()
+            if future.done():  # its submitter was cancelled
+                window.release()
+                continue
+            self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries, future)
+
+    def _refuse_queued(self) -> None:
+        queued, self._queued = self._queued, deque()
+        for _, _, future in queued:
+            if not future.done():
+                future.set_result(_Failure.NOT_SENT)
+
+    def _free_slot(self) -> None:
+        """A submit was answered or given up: its slot goes to whatever waits for one."""
+        self._window.release()
+        if self._queued:
+            self._send_queued()
+
+    def _close_window(self) -> None:
+        """No more submits leave this session: refuse those waiting for a slot."""
+        self._window.close()
+        self._refuse_queued()
 
     def _write(self, frame: bytes) -> None:
         out = self._out
@@ -431,7 +515,7 @@ class Session(asyncio.Protocol, Generic[P]):
         if not self.close_reason:
             self.close_reason = reason
         self.state = SessionState.CLOSING
-        self._window.close()
+        self._close_window()
         if self._transport is not None:
             self._flush()
             self._transport.close()
@@ -445,7 +529,7 @@ class Session(asyncio.Protocol, Generic[P]):
         if self.closed.done():
             return
         self.state = SessionState.CLOSED
-        self._window.close()
+        self._close_window()
         pending, self._pending = self._pending, {}
         for entry in pending.values():
             if entry.future is not None and not entry.future.done():
@@ -507,7 +591,7 @@ class Session(asyncio.Protocol, Generic[P]):
                 self.abort("link test unanswered")
                 return
             if entry.kind is _Kind.SUBMIT:
-                self._window.release()
+                self._free_slot()
             if entry.future is not None and not entry.future.done():
                 entry.future.set_result(_Failure.TIMEOUT)
 

@@ -37,6 +37,7 @@ from smsplatform.connectors.adapter import (
     Delivery,
     PduKind,
     ProtocolAdapter,
+    RequestFrame,
     SegmentAnswer,
     SessionRole,
 )
@@ -48,6 +49,7 @@ from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.smpp import codec, responses
 from smsplatform.protocols.smpp.coding import DataCoding, choose_data_coding, data_coding_for
 from smsplatform.protocols.smpp.errors import SmppDecodeError
+from smsplatform.protocols.smpp.frames import ShortMessageFramer, message_response_frame
 from smsplatform.protocols.smpp.pdu import (
     ESM_CLASS_UDHI,
     REGISTERED_DELIVERY_ALWAYS,
@@ -104,10 +106,11 @@ _ACK_STATUS = {
     AckStatus.REJECT: CommandStatus.ESME_RX_P_APPN,
 }
 # The Appendix B receipt text as most SMSCs (and our simulator) write it.
+# (ASCII classes: run on the octets read as Latin-1, it matches exactly what it would on the octets.)
 _APPENDIX_B = re.compile(
-    rb"id:(\S+) sub:\d* dlvrd:\d* submit date:(\d*) done date:(\d*) stat:([A-Z]{7}) err:(\w*)"
+    r"id:(\S+) sub:\d* dlvrd:\d* submit date:(\d*) done date:(\d*) stat:([A-Z]{7}) err:(\w*)", re.ASCII
 )
-_STATS = frozenset(stat.encode() for stat in STAT_FOR_STATE.values())
+_STATS = frozenset(STAT_FOR_STATE.values())
 _STAT_OF_STATE = {int(state): stat for state, stat in STAT_FOR_STATE.items()}
 _ASCII_CODINGS = frozenset({DataCoding.SMSC_DEFAULT, DataCoding.IA5, DataCoding.LATIN1})
 _REASSEMBLY_SWEEP = 60.0  # seconds between looks for MO sets that will never complete
@@ -139,8 +142,18 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
         self._id_base = _base(extra.get("id_base", ""))
         self._receipt_id_base = _base(extra.get("receipt_id_base", "")) or self._id_base
         self._ref = random.randrange(0x10000)
+        self._framer = self._submit_framer()
         self._mo = Reassembler()
         self._next_sweep = time.monotonic() + _REASSEMBLY_SWEEP
+
+    def _submit_framer(self) -> ShortMessageFramer | None:
+        """Writes the submits of the usual long-message mode; None leaves them all to the codec."""
+        if self._long_mode is not LongMessageMode.UDH:
+            return None
+        try:
+            return ShortMessageFramer(self._template)
+        except ValueError:  # e.g. a service_type too long: each submit is refused with the codec's reason
+            return None
 
     # -- framing --------------------------------------------------------------------------------
 
@@ -203,25 +216,17 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
     # -- traffic --------------------------------------------------------------------------------
 
     def build_submits(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[Pdu]:
-        text = sms.text
-        encoding = self._encoding
-        if encoding is None:
-            data_coding, encoding = choose_data_coding(text)
-        elif can_encode(text, encoding):
-            data_coding = data_coding_for(encoding) if self._data_coding is None else self._data_coding
-        else:
-            data_coding, encoding = DataCoding.UCS2, TextEncoding.UCS2
-        self._ref = (self._ref + 1) & 0xFFFF
-        registered = REGISTERED_DELIVERY_ALWAYS if sms.want_receipt else REGISTERED_DELIVERY_NONE
         if self._long_mode is not LongMessageMode.UDH:
+            data_coding, encoding = self._coding(sms.text)
+            self._ref = (self._ref + 1) & 0xFFFF
             template = replace(
                 self._template,
                 source_addr=sms.source,
                 destination_addr=sms.destination,
-                registered_delivery=registered,
+                registered_delivery=_registered(sms),
             )
             pdus = build_submit_sms(
-                text,
+                sms.text,
                 template,
                 ref=self._ref,
                 encoding=encoding,
@@ -229,27 +234,62 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
                 mode=self._long_mode,
             )
             return [replace(pdu, sequence=next_sequence()) for pdu in pdus]
-        # The common case, built directly: copying a template per segment costs more than the codec.
-        payloads = split_for_sms(text, encoding, self._ref & 0xFF)
-        esm_class = ESM_CLASS_UDHI if len(payloads) > 1 else 0
-        base = self._template
+        payloads, esm_class, data_coding = self._udh_segments(sms)
         return [
-            SubmitSm(
-                sequence=next_sequence(),
-                service_type=base.service_type,
-                source_addr_ton=base.source_addr_ton,
-                source_addr_npi=base.source_addr_npi,
-                source_addr=sms.source,
-                dest_addr_ton=base.dest_addr_ton,
-                dest_addr_npi=base.dest_addr_npi,
-                destination_addr=sms.destination,
-                esm_class=esm_class,
-                registered_delivery=registered,
-                data_coding=data_coding,
-                short_message=payload,
-            )
-            for payload in payloads
+            self._submit_sm(next_sequence(), sms, esm_class, data_coding, payload) for payload in payloads
         ]
+
+    def submit_frames(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[RequestFrame]:
+        framer = self._framer
+        if framer is None:
+            return super().submit_frames(sms, next_sequence)
+        payloads, esm_class, data_coding = self._udh_segments(sms)
+        registered = _registered(sms)
+        frames: list[RequestFrame] = []
+        for payload in payloads:
+            sequence = next_sequence()
+            frame = framer.frame(
+                sequence, sms.source, sms.destination, esm_class, registered, data_coding, payload
+            )
+            if frame is None:  # something the wire may not carry: the codec says what
+                frame = codec.encode(self._submit_sm(sequence, sms, esm_class, data_coding, payload))
+            frames.append((sequence, frame))
+        return frames
+
+    def _coding(self, text: str) -> tuple[int, TextEncoding]:
+        """The data_coding to send `text` with, and the encoding that goes with it."""
+        encoding = self._encoding
+        if encoding is None:
+            return choose_data_coding(text)
+        if can_encode(text, encoding):
+            return data_coding_for(encoding) if self._data_coding is None else self._data_coding, encoding
+        return DataCoding.UCS2, TextEncoding.UCS2
+
+    def _udh_segments(self, sms: OutboundSms) -> tuple[list[bytes], int, int]:
+        """(user data of each segment, esm_class, data_coding) with a concatenation header when long."""
+        data_coding, encoding = self._coding(sms.text)
+        self._ref = (self._ref + 1) & 0xFFFF
+        payloads = split_for_sms(sms.text, encoding, self._ref & 0xFF)
+        return payloads, ESM_CLASS_UDHI if len(payloads) > 1 else 0, data_coding
+
+    def _submit_sm(
+        self, sequence: int, sms: OutboundSms, esm_class: int, data_coding: int, payload: bytes
+    ) -> SubmitSm:
+        base = self._template
+        return SubmitSm(
+            sequence=sequence,
+            service_type=base.service_type,
+            source_addr_ton=base.source_addr_ton,
+            source_addr_npi=base.source_addr_npi,
+            source_addr=sms.source,
+            dest_addr_ton=base.dest_addr_ton,
+            dest_addr_npi=base.dest_addr_npi,
+            destination_addr=sms.destination,
+            esm_class=esm_class,
+            registered_delivery=_registered(sms),
+            data_coding=data_coding,
+            short_message=payload,
+        )
 
     def read_submit_response(self, pdu: Pdu) -> SegmentAnswer:
         status = pdu.command_status
@@ -287,27 +327,47 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
         response = DataSmResp if isinstance(pdu, DataSm) else DeliverSmResp
         return response(sequence=pdu.sequence, command_status=_ACK_STATUS[status])
 
+    def deliver_response_frame(self, pdu: Pdu, status: AckStatus) -> bytes:
+        response = CommandId.DATA_SM_RESP if isinstance(pdu, DataSm) else CommandId.DELIVER_SM_RESP
+        frame = message_response_frame(response, _ACK_STATUS[status], pdu.sequence)
+        return super().deliver_response_frame(pdu, status) if frame is None else frame
+
     def _read_receipt(self, pdu: DeliverSm | DataSm) -> DeliveryReport | None:
         """The report in `pdu`, None when it is an MO; ProtocolError when it names nothing."""
         if not is_receipt(pdu):
             return None
-        receipt = _ascii_receipt(pdu) if pdu.data_coding in _ASCII_CODINGS else None
+        receipt: Receipt | None = None
+        if pdu.data_coding in _ASCII_CODINGS:
+            text = pdu.user_data.decode("latin-1")
+            match = _APPENDIX_B.match(text)
+            if match is not None and match[4] in _STATS:
+                # Nearly every receipt: read straight into the report.
+                text_id, submit_date, done_date, stat, err = match.groups()
+                return self._report(pdu, text_id, stat, err, submit_date, done_date)
+            receipt = _ascii_receipt(pdu, text)
         if receipt is None:
             receipt = receipt_from_pdu(pdu)  # TLVs only, or text in another coding
             if receipt is None:
                 return None
+        return self._report(
+            pdu, receipt.id, receipt.stat, receipt.err, receipt.submit_date, receipt.done_date
+        )
+
+    def _report(
+        self, pdu: DeliverSm | DataSm, text_id: str, stat: str, err: str, submit_date: str, done_date: str
+    ) -> DeliveryReport:
         tlv_id = pdu.receipted_message_id
         if tlv_id:
             remote_id = self._canonical(tlv_id, self._id_base)
         else:
-            remote_id = self._canonical(receipt.id, self._receipt_id_base)
+            remote_id = self._canonical(text_id, self._receipt_id_base)
         return DeliveryReport(
             remote_id=remote_id,
-            stat=receipt.stat.upper(),
-            err=receipt.err,
+            stat=stat.upper(),
+            err=err,
             destination=pdu.source_addr,  # a receipt comes from the handset the message went to
-            submit_time=receipt.submit_date,
-            done_time=receipt.done_date,
+            submit_time=submit_date,
+            done_time=done_date,
             connector=self.config.name,
         )
 
@@ -325,28 +385,26 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
         return f"{value:X}" if self._id_base == "hex" else str(value)
 
 
-def _ascii_receipt(pdu: DeliverSm | DataSm) -> Receipt | None:
-    """Receipt text read as ASCII, which is what SMSCs write whatever data_coding says.
+def _ascii_receipt(pdu: DeliverSm | DataSm, text: str) -> Receipt | None:
+    """Receipt `text` (the octets as Latin-1) in a layout other than the usual one.
 
-    (Read as GSM 7-bit, "submit_date" would become "submit§date".) The usual Appendix B layout
-    is taken with one anchored regex on the raw octets; other layouts go through the forgiving
-    parser. None when the text says nothing usable.
+    Receipt text is read as ASCII, which is what SMSCs write whatever data_coding says (read as GSM
+    7-bit, "submit_date" would become "submit§date"). The usual Appendix B layout is taken with one
+    anchored regex before this is called; other layouts go through the forgiving parser. None when
+    the text says nothing usable.
     """
-    data = pdu.user_data
-    match = _APPENDIX_B.match(data)
-    if match is not None and match[4] in _STATS:
-        submit_date, done_date, stat, err = (match[i].decode("ascii") for i in (2, 3, 4, 5))
-        return Receipt(
-            id=match[1].decode("latin-1"), stat=stat, submit_date=submit_date, done_date=done_date, err=err
-        )
     try:
-        receipt = parse_receipt(data.decode("latin-1"))
+        receipt = parse_receipt(text)
     except ProtocolError:
         return None
     state = pdu.message_state
     if receipt.state is None and state is not None and state in _STAT_OF_STATE:
         receipt = replace(receipt, stat=_STAT_OF_STATE[state])  # the TLV names what the text did not
     return receipt
+
+
+def _registered(sms: OutboundSms) -> int:
+    return REGISTERED_DELIVERY_ALWAYS if sms.want_receipt else REGISTERED_DELIVERY_NONE
 
 
 def _base(value: str) -> str:

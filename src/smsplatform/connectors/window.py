@@ -24,12 +24,18 @@ class Window:
         self._waiters: deque[asyncio.Future[bool]] = deque()
         self._idle: asyncio.Future[None] | None = None
 
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free and nobody waits for one; never waits."""
+        if self.closed or self.used >= self.size or self._waiters:
+            return False
+        self.used += 1
+        return True
+
     async def acquire(self) -> bool:
         """Take a slot; False when the window closed first."""
         if self.closed:
             return False
-        if self.used < self.size and not self._waiters:
-            self.used += 1
+        if self.try_acquire():
             return True
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)

@@ -174,6 +174,10 @@ class SmscDialect(ABC, Generic[P]):
     @abstractmethod
     def submit_response(self, pdu: P, message_id: str, status: SubmitStatus) -> P: ...
 
+    def submit_response_frame(self, pdu: P, message_id: str, status: SubmitStatus) -> bytes:
+        """`submit_response`, encoded: what the SMSC sends (a protocol may write it directly)."""
+        return self.encode(self.submit_response(pdu, message_id, status))
+
     @abstractmethod
     def message_id(self, number: int) -> str:
         """The id the SMSC gives its `number`th accepted segment, in this dialect's id_format."""
@@ -184,6 +188,11 @@ class SmscDialect(ABC, Generic[P]):
 
     @abstractmethod
     def deliver(self, sequence: int, item: Outgoing) -> P: ...
+
+    def deliver_frame(self, sequence: int, item: Outgoing) -> tuple[Hashable, bytes]:
+        """`deliver` with its key, encoded: what the SMSC sends (a protocol may write it directly)."""
+        pdu = self.deliver(sequence, item)
+        return self.key(pdu), self.encode(pdu)
 
     @abstractmethod
     def deliver_accepted(self, pdu: P) -> bool:

@@ -178,11 +178,15 @@ class SmscSession(asyncio.Protocol, Generic[P]):
         """
         sequence = self.next_sequence()
         dialect = self.dialect
-        pdu = dialect.link_test(sequence) if item is None else dialect.deliver(sequence, item)
-        if pdu is None:
-            return False
-        self.outstanding[dialect.key(pdu)] = item
-        self.write(dialect.encode(pdu))
+        if item is None:
+            link_test = dialect.link_test(sequence)
+            if link_test is None:
+                return False
+            key, frame = dialect.key(link_test), dialect.encode(link_test)
+        else:
+            key, frame = dialect.deliver_frame(sequence, item)
+        self.outstanding[key] = item
+        self.write(frame)
         return True
 
     def answer_late(self, frame: bytes) -> None:
@@ -391,25 +395,25 @@ class SmscServer(Generic[P]):
         dialect = self.dialect
         counters = self.counters
         if not session.transmits:
-            session.write(dialect.encode(dialect.submit_response(pdu, "", SubmitStatus.NOT_BOUND)))
+            session.write(dialect.submit_response_frame(pdu, "", SubmitStatus.NOT_BOUND))
             return
         faults = self.faults
         if faults.active and faults.should_throttle():
             counters.throttled += 1
-            session.write(dialect.encode(dialect.submit_response(pdu, "", SubmitStatus.THROTTLED)))
+            session.write(dialect.submit_response_frame(pdu, "", SubmitStatus.THROTTLED))
             return
         try:
             request = dialect.read_submit(pdu)
         except ProtocolError as error:
             log.info("simulator: unusable submit: %s", error)
             counters.invalid += 1
-            session.write(dialect.encode(dialect.submit_response(pdu, "", SubmitStatus.INVALID)))
+            session.write(dialect.submit_response_frame(pdu, "", SubmitStatus.INVALID))
             return
         self._number += 1
         message_id = request.message_id or dialect.message_id(self._number)
         counters.submits += 1
         self._accept(session.system_id, request, message_id)
-        frame = dialect.encode(dialect.submit_response(pdu, message_id, SubmitStatus.OK))
+        frame = dialect.submit_response_frame(pdu, message_id, SubmitStatus.OK)
         if faults.active:
             if faults.should_drop():
                 counters.dropped_responses += 1
@@ -522,7 +526,8 @@ class SmscServer(Generic[P]):
                 touched.add(system_id)
             for system_id in touched:
                 self._pump(system_id)
-            await asyncio.sleep(0)  # let answers in between large batches
+            if queue and queue[0][0] <= loop.time():
+                await asyncio.sleep(0)  # more are due already: let answers in between large batches
 
     def _pump(self, system_id: str) -> None:
         """Send queued delivers for system_id while its receivers have room in their windows."""

@@ -24,6 +24,7 @@ from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.smpp import codec, responses
 from smsplatform.protocols.smpp.coding import data_coding_for, encoding_for
 from smsplatform.protocols.smpp.errors import SmppDecodeError
+from smsplatform.protocols.smpp.frames import ShortMessageFramer, message_response_frame
 from smsplatform.protocols.smpp.pdu import (
     ESM_CLASS_DELIVERY_RECEIPT,
     ESM_CLASS_UDHI,
@@ -50,10 +51,9 @@ from smsplatform.protocols.smpp.pdu import (
 from smsplatform.protocols.smpp.pdu import (
     BindRequest as SmppBindRequest,
 )
-from smsplatform.protocols.smpp.receipt import Receipt as ReceiptText
-from smsplatform.protocols.smpp.receipt import format_receipt
+from smsplatform.protocols.smpp.receipt import receipt_text
 from smsplatform.protocols.smpp.status import CommandStatus
-from smsplatform.protocols.smpp.tlv import Tlv, TlvTag
+from smsplatform.protocols.smpp.tlv import Tlv, TlvTag, encode_cstring_tlv, encode_tlvs
 from smsplatform.protocols.text import TextEncoding, can_encode
 from smsplatform.simulator.dialect import (
     BindRequest,
@@ -94,6 +94,12 @@ _SUBMIT_STATUS = {
     SubmitStatus.THROTTLED: CommandStatus.ESME_RTHROTTLED,
     SubmitStatus.NOT_BOUND: CommandStatus.ESME_RINVBNDSTS,
     SubmitStatus.INVALID: CommandStatus.ESME_RSUBMITFAIL,
+}
+
+# Receipts differ from each other only in their addresses, text and optional parameters.
+_RECEIPTS = ShortMessageFramer(DeliverSm(sequence=0))
+_MESSAGE_STATE_TLVS = {
+    stat: encode_tlvs((Tlv.uint(TlvTag.MESSAGE_STATE, state, 1),)) for stat, state in MESSAGE_STATES.items()
 }
 
 
@@ -154,7 +160,7 @@ class SmppDialect(SmscDialect[Pdu]):
         concat: ConcatInfo | None = None
         if pdu.udhi:
             concat, user_data = parse_concat(user_data)
-        else:
+        elif pdu.tlvs:  # perhaps the sar_* TLVs
             ref, total, seq = pdu.sar_msg_ref_num, pdu.sar_total_segments, pdu.sar_segment_seqnum
             if ref is not None and total is not None and seq is not None and 1 <= seq <= total:
                 concat = ConcatInfo(ref=ref, total=total, seq=seq)
@@ -175,6 +181,11 @@ class SmppDialect(SmscDialect[Pdu]):
         response = DataSmResp if isinstance(pdu, DataSm) else SubmitSmResp
         return response(sequence=pdu.sequence, command_status=_SUBMIT_STATUS[status], message_id=message_id)
 
+    def submit_response_frame(self, pdu: Pdu, message_id: str, status: SubmitStatus) -> bytes:
+        response = CommandId.DATA_SM_RESP if isinstance(pdu, DataSm) else CommandId.SUBMIT_SM_RESP
+        frame = message_response_frame(response, _SUBMIT_STATUS[status], pdu.sequence, message_id)
+        return super().submit_response_frame(pdu, message_id, status) if frame is None else frame
+
     def message_id(self, number: int) -> str:
         return f"{number:010X}" if self.id_format == "hex" else f"{number:010d}"
 
@@ -193,30 +204,59 @@ class SmppDialect(SmscDialect[Pdu]):
             short_message=item.payload,
         )
 
+    def deliver_frame(self, sequence: int, item: Outgoing) -> tuple[Hashable, bytes]:
+        if isinstance(item, Receipt):
+            frame = self._receipt_frame(sequence, item)
+            if frame is not None:
+                return sequence, frame
+        return super().deliver_frame(sequence, item)
+
     def _receipt(self, sequence: int, item: Receipt) -> DeliverSm:
-        quoted = item.text_head if item.text_head.isascii() else ""
-        text = format_receipt(
-            ReceiptText(
-                id=item.message_id,
-                stat=item.stat,
-                dlvrd="001" if item.stat == "DELIVRD" else "000",
-                submit_date=self._date(item.submit_time),
-                done_date=self._date(item.done_time),
-                err=item.err,
-                text=quoted,
-            )
-        )
         return DeliverSm(
             sequence=sequence,
             source_addr=item.destination,
             destination_addr=item.source,
             esm_class=ESM_CLASS_DELIVERY_RECEIPT,
-            short_message=text.encode("ascii", "replace")[:254],
+            short_message=self._receipt_text(item),
             tlvs=(
                 Tlv.cstring(TlvTag.RECEIPTED_MESSAGE_ID, item.message_id),
                 Tlv.uint(TlvTag.MESSAGE_STATE, MESSAGE_STATES[item.stat], 1),
             ),
         )
+
+    def _receipt_frame(self, sequence: int, item: Receipt) -> bytes | None:
+        """`_receipt`, encoded without building it; None when only the PDU can say what is wrong."""
+        state = _MESSAGE_STATE_TLVS.get(item.stat)
+        if state is None:
+            return None
+        try:
+            tlvs = encode_cstring_tlv(TlvTag.RECEIPTED_MESSAGE_ID, item.message_id) + state
+        except ValueError:
+            return None
+        return _RECEIPTS.frame(
+            sequence,
+            item.destination,
+            item.source,
+            ESM_CLASS_DELIVERY_RECEIPT,
+            0,
+            0,
+            self._receipt_text(item),
+            tlvs,
+        )
+
+    def _receipt_text(self, item: Receipt) -> bytes:
+        quoted = item.text_head if item.text_head.isascii() else ""
+        text = receipt_text(
+            id=item.message_id,
+            stat=item.stat,
+            sub="001",
+            dlvrd="001" if item.stat == "DELIVRD" else "000",
+            submit_date=self._date(item.submit_time),
+            done_date=self._date(item.done_time),
+            err=item.err,
+            text=quoted,
+        )
+        return text.encode("ascii", "replace")[:254]
 
     def _date(self, unix: float) -> str:
         """YYMMDDhhmm in local time, computed once a minute (receipts come by the thousand)."""

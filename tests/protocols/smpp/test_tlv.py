@@ -1,11 +1,13 @@
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.smpp.tlv import (
     Tlv,
     TlvTag,
     decode_tlvs,
+    encode_cstring_tlv,
     encode_tlvs,
     find_tlv,
     tlv_cstring,
@@ -55,3 +57,15 @@ def test_typed_readers() -> None:
 def test_values_that_do_not_fit(make: object) -> None:
     with pytest.raises(ValueError):
         make()  # type: ignore[operator]
+
+
+@given(tag=st.integers(0, 0xFFFF), value=st.text(max_size=80))
+def test_cstring_tlv_without_the_object(tag: int, value: str) -> None:
+    try:
+        expected: bytes | type[ValueError] = encode_tlvs((Tlv.cstring(tag, value),))
+    except ValueError:
+        expected = ValueError
+    try:
+        assert encode_cstring_tlv(tag, value) == expected
+    except ValueError:
+        assert expected is ValueError

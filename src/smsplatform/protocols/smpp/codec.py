@@ -18,6 +18,7 @@ from dataclasses import fields
 from typing import Any
 
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.fastpath import slot_builder
 from smsplatform.protocols.smpp.errors import SmppDecodeError
 from smsplatform.protocols.smpp.layout import LAYOUTS, PLANS, Field, Kind, Layout, Plan
 from smsplatform.protocols.smpp.pdu import Pdu, is_response_id
@@ -36,6 +37,8 @@ _MAX_SHORT_MESSAGE = 254
 _TLV_HEADER = struct.Struct(">HH")
 _LENGTH = struct.Struct(">I")
 _OCTET = tuple(bytes((value,)) for value in range(256))
+# A tag and a length read off the wire fit their 16 bits by construction: Tlv's checks would find nothing.
+_read_tlv = slot_builder(Tlv, ("tag", "value"), trusted=True)
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -196,18 +199,28 @@ def _decode_plan(plan: Plan, frame: bytes, command_status: int, sequence: int) -
     size = len(frame)
     if size == HEADER_LENGTH and plan.layout.body_optional:
         return plan.build((sequence, command_status, *plan.empty))
-    match = plan.pattern.match(frame[HEADER_LENGTH : HEADER_LENGTH + plan.window].decode("latin-1"))
-    if match is None:
-        return None
-    groups = match.groups()
-    values = (sequence, command_status, *plan.pick_strings(groups), *map(ord, plan.pick_ints(groups)))
-    position = HEADER_LENGTH + match.end()
-    if plan.short_message:
-        end = position + ord(groups[-1])
-        if end > size:
+    if plan.lone_cstring:
+        # A response's body: its one string is found faster than the regular expression matches it.
+        end = frame.find(b"\0", HEADER_LENGTH, HEADER_LENGTH + plan.lone_cstring)
+        if end < 0:
             return None
-        values += (frame[position:end],)
-        position = end
+        values: tuple[Any, ...] = (sequence, command_status, frame[HEADER_LENGTH:end].decode("latin-1"))
+        position = end + 1
+    else:
+        match = plan.pattern.match(frame[HEADER_LENGTH : HEADER_LENGTH + plan.window].decode("latin-1"))
+        if match is None:
+            return None
+        groups = match.groups()
+        # Each integer is a one-character group: joined and encoded, they are the octets, read in one call.
+        octets = "".join(plan.pick_ints(groups)).encode("latin-1")
+        values = (sequence, command_status, *plan.pick_strings(groups), *octets)
+        position = HEADER_LENGTH + match.end()
+        if plan.short_message:
+            end = position + ord(groups[-1])
+            if end > size:
+                return None
+            values += (frame[position:end],)
+            position = end
     if plan.layout.tlvs:
         tlvs = _read_tlvs(frame, position)
         if tlvs is None:
@@ -227,7 +240,7 @@ def _read_tlvs(frame: bytes, position: int) -> tuple[Tlv, ...] | None:
         position += 4 + length
         if position > end:
             return None
-        tlvs.append(Tlv(tag, frame[position - length : position]))
+        tlvs.append(_read_tlv((tag, frame[position - length : position])))
     return tuple(tlvs)
 
 

@@ -147,8 +147,8 @@ LAYOUTS: dict[int, Layout] = {
 # seventeen. The codec's fast path instead works on a Plan compiled from each layout once, at import:
 # the mandatory fields are written by one %-format and read by one regular expression, over the Latin-1
 # text of the body (which maps every octet to one character and back), and the PDU is assembled without
-# keyword arguments. Whatever the fast path cannot vouch for, it hands to the field walk, which raises the
-# precise error.
+# keyword arguments (a body that is one string, as responses are, is simply cut at its NUL). Whatever the
+# fast path cannot vouch for, it hands to the field walk, which raises the precise error.
 
 Builder = Callable[[tuple[Any, ...]], Pdu]
 
@@ -171,6 +171,7 @@ class Plan:
     pattern: re.Pattern[str]  # matches the Latin-1 text of a body's mandatory fields
     window: int  # octets the mandatory fields can span, sm_length included
     short_message: bool
+    lone_cstring: int  # max_octets when the mandatory fields are one C-Octet String (responses), else 0
     defaults: tuple[Any, ...]  # values of the dataclass fields a body does not carry
     empty: tuple[Any, ...]  # what follows (sequence, command_status) for an empty body: all defaults
     build: Builder  # (sequence, command_status, *strings, *ints, [short_message], [tlvs], *defaults)
@@ -198,6 +199,7 @@ def compile_layout(layout: Layout) -> Plan:
     missing = [f for f in fields(layout.pdu_class) if f.name not in carried]
     names = [*carried, *(f.name for f in missing)]
     default = {f.name: f.default for f in fields(layout.pdu_class)}
+    lone = mandatory[0] if len(mandatory) == 1 else None
     if any(default[name] is MISSING for name in names[2:]):
         raise TypeError(f"{layout.pdu_class.__name__} has a field without a default")
     return Plan(
@@ -210,6 +212,7 @@ def compile_layout(layout: Layout) -> Plan:
         pattern=re.compile("".join(groups), re.DOTALL),
         window=sum(field.max_octets if field.kind is Kind.CSTRING else 1 for field in mandatory),
         short_message=short_message,
+        lone_cstring=lone.max_octets if lone is not None and lone.kind is Kind.CSTRING else 0,
         defaults=tuple(f.default for f in missing),
         empty=tuple(default[name] for name in names[2:]),
         build=slot_builder(layout.pdu_class, names),

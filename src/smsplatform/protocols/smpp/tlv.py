@@ -17,6 +17,7 @@ __all__ = [
     "Tlv",
     "TlvTag",
     "decode_tlvs",
+    "encode_cstring_tlv",
     "encode_tlvs",
     "find_tlv",
     "tlv_cstring",
@@ -107,6 +108,18 @@ class Tlv:
 
 def encode_tlvs(tlvs: Iterable[Tlv]) -> bytes:
     return b"".join(_TLV_HEADER.pack(tlv.tag, len(tlv.value)) + tlv.value for tlv in tlvs)
+
+
+def encode_cstring_tlv(tag: int, value: str) -> bytes:
+    """`encode_tlvs((Tlv.cstring(tag, value),))` without the object, for a value sent with every message.
+
+    ValueError, as Tlv.cstring, when the value is not 8-bit text or too long.
+    """
+    try:
+        octets = value.encode("latin-1") + b"\x00"
+        return _TLV_HEADER.pack(tag, len(octets)) + octets
+    except (UnicodeEncodeError, struct.error):
+        return encode_tlvs((Tlv.cstring(tag, value),))  # raises, naming the fault
 
 
 def decode_tlvs(data: bytes | memoryview) -> tuple[Tlv, ...]:
