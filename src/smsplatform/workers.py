@@ -98,6 +98,7 @@ class DispatchWorkers:
         self._supervisors: list[asyncio.Task[None]] = []
         self._stopping = False
         self._due_pipe: tuple[int, int] | None = None
+        self._wake_scheduled = False
 
     async def start(self) -> None:
         read_end, write_end = os.pipe()
@@ -113,13 +114,19 @@ class DispatchWorkers:
             await started
 
     def wake(self) -> None:
-        """Messages were accepted: every worker claims now. A worker that has a wake-up pending
-        (its pipe not yet read) needs no second one."""
+        """Messages were accepted: every worker claims now. One wake-up per event-loop turn, however
+        many sends the turn accepted."""
+        if not self._wake_scheduled:
+            self._wake_scheduled = True
+            asyncio.get_running_loop().call_soon(self._send_wakes)
+
+    def _send_wakes(self) -> None:
+        self._wake_scheduled = False
         for process in self._processes.values():
             stdin = process.stdin
             if stdin is None or stdin.is_closing():
                 continue
-            if stdin.transport.get_write_buffer_size() == 0:
+            if stdin.transport.get_write_buffer_size() == 0:  # else one is on its way already
                 stdin.write(_WAKE)
 
     async def stop(self) -> None:
