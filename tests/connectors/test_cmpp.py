@@ -563,3 +563,43 @@ def test_answers() -> None:
         False,
         "10",
     )
+
+
+@pytest.mark.parametrize("version", ["3.0", "2.0"])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({}, sms()),
+        ({}, sms(text="验证码1234", want_receipt=False)),
+        ({}, sms(text=CHINESE_170)),
+        ({"encoding": "gbk"}, sms(text="验证码1234")),
+        ({"service_id": "MI", "fee_user_type": "2", "fee_code": "000010"}, sms()),
+    ],
+)
+def test_submit_frames_are_the_submits_encoded(
+    version: str, extra: dict[str, str], message: OutboundSms
+) -> None:
+    framed, built = adapter(version=version, **extra), adapter(version=version, **extra)
+    built._ref = framed._ref  # the same concatenation reference
+    frames = framed.submit_frames(message, iter(range(7, 100)).__next__)
+    pdus = built.build_submits(message, iter(range(7, 100)).__next__)
+    assert frames == [(pdu.sequence, built.encode(pdu)) for pdu in pdus]
+
+
+def test_a_submit_the_wire_cannot_carry_is_refused_with_the_codecs_reason() -> None:
+    too_long = replace(sms(), source="1" * 22)
+    with pytest.raises(ValueError, match="src_id"):
+        adapter().submit_frames(too_long, iter(range(1, 100)).__next__)
+    # A link whose fixed fields cannot go on the wire: every submit says which.
+    with pytest.raises(ValueError, match="service_id"):
+        adapter(service_id="far too long").submit_frames(sms(), iter(range(1, 100)).__next__)
+
+
+@pytest.mark.parametrize("version", ["3.0", "2.0"])
+def test_deliver_answers_are_the_responses_encoded(version: str) -> None:
+    a = adapter(version=version)
+    deliver = Deliver(sequence=4, msg_id=b"\x07" * 8, dest_id="1", src_terminal_id="2", msg_content=b"x")
+    not_a_deliver = TerminateResp(sequence=5)
+    for pdu in (deliver, not_a_deliver):
+        for status in AckStatus:
+            assert a.deliver_response_frame(pdu, status) == a.encode(a.deliver_response(pdu, status))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from smsplatform.protocols.cmpp import codec
-from smsplatform.protocols.cmpp.msgid import format_msg_id, parse_msg_id, unpack_msg_id
+from smsplatform.protocols.cmpp.msgid import MsgIdGenerator, format_msg_id, parse_msg_id, unpack_msg_id
 from smsplatform.protocols.cmpp.pdu import (
     ActiveTest,
     ActiveTestResp,
@@ -30,7 +30,9 @@ from smsplatform.protocols.cmpp.pdu import (
     TerminateResp,
 )
 from smsplatform.protocols.cmpp.report import parse_report
-from smsplatform.simulator.cmpp import CmppDialect
+from smsplatform.protocols.text import TextEncoding
+from smsplatform.simulator.cmpp import DEFAULT_GATEWAY_ID, CmppDialect
+from smsplatform.simulator.dialect import MoPart, Receipt, SubmitStatus
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator, dialect_for
 from smsplatform.simulator.server import SmscServer
@@ -332,3 +334,45 @@ def test_options() -> None:
     assert isinstance(cmpp2, CmppDialect) and cmpp2.version is CmppVersion.V20
     with pytest.raises(ValueError, match="version"):
         dialect_for("cmpp", {"version": "1.0"})
+
+
+def test_frames_are_the_pdus_encoded(version: CmppVersion) -> None:
+    dialect = CmppDialect(version)
+    request = submit(9, b"hi")
+    for status in SubmitStatus:
+        for message_id in ("", dialect.message_id(1)):
+            frame = dialect.submit_response_frame(request, message_id, status)
+            assert frame == dialect.encode(dialect.submit_response(request, message_id, status))
+    receipt = Receipt(
+        message_id=dialect.message_id(2),
+        source="1069000101",
+        destination="13800138000",
+        stat="UNDELIV",
+        err="",
+        submit_time=TIMESTAMP,
+        done_time=TIMESTAMP + 61,
+        text_head="hi",
+    )
+    mo = MoPart(
+        "13800138000",
+        "1069000101",
+        b"\x05\x00\x03\x01\x02\x01" + "退订".encode("gbk"),
+        TextEncoding.GBK,
+        True,
+    )
+    for item in (receipt, mo):
+        # Each deliver has a Msg_Id of its own: the same generator state for both ways of writing it.
+        dialect._ids = MsgIdGenerator(DEFAULT_GATEWAY_ID)
+        key, frame = dialect.deliver_frame(3, item)
+        dialect._ids = MsgIdGenerator(DEFAULT_GATEWAY_ID)
+        assert (key, frame) == (3, dialect.encode(dialect.deliver(3, item)))
+
+
+def test_a_deliver_the_wire_cannot_carry_is_refused_with_the_codecs_reason(version: CmppVersion) -> None:
+    dialect = CmppDialect(version)
+    mo = MoPart("1" * 33, "1069000101", b"hi", TextEncoding.ASCII, False)
+    with pytest.raises(ValueError, match="src_terminal_id"):
+        dialect.deliver_frame(3, mo)
+    receipt = Receipt(dialect.message_id(1), "1069000101", "1" * 33, "DELIVRD", "", 0.0, 0.0, "")
+    with pytest.raises(ValueError, match="dest_terminal_id"):  # the report's, checked first
+        dialect.deliver_frame(4, receipt)

@@ -31,6 +31,7 @@ from smsplatform.connectors.adapter import (
     Delivery,
     PduKind,
     ProtocolAdapter,
+    RequestFrame,
     SegmentAnswer,
     SessionRole,
 )
@@ -40,6 +41,7 @@ from smsplatform.connectors.registry import register_adapter
 from smsplatform.protocols.cmpp import codec
 from smsplatform.protocols.cmpp.auth import authenticator_ismg, authenticator_source, connect_timestamp
 from smsplatform.protocols.cmpp.errors import PduDecodeError
+from smsplatform.protocols.cmpp.frames import SubmitFramer, message_response_frame
 from smsplatform.protocols.cmpp.msgid import format_msg_id
 from smsplatform.protocols.cmpp.pdu import (
     ActiveTest,
@@ -60,7 +62,7 @@ from smsplatform.protocols.cmpp.pdu import (
     TerminateResp,
     is_transient_result,
 )
-from smsplatform.protocols.cmpp.report import STAT_DELIVERED, parse_report
+from smsplatform.protocols.cmpp.report import STAT_DELIVERED, read_report
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.reassembly import Reassembler
@@ -134,8 +136,16 @@ class CmppAdapter(ProtocolAdapter[Pdu]):
         self._fee_type = extra.get("fee_type", "01")
         self._fee_code = extra.get("fee_code", "000000")
         self._ref = random.randrange(0x100)
+        self._framer = self._submit_framer()
         self._logins: deque[bytes] = deque(maxlen=_RECENT_LOGINS)
         self._mo: Reassembler[tuple[TextEncoding, bytes]] = Reassembler()
+
+    def _submit_framer(self) -> SubmitFramer | None:
+        """Writes submits with this link's fixed fields; None leaves them all to the codec."""
+        try:
+            return SubmitFramer(self._submit(0, 1, 1, 0, 0, MsgFmt.ASCII, "", "", b""), self.version)
+        except ValueError:  # e.g. a service_id too long: each submit is refused with the codec's reason
+            return None
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -222,7 +232,50 @@ class CmppAdapter(ProtocolAdapter[Pdu]):
     # -- traffic --------------------------------------------------------------------------------
 
     def build_submits(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[Pdu]:
-        text = sms.text
+        payloads, msg_fmt = self._segments(sms.text)
+        total = len(payloads)
+        udhi = 1 if total > 1 else 0
+        registered = 1 if sms.want_receipt else 0
+        return [
+            self._submit(
+                next_sequence(),
+                total,
+                number,
+                registered,
+                udhi,
+                msg_fmt,
+                sms.source,
+                sms.destination,
+                payload,
+            )
+            for number, payload in enumerate(payloads, start=1)
+        ]
+
+    def submit_frames(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[RequestFrame]:
+        framer = self._framer
+        if framer is None:
+            return super().submit_frames(sms, next_sequence)
+        payloads, msg_fmt = self._segments(sms.text)
+        total = len(payloads)
+        udhi = 1 if total > 1 else 0
+        registered = 1 if sms.want_receipt else 0
+        source, destination = sms.source, sms.destination
+        frames: list[RequestFrame] = []
+        for number, payload in enumerate(payloads, start=1):
+            sequence = next_sequence()
+            frame = framer.frame(
+                sequence, total, number, registered, udhi, msg_fmt, source, destination, payload
+            )
+            if frame is None:  # something the wire may not carry: the codec says what
+                submit = self._submit(
+                    sequence, total, number, registered, udhi, msg_fmt, source, destination, payload
+                )
+                frame = self.encode(submit)
+            frames.append((sequence, frame))
+        return frames
+
+    def _segments(self, text: str) -> tuple[list[bytes], MsgFmt]:
+        """Msg_Content of each segment of `text`, with a concatenation header when long, and Msg_Fmt."""
         if text.isascii():
             encoding, msg_fmt = TextEncoding.ASCII, MsgFmt.ASCII
         elif self._gbk and can_encode(text, TextEncoding.GBK):
@@ -230,30 +283,36 @@ class CmppAdapter(ProtocolAdapter[Pdu]):
         else:
             encoding, msg_fmt = TextEncoding.UCS2, MsgFmt.UCS2
         self._ref = (self._ref + 1) & 0xFF
-        payloads = split_for_sms(text, encoding, self._ref)
-        total = len(payloads)
-        udhi = 1 if total > 1 else 0
-        registered = 1 if sms.want_receipt else 0
-        destinations = (sms.destination,)
-        return [
-            Submit(
-                sequence=next_sequence(),
-                pk_total=total,
-                pk_number=number,
-                registered_delivery=registered,
-                service_id=self._service_id,
-                fee_user_type=self._fee_user_type,
-                tp_udhi=udhi,
-                msg_fmt=msg_fmt,
-                msg_src=self.config.system_id,
-                fee_type=self._fee_type,
-                fee_code=self._fee_code,
-                src_id=sms.source,
-                dest_terminal_ids=destinations,
-                msg_content=payload,
-            )
-            for number, payload in enumerate(payloads, start=1)
-        ]
+        return split_for_sms(text, encoding, self._ref), msg_fmt
+
+    def _submit(
+        self,
+        sequence: int,
+        pk_total: int,
+        pk_number: int,
+        registered_delivery: int,
+        tp_udhi: int,
+        msg_fmt: int,
+        source: str,
+        destination: str,
+        content: bytes,
+    ) -> Submit:
+        return Submit(
+            sequence=sequence,
+            pk_total=pk_total,
+            pk_number=pk_number,
+            registered_delivery=registered_delivery,
+            service_id=self._service_id,
+            fee_user_type=self._fee_user_type,
+            tp_udhi=tp_udhi,
+            msg_fmt=msg_fmt,
+            msg_src=self.config.system_id,
+            fee_type=self._fee_type,
+            fee_code=self._fee_code,
+            src_id=source,
+            dest_terminal_ids=(destination,),
+            msg_content=content,
+        )
 
     def read_submit_response(self, pdu: Pdu) -> SegmentAnswer:
         if not isinstance(pdu, SubmitResp):
@@ -273,17 +332,23 @@ class CmppAdapter(ProtocolAdapter[Pdu]):
         msg_id = pdu.msg_id if isinstance(pdu, Deliver) else _NO_MSG_ID
         return DeliverResp(sequence=pdu.sequence, msg_id=msg_id, result=_ACK_RESULT[status])
 
+    def deliver_response_frame(self, pdu: Pdu, status: AckStatus) -> bytes:
+        msg_id = pdu.msg_id if isinstance(pdu, Deliver) else _NO_MSG_ID
+        frame = message_response_frame(
+            CommandId.DELIVER_RESP, pdu.sequence, msg_id, _ACK_RESULT[status], self.version
+        )
+        return super().deliver_response_frame(pdu, status) if frame is None else frame
+
     def _report(self, pdu: Deliver) -> DeliveryReport:
-        report = parse_report(pdu.msg_content)
-        stat = report.stat
+        msg_id, stat, submit_time, done_time, destination, _ = read_report(pdu.msg_content)
         return DeliveryReport(
-            remote_id=format_msg_id(report.msg_id),
+            remote_id=format_msg_id(msg_id),
             stat=stat,
             # CMPP has no separate error code: a failure's Stat ("UNDELIV", "MB:0008"...) is its code.
             err="" if stat == STAT_DELIVERED else stat,
-            destination=report.dest_terminal_id or pdu.src_terminal_id,
-            submit_time=report.submit_time,
-            done_time=report.done_time,
+            destination=destination or pdu.src_terminal_id,
+            submit_time=submit_time,
+            done_time=done_time,
             connector=self.config.name,
         )
 

@@ -29,7 +29,8 @@ from typing import ClassVar, Final
 from smsplatform.protocols.cmpp import codec
 from smsplatform.protocols.cmpp.auth import authenticator_ismg, is_valid_authenticator_source
 from smsplatform.protocols.cmpp.errors import PduDecodeError
-from smsplatform.protocols.cmpp.msgid import MsgIdGenerator, format_msg_id, parse_msg_id
+from smsplatform.protocols.cmpp.frames import DeliverFramer, message_response_frame
+from smsplatform.protocols.cmpp.msgid import MsgIdGenerator, parse_msg_id
 from smsplatform.protocols.cmpp.pdu import (
     ActiveTest,
     ActiveTestResp,
@@ -48,13 +49,14 @@ from smsplatform.protocols.cmpp.pdu import (
     SubmitResp,
     TerminateResp,
 )
-from smsplatform.protocols.cmpp.report import StatusReport, build_report
+from smsplatform.protocols.cmpp.report import report_content
 from smsplatform.protocols.concat import ConcatInfo, parse_concat
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.text import TextEncoding
 from smsplatform.simulator.dialect import (
     BindRequest,
     BindStatus,
+    MoPart,
     Outgoing,
     Receipt,
     SmscDialect,
@@ -97,6 +99,10 @@ _ENCODINGS: Final[Mapping[int, TextEncoding]] = {
 _MSG_FMT: Final[Mapping[TextEncoding, int]] = {encoding: fmt for fmt, encoding in _ENCODINGS.items()}
 _NO_MSG_ID = bytes(8)
 
+# What a deliver carries besides its sequence, in wire order: Msg_Id, Dest_Id, TP_udhi, Msg_Fmt,
+# Src_terminal_Id, Registered_Delivery, Msg_Content (a status report when Registered_Delivery is 1).
+_DeliverFields = tuple[bytes, str, int, int, str, int, bytes]
+
 
 class CmppDialect(SmscDialect[Pdu]):
     """See the module docstring."""
@@ -120,6 +126,10 @@ class CmppDialect(SmscDialect[Pdu]):
         self._now = datetime.now()
         self._minute = -1
         self._minute_text = ""
+        # Reports and MO differ from each other only in their ids, addresses, coding and content.
+        self._delivers = DeliverFramer(
+            Deliver(sequence=0, msg_id=_NO_MSG_ID, dest_id="", src_terminal_id="", msg_content=b""), version
+        )
 
     def new_reader(self) -> codec.PduReader:
         return codec.PduReader(self.version)
@@ -211,15 +221,26 @@ class CmppDialect(SmscDialect[Pdu]):
         msg_id = parse_msg_id(message_id) if message_id else _NO_MSG_ID
         return SubmitResp(sequence=pdu.sequence, msg_id=msg_id, result=_SUBMIT_RESULT[status])
 
+    def submit_response_frame(self, pdu: Pdu, message_id: str, status: SubmitStatus) -> bytes:
+        msg_id = parse_msg_id(message_id) if message_id else _NO_MSG_ID
+        frame = message_response_frame(
+            CommandId.SUBMIT_RESP, pdu.sequence, msg_id, _SUBMIT_RESULT[status], self.version
+        )
+        return super().submit_response_frame(pdu, message_id, status) if frame is None else frame
+
     def message_id(self, number: int) -> str:
-        return format_msg_id(self._next_msg_id())
+        # format_msg_id's text, without going through the octets
+        return str(self._ids.next_value(self._this_second()))
 
     def _next_msg_id(self) -> bytes:
+        return self._ids.next_id(self._this_second())
+
+    def _this_second(self) -> datetime:
         second = int(time.time())
         if second != self._second:  # one datetime a second, not one per message
             self._second = second
             self._now = datetime.fromtimestamp(second)
-        return self._ids.next_id(self._now)
+        return self._now
 
     # -- delivers -------------------------------------------------------------------------------
 
@@ -228,30 +249,82 @@ class CmppDialect(SmscDialect[Pdu]):
 
     def deliver(self, sequence: int, item: Outgoing) -> Pdu:
         if isinstance(item, Receipt):
-            report = StatusReport(
-                msg_id=parse_msg_id(item.message_id),
-                stat=item.stat,
-                submit_time=self._report_time(item.submit_time),
-                done_time=self._report_time(item.done_time),
-                dest_terminal_id=item.destination,
-                smsc_sequence=sequence,
+            return self._deliver(sequence, *self._report_fields(sequence, item, *self._report_ids(item)))
+        return self._deliver(sequence, *self._mo_fields(item))
+
+    def deliver_frame(self, sequence: int, item: Outgoing) -> tuple[Hashable, bytes]:
+        if isinstance(item, Receipt):
+            reported, msg_id = self._report_ids(item)
+            frame = self._delivers.report_frame(
+                sequence,
+                msg_id,
+                item.source,
+                item.destination,
+                reported,
+                item.stat,
+                self._report_time(item.submit_time),
+                self._report_time(item.done_time),
+                sequence,
             )
-            return Deliver(
-                sequence=sequence,
-                msg_id=self._next_msg_id(),
-                dest_id=item.source,
-                src_terminal_id=item.destination,
-                registered_delivery=1,
-                msg_content=build_report(report, self.version),
-            )
+            if frame is not None:
+                return sequence, frame
+            fields = self._report_fields(sequence, item, reported, msg_id)
+        else:
+            fields = self._mo_fields(item)
+            frame = self._delivers.frame(sequence, *fields)
+            if frame is not None:
+                return sequence, frame
+        # Something the wire may not carry: the codec says what.
+        return sequence, self.encode(self._deliver(sequence, *fields))
+
+    def _report_ids(self, item: Receipt) -> tuple[bytes, bytes]:
+        """The Msg_Id a report is about, and the report's own."""
+        return parse_msg_id(item.message_id), self._next_msg_id()
+
+    def _report_fields(self, sequence: int, item: Receipt, reported: bytes, msg_id: bytes) -> _DeliverFields:
+        report = report_content(
+            reported,
+            item.stat,
+            self._report_time(item.submit_time),
+            self._report_time(item.done_time),
+            item.destination,
+            sequence,
+            self.version,
+        )
+        return msg_id, item.source, 0, MsgFmt.ASCII, item.destination, 1, report
+
+    def _mo_fields(self, item: MoPart) -> _DeliverFields:
+        udhi = 1 if item.udhi else 0
+        return (
+            self._next_msg_id(),
+            item.destination,
+            udhi,
+            _MSG_FMT[item.encoding],
+            item.source,
+            0,
+            item.payload,
+        )
+
+    @staticmethod
+    def _deliver(
+        sequence: int,
+        msg_id: bytes,
+        dest_id: str,
+        tp_udhi: int,
+        msg_fmt: int,
+        src_terminal_id: str,
+        registered_delivery: int,
+        msg_content: bytes,
+    ) -> Deliver:
         return Deliver(
             sequence=sequence,
-            msg_id=self._next_msg_id(),
-            dest_id=item.destination,
-            tp_udhi=1 if item.udhi else 0,
-            msg_fmt=_MSG_FMT[item.encoding],
-            src_terminal_id=item.source,
-            msg_content=item.payload,
+            msg_id=msg_id,
+            dest_id=dest_id,
+            tp_udhi=tp_udhi,
+            msg_fmt=msg_fmt,
+            src_terminal_id=src_terminal_id,
+            registered_delivery=registered_delivery,
+            msg_content=msg_content,
         )
 
     def _report_time(self, unix: float) -> str:

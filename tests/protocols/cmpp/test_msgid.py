@@ -112,6 +112,28 @@ def test_generator_sequence_wraps_at_16_bits() -> None:
     assert unpack_msg_id(generator.next_id(when)).sequence == 0
 
 
+@given(
+    gateway_id=st.integers(0, (1 << 22) - 1),
+    start=st.integers(0, 0xFFFF),
+    # A few seconds, each perhaps several times over.
+    times=st.lists(st.datetimes(), min_size=1, max_size=3).flatmap(
+        lambda seconds: st.lists(st.sampled_from(seconds), min_size=1, max_size=6)
+    ),
+)
+def test_generator_ids_pack_the_time_gateway_and_count(
+    gateway_id: int, start: int, times: list[datetime]
+) -> None:
+    generator = MsgIdGenerator(gateway_id, start_sequence=start)
+    for count, when in enumerate(times):
+        parts = MsgIdParts(
+            when.month, when.day, when.hour, when.minute, when.second, gateway_id, (start + count) & 0xFFFF
+        )
+        if count % 2:  # either form counts
+            assert generator.next_value(when).to_bytes(8, "big") == pack_msg_id(parts)
+        else:
+            assert generator.next_id(when) == pack_msg_id(parts)
+
+
 def test_generator_refuses_a_gateway_id_wider_than_22_bits() -> None:
     with pytest.raises(ValueError):
         MsgIdGenerator(gateway_id=1 << 22)

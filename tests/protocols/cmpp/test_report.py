@@ -13,6 +13,8 @@ from smsplatform.protocols.cmpp.report import (
     format_report_time,
     parse_report,
     parse_report_time,
+    read_report,
+    report_content,
     report_size,
 )
 from smsplatform.protocols.errors import ProtocolError
@@ -88,6 +90,47 @@ def test_build_refuses_a_stat_longer_than_seven() -> None:
     )
     with pytest.raises(ValueError):
         build_report(report, CmppVersion.V30)
+
+
+@pytest.mark.parametrize("version", list(CmppVersion))
+@given(data=st.data())
+def test_report_content_is_the_layout_or_names_the_field(version: CmppVersion, data: st.DataObject) -> None:
+    dest_width = 32 if version is CmppVersion.V30 else 21
+    widths = {"stat": 7, "submit_time": 10, "done_time": 10, "dest_terminal_id": dest_width}
+    texts = {name: data.draw(text(width) | st.text(max_size=width + 2)) for name, width in widths.items()}
+    msg_id = data.draw(st.binary(min_size=8, max_size=8) | st.binary(max_size=9))
+    smsc_sequence = data.draw(st.integers(0, 0xFFFFFFFF) | st.integers(-1, 2**32))
+    faults = [
+        name
+        for name, value in texts.items()
+        if not value.isascii() or "\0" in value or len(value) > widths[name]
+    ]
+    if len(msg_id) != 8:
+        faults.insert(0, "msg_id")
+    if not 0 <= smsc_sequence <= 0xFFFFFFFF:
+        faults.insert(1 if faults[:1] == ["msg_id"] else 0, "smsc_sequence")
+    stat, submit_time, done_time, dest_terminal_id = texts.values()
+
+    def content() -> bytes:
+        return report_content(msg_id, stat, submit_time, done_time, dest_terminal_id, smsc_sequence, version)
+
+    if faults:
+        with pytest.raises(ValueError, match=faults[0]):
+            content()
+        return
+    padded = [value.encode("ascii").ljust(widths[name], b"\0") for name, value in texts.items()]
+    expected = b"".join((msg_id, *padded, smsc_sequence.to_bytes(4, "big")))
+    assert content() == expected
+    assert read_report(expected) == (msg_id, stat, submit_time, done_time, dest_terminal_id, smsc_sequence)
+
+
+def test_octets_after_a_fields_nul_are_padding_whatever_they_are() -> None:
+    content = bytearray(GOCMPP_REPORT_V20)
+    content[35 + 12] = 0xFF  # inside Dest_terminal_Id, after its NUL
+    assert parse_report(bytes(content)) == GOCMPP_REPORT
+    content[35] = 0xFF
+    with pytest.raises(ProtocolError, match="non-ASCII"):
+        parse_report(bytes(content))
 
 
 def test_report_times() -> None:

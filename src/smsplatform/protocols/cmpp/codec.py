@@ -244,7 +244,12 @@ def _decode_plan(plan: Plan, frame: bytes, sequence: int) -> Pdu | None:
         end = position + wire[-1] * width  # the run before a variable field ends with its count
         if end > len(frame):
             return None
-        variables = (tuple([_text(frame[start : start + width]) for start in range(position, end, width)]),)
+        if end - position == width:  # one number, as nearly every submit has: _text, inlined
+            variables = ((frame[position:end].partition(_NUL)[0].decode("ascii"),),)
+        else:
+            variables = (
+                tuple([_text(frame[start : start + width]) for start in range(position, end, width)]),
+            )
         wire += runs[1].unpack_from(frame, end)
         position = end + runs[1].size
     if plan.content_name:

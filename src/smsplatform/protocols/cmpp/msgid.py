@@ -87,16 +87,18 @@ class MsgIdGenerator:
             raise ValueError(f"gateway_id={gateway_id} does not fit 22 bits")
         self._gateway_id = gateway_id
         self._sequence = start_sequence & 0xFFFF
+        self._when: datetime | None = None
+        self._above_sequence = 0  # the bits of _when and the gateway id, the sequence's left as 0
 
     def next_id(self, when: datetime) -> bytes:
-        parts = MsgIdParts(
-            month=when.month,
-            day=when.day,
-            hour=when.hour,
-            minute=when.minute,
-            second=when.second,
-            gateway_id=self._gateway_id,
-            sequence=self._sequence,
-        )
+        return self.next_value(when).to_bytes(MSG_ID_SIZE, "big")
+
+    def next_value(self, when: datetime) -> int:
+        """`next_id` as the unsigned integer, for a caller that wants its text form (format_msg_id)."""
+        if when != self._when:  # callers hand out ids by the thousand a second: pack the rest once
+            self._when = when
+            parts = MsgIdParts(when.month, when.day, when.hour, when.minute, when.second, self._gateway_id, 0)
+            self._above_sequence = int.from_bytes(pack_msg_id(parts), "big")
+        value = self._above_sequence | self._sequence
         self._sequence = (self._sequence + 1) & 0xFFFF
-        return pack_msg_id(parts)
+        return value
