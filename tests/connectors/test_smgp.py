@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from smsplatform.connectors.adapter import AckStatus
 from smsplatform.connectors.config import BindMode, ConnectorConfig
 from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
@@ -467,3 +468,41 @@ def test_registry_and_spec_defaults() -> None:
     settings = connector.settings
     assert (settings.window, settings.response_timeout, settings.response_tries) == (16, 60.0, 3)
     assert settings.enquire_interval == 180.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({}, sms()),
+        ({}, sms(text="验证码1234", want_receipt=False)),
+        ({}, sms(text="您好，这是一条很长的中文短信。" * 6)),
+        ({"encoding": "gbk", "service_id": "MI", "priority": "3"}, sms(text="验证码1234")),
+    ],
+)
+def test_submit_frames_are_the_submits_encoded(extra: dict[str, str], message: OutboundSms) -> None:
+    framed = SmgpAdapter(replace(SMGP, extra=extra))
+    built = SmgpAdapter(replace(SMGP, extra=extra))
+    built._ref = framed._ref  # the same concatenation reference
+    frames = framed.submit_frames(message, iter(range(7, 100)).__next__)
+    pdus = built.build_submits(message, iter(range(7, 100)).__next__)
+    assert frames == [(pdu.sequence, codec.encode(pdu)) for pdu in pdus]
+
+
+def test_a_submit_the_wire_cannot_carry_is_refused_with_the_codecs_reason() -> None:
+    with pytest.raises(ValueError, match="SrcTermID"):
+        SmgpAdapter(SMGP).submit_frames(replace(sms(), source="1" * 22), iter(range(1, 100)).__next__)
+    # A link whose fixed fields cannot go on the wire: every submit says which.
+    with pytest.raises(ValueError, match="ServiceID"):
+        SmgpAdapter(replace(SMGP, extra={"service_id": "far too long"})).submit_frames(
+            sms(), iter(range(1, 100)).__next__
+        )
+
+
+def test_deliver_answers_are_the_responses_encoded() -> None:
+    adapter = SmgpAdapter(SMGP)
+    deliver = Deliver(4, msg_id=b"\x07" * 10, src_term_id="13300133000", msg_content=b"x")
+    for pdu in (deliver, Exit(5)):
+        for status in AckStatus:
+            assert adapter.deliver_response_frame(pdu, status) == codec.encode(
+                adapter.deliver_response(pdu, status)
+            )

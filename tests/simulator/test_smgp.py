@@ -12,7 +12,7 @@ import pytest
 from smsplatform.protocols.concat import build_concat_udh
 from smsplatform.protocols.smgp import codec
 from smsplatform.protocols.smgp.auth import client_authenticator, login_timestamp, verify_server_authenticator
-from smsplatform.protocols.smgp.msgid import format_msg_id, msg_id_parts
+from smsplatform.protocols.smgp.msgid import MsgIdGenerator, format_msg_id, msg_id_parts
 from smsplatform.protocols.smgp.pdu import (
     ActiveTest,
     ActiveTestResp,
@@ -29,9 +29,12 @@ from smsplatform.protocols.smgp.pdu import (
 )
 from smsplatform.protocols.smgp.report import parse_report
 from smsplatform.protocols.smgp.tlv import Tlv, TlvTag, udhi_tlv
+from smsplatform.protocols.text import TextEncoding
+from smsplatform.simulator.dialect import MoPart, Receipt, SubmitStatus
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator, dialect_for
 from smsplatform.simulator.server import SmscServer
+from smsplatform.simulator.smgp import DEFAULT_GATEWAY_CODE, SmgpDialect
 from tests.connectors.conftest import eventually
 
 SECRET = "shared-secret"
@@ -277,3 +280,28 @@ def test_options() -> None:
         dialect_for("smgp", {"gateway_code": "12"})
     with pytest.raises(ValueError):
         dialect_for("smgp", {"mo_encoding": "latin1"})
+
+
+def test_frames_are_the_pdus_encoded() -> None:
+    dialect = SmgpDialect()
+    request = submit(9)
+    for status in SubmitStatus:
+        message_id = dialect.message_id(1)
+        frame = dialect.submit_response_frame(request, message_id, status)
+        assert frame == codec.encode(dialect.submit_response(request, message_id, status))
+    receipt = Receipt(dialect.message_id(2), "10690001", "13300133000", "UNDELIV", "004", 0.0, 61.0, "hi")
+    mo = MoPart(
+        "13300133000", "10690001", build_concat_udh(7, 2, 1) + "退订".encode("gbk"), TextEncoding.GBK, True
+    )
+    for item in (receipt, mo):
+        # Each Deliver has a MsgID of its own: the same generator state for both ways of writing it.
+        dialect._ids = MsgIdGenerator(DEFAULT_GATEWAY_CODE)
+        key, frame = dialect.deliver_frame(3, item)
+        dialect._ids = MsgIdGenerator(DEFAULT_GATEWAY_CODE)
+        assert (key, frame) == (3, codec.encode(dialect.deliver(3, item)))
+
+
+def test_a_deliver_the_wire_cannot_carry_is_refused_with_the_codecs_reason() -> None:
+    dialect = SmgpDialect()
+    with pytest.raises(ValueError, match="SrcTermID"):
+        dialect.deliver_frame(3, MoPart("1" * 22, "10690001", b"hi", TextEncoding.ASCII, False))

@@ -36,6 +36,7 @@ from smsplatform.connectors.adapter import (
     Delivery,
     PduKind,
     ProtocolAdapter,
+    RequestFrame,
     SegmentAnswer,
     SessionRole,
 )
@@ -48,8 +49,10 @@ from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.smgp import codec, defaults, responses
 from smsplatform.protocols.smgp.auth import client_authenticator, login_timestamp, verify_server_authenticator
 from smsplatform.protocols.smgp.errors import PduDecodeError
+from smsplatform.protocols.smgp.frames import SubmitFramer, answer_frame, encoded_tlvs
 from smsplatform.protocols.smgp.msgid import format_msg_id
 from smsplatform.protocols.smgp.pdu import (
+    MSG_ID_LENGTH,
     ActiveTest,
     ActiveTestResp,
     CommandId,
@@ -66,7 +69,7 @@ from smsplatform.protocols.smgp.pdu import (
     Submit,
     SubmitResp,
 )
-from smsplatform.protocols.smgp.report import parse_report
+from smsplatform.protocols.smgp.report import report_fields
 from smsplatform.protocols.smgp.status import Status, is_transient_status
 from smsplatform.protocols.smgp.tlv import Tlv, TlvTag, udhi_tlv
 from smsplatform.protocols.text import TextEncoding, can_encode
@@ -90,6 +93,7 @@ _ACK_STATUS: Final = {
 }
 _ENCODINGS: Final = ("auto", "gbk", "ucs2")
 _UDHI: Final = udhi_tlv()
+_NO_MSG_ID: Final = bytes(MSG_ID_LENGTH)  # in the answer to a PDU that is not a Deliver
 _RECENT_LOGINS: Final = 8  # AuthenticatorClients remembered to check the gateway's answer against
 
 
@@ -119,6 +123,14 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
         self._logins: deque[bytes] = deque(maxlen=_RECENT_LOGINS)
         self._ref = random.randrange(0x100)
         self._mo: Reassembler[tuple[int, bytes]] = Reassembler()
+        self._framer = self._submit_framer()
+
+    def _submit_framer(self) -> SubmitFramer | None:
+        """Writes submits with this link's fixed fields; None leaves them all to the codec."""
+        try:
+            return SubmitFramer(self._submit(0, 0, MsgFormat.ASCII, "", "", b"", ()))
+        except ValueError:  # e.g. a service_id too long: each submit is refused with the codec's reason
+            return None
 
     # -- framing --------------------------------------------------------------------------------
 
@@ -185,30 +197,75 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
     # -- traffic --------------------------------------------------------------------------------
 
     def build_submits(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[Pdu]:
-        msg_format, encoding = self._format_for(sms.text)
-        self._ref = (self._ref + 1) & 0xFF
-        payloads = split_for_sms(sms.text, encoding, self._ref)
+        msg_format, payloads = self._segments(sms.text)
         total = len(payloads)
         need_report = int(sms.want_receipt)
-        dest = (sms.destination,)
         return [
-            Submit(
+            self._submit(
                 next_sequence(),
-                msg_type=MsgType.MT,
-                need_report=need_report,
-                priority=self._priority,
-                service_id=self._service_id,
-                fee_type=self._fee_type,
-                fee_code=self._fee_code,
-                fixed_fee=self._fixed_fee,
-                msg_format=msg_format,
-                src_term_id=sms.source,
-                dest_term_ids=dest,
-                msg_content=payload,
-                tlvs=_long_tlvs(total, number) if total > 1 else (),
+                need_report,
+                msg_format,
+                sms.source,
+                sms.destination,
+                payload,
+                _long_tlvs(total, number) if total > 1 else (),
             )
             for number, payload in enumerate(payloads, start=1)
         ]
+
+    def submit_frames(self, sms: OutboundSms, next_sequence: Callable[[], int]) -> list[RequestFrame]:
+        framer = self._framer
+        if framer is None:
+            return super().submit_frames(sms, next_sequence)
+        msg_format, payloads = self._segments(sms.text)
+        total = len(payloads)
+        need_report = int(sms.want_receipt)
+        source, destination = sms.source, sms.destination
+        frames: list[RequestFrame] = []
+        for number, payload in enumerate(payloads, start=1):
+            sequence = next_sequence()
+            tlvs = _long_tlv_octets(total, number) if total > 1 else b""
+            frame = framer.frame(sequence, need_report, msg_format, source, destination, payload, tlvs)
+            if frame is None:  # something the wire may not carry: the codec says what
+                long_tlvs = _long_tlvs(total, number) if total > 1 else ()
+                submit = self._submit(
+                    sequence, need_report, msg_format, source, destination, payload, long_tlvs
+                )
+                frame = codec.encode(submit)
+            frames.append((sequence, frame))
+        return frames
+
+    def _segments(self, text: str) -> tuple[int, list[bytes]]:
+        """MsgFormat for `text`, and the MsgContent of each segment, with a concatenation header when long."""
+        msg_format, encoding = self._format_for(text)
+        self._ref = (self._ref + 1) & 0xFF
+        return msg_format, split_for_sms(text, encoding, self._ref)
+
+    def _submit(
+        self,
+        sequence: int,
+        need_report: int,
+        msg_format: int,
+        source: str,
+        destination: str,
+        content: bytes,
+        tlvs: tuple[Tlv, ...],
+    ) -> Submit:
+        return Submit(
+            sequence,
+            msg_type=MsgType.MT,
+            need_report=need_report,
+            priority=self._priority,
+            service_id=self._service_id,
+            fee_type=self._fee_type,
+            fee_code=self._fee_code,
+            fixed_fee=self._fixed_fee,
+            msg_format=msg_format,
+            src_term_id=source,
+            dest_term_ids=(destination,),
+            msg_content=content,
+            tlvs=tlvs,
+        )
 
     def _format_for(self, text: str) -> tuple[int, TextEncoding]:
         if self._encoding == "ucs2":
@@ -231,15 +288,15 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
         if not isinstance(pdu, Deliver):
             raise ProtocolError(f"{type(pdu).__name__} is not a Deliver")
         if pdu.is_report == 1:
-            report = parse_report(pdu.msg_content)
+            msg_id, stat, err, submit_date, done_date = report_fields(pdu.msg_content)
             return Delivery(
                 report=DeliveryReport(
-                    remote_id=format_msg_id(report.msg_id),
-                    stat=report.stat.upper(),
-                    err=report.err,
+                    remote_id=format_msg_id(msg_id),
+                    stat=stat.upper(),
+                    err=err,
                     destination=pdu.src_term_id,  # a report comes from the handset the message went to
-                    submit_time=report.submit_date,
-                    done_time=report.done_date,
+                    submit_time=submit_date,
+                    done_time=done_date,
                     connector=self.config.name,
                 )
             )
@@ -262,6 +319,11 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
             return DeliverResp(pdu.sequence, msg_id=pdu.msg_id, status=_ACK_STATUS[status])
         return DeliverResp(pdu.sequence, status=_ACK_STATUS[status])
 
+    def deliver_response_frame(self, pdu: Pdu, status: AckStatus) -> bytes:
+        msg_id = pdu.msg_id if isinstance(pdu, Deliver) else _NO_MSG_ID
+        frame = answer_frame(CommandId.DELIVER_RESP, pdu.sequence, msg_id, _ACK_STATUS[status])
+        return super().deliver_response_frame(pdu, status) if frame is None else frame
+
 
 def decode_content(content: bytes, msg_format: int) -> str:
     """The text of an MO's MsgContent; damaged octets become U+FFFD rather than lose the message.
@@ -282,6 +344,7 @@ def decode_content(content: bytes, msg_format: int) -> str:
 
 
 _PK_TLVS: dict[tuple[int, int], tuple[Tlv, ...]] = {}  # at most 255 x 255 small tuples
+_PK_TLV_OCTETS: dict[tuple[int, int], bytes] = {}  # the same, encoded
 
 
 def _long_tlvs(total: int, number: int) -> tuple[Tlv, ...]:
@@ -294,6 +357,14 @@ def _long_tlvs(total: int, number: int) -> tuple[Tlv, ...]:
             Tlv.uint8(TlvTag.PK_NUMBER, number),
         )
     return tlvs
+
+
+def _long_tlv_octets(total: int, number: int) -> bytes:
+    """`_long_tlvs`, encoded once per pair; ValueError for a pair out of range, as the codec says."""
+    octets = _PK_TLV_OCTETS.get((total, number))
+    if octets is None:
+        octets = _PK_TLV_OCTETS[total, number] = encoded_tlvs(_long_tlvs(total, number))
+    return octets
 
 
 register_adapter("smgp", SmgpAdapter)

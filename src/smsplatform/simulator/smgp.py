@@ -27,8 +27,10 @@ from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.smgp import codec, responses
 from smsplatform.protocols.smgp.auth import server_authenticator, verify_client_authenticator
 from smsplatform.protocols.smgp.errors import PduDecodeError
-from smsplatform.protocols.smgp.msgid import MsgIdGenerator, format_msg_id, parse_msg_id
+from smsplatform.protocols.smgp.frames import answer_frame, deliver_frame, encoded_tlvs
+from smsplatform.protocols.smgp.msgid import MsgIdGenerator, parse_msg_id
 from smsplatform.protocols.smgp.pdu import (
+    MSG_ID_LENGTH,
     ActiveTest,
     ActiveTestResp,
     CommandId,
@@ -43,13 +45,14 @@ from smsplatform.protocols.smgp.pdu import (
     Submit,
     SubmitResp,
 )
-from smsplatform.protocols.smgp.report import StatusReport, build_report, report_text
+from smsplatform.protocols.smgp.report import report_content, report_text
 from smsplatform.protocols.smgp.status import Status
 from smsplatform.protocols.smgp.tlv import udhi_tlv
 from smsplatform.protocols.text import TextEncoding, can_encode
 from smsplatform.simulator.dialect import (
     BindRequest,
     BindStatus,
+    MoPart,
     Outgoing,
     Receipt,
     SmscDialect,
@@ -86,6 +89,8 @@ _ENCODINGS: Final[dict[int, TextEncoding]] = {
 }
 _FORMATS: Final = {encoding: msg_format for msg_format, encoding in _ENCODINGS.items()}
 _UDHI: Final = (udhi_tlv(),)
+_UDHI_OCTETS: Final = encoded_tlvs(_UDHI)
+_NO_MSG_ID: Final = bytes(MSG_ID_LENGTH)  # in a refusal, as SubmitResp has it by default
 
 
 class SmgpDialect(SmscDialect[Pdu]):
@@ -164,7 +169,9 @@ class SmgpDialect(SmscDialect[Pdu]):
             )
         content = pdu.msg_content
         concat: ConcatInfo | None = None
-        if pdu.udhi:
+        if not pdu.tlvs:  # nearly every submit: no TP_udhi, PkTotal or PkNumber to look for
+            pass
+        elif pdu.udhi:
             concat, content = parse_concat(content)
         else:
             total, number = pdu.pk_total, pdu.pk_number
@@ -186,9 +193,14 @@ class SmgpDialect(SmscDialect[Pdu]):
             return SubmitResp(pdu.sequence, msg_id=parse_msg_id(message_id))
         return SubmitResp(pdu.sequence, status=_SUBMIT_STATUS[status])
 
+    def submit_response_frame(self, pdu: Pdu, message_id: str, status: SubmitStatus) -> bytes:
+        msg_id = parse_msg_id(message_id) if status is SubmitStatus.OK else _NO_MSG_ID
+        frame = answer_frame(CommandId.SUBMIT_RESP, pdu.sequence, msg_id, _SUBMIT_STATUS[status])
+        return super().submit_response_frame(pdu, message_id, status) if frame is None else frame
+
     def message_id(self, number: int) -> str:
         # The gateway's own numbering (code, minute, sequence) rather than the core's count.
-        return format_msg_id(self._ids.next_id(self._clock()))
+        return self._ids.next_text(self._clock())  # format_msg_id's text, without the octets
 
     # -- delivers -------------------------------------------------------------------------------
 
@@ -203,16 +215,52 @@ class SmgpDialect(SmscDialect[Pdu]):
         msg_id = self._ids.next_id(self._clock())
         recv_time = self._recv_time
         if isinstance(item, Receipt):
-            return Deliver(
-                sequence,
-                msg_id=msg_id,
-                is_report=1,
-                msg_format=MsgFormat.ASCII,
-                recv_time=recv_time,
-                src_term_id=item.destination,  # the report comes from the handset
-                dest_term_id=item.source,
-                msg_content=self._report(item),
+            return self._report_deliver(sequence, msg_id, recv_time, item, self._report(item))
+        return self._mo_deliver(sequence, msg_id, recv_time, item)
+
+    def deliver_frame(self, sequence: int, item: Outgoing) -> tuple[Hashable, bytes]:
+        msg_id = self._ids.next_id(self._clock())
+        recv_time = self._recv_time
+        if isinstance(item, Receipt):
+            report = self._report(item)
+            frame = deliver_frame(
+                sequence, msg_id, 1, MsgFormat.ASCII, recv_time, item.destination, item.source, report
             )
+            if frame is None:  # something the wire may not carry: the codec says what
+                frame = self.encode(self._report_deliver(sequence, msg_id, recv_time, item, report))
+            return sequence, frame
+        frame = deliver_frame(
+            sequence,
+            msg_id,
+            0,
+            _FORMATS.get(item.encoding, MsgFormat.UCS2),
+            recv_time,
+            item.source,
+            item.destination,
+            item.payload,
+            _UDHI_OCTETS if item.udhi else b"",
+        )
+        if frame is None:
+            frame = self.encode(self._mo_deliver(sequence, msg_id, recv_time, item))
+        return sequence, frame
+
+    @staticmethod
+    def _report_deliver(
+        sequence: int, msg_id: bytes, recv_time: str, item: Receipt, report: bytes
+    ) -> Deliver:
+        return Deliver(
+            sequence,
+            msg_id=msg_id,
+            is_report=1,
+            msg_format=MsgFormat.ASCII,
+            recv_time=recv_time,
+            src_term_id=item.destination,  # the report comes from the handset
+            dest_term_id=item.source,
+            msg_content=report,
+        )
+
+    @staticmethod
+    def _mo_deliver(sequence: int, msg_id: bytes, recv_time: str, item: MoPart) -> Deliver:
         return Deliver(
             sequence,
             msg_id=msg_id,
@@ -227,16 +275,14 @@ class SmgpDialect(SmscDialect[Pdu]):
     def _report(self, item: Receipt) -> bytes:
         # Only an ASCII start is quoted: the report itself is ASCII (MsgFormat 0).
         head = item.text_head.encode("ascii") if item.text_head.isascii() else b""
-        return build_report(
-            StatusReport(
-                msg_id=parse_msg_id(item.message_id),
-                stat=item.stat,
-                err=item.err,
-                submit_date=self._date(item.submit_time),
-                done_date=self._date(item.done_time),
-                dlvrd="001" if item.stat == "DELIVRD" else "000",
-                text=report_text(head, MsgFormat.ASCII),
-            )
+        return report_content(
+            parse_msg_id(item.message_id),
+            item.stat,
+            item.err,
+            self._date(item.submit_time),
+            self._date(item.done_time),
+            report_text(head, MsgFormat.ASCII),
+            dlvrd="001" if item.stat == "DELIVRD" else "000",
         )
 
     def _clock(self) -> datetime:

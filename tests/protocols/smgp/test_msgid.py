@@ -84,3 +84,20 @@ def test_out_of_range_arguments_are_value_errors() -> None:
         MsgIdGenerator("010061", first_sequence=-1)
     with pytest.raises(ValueError):
         MsgIdGenerator("010061").next_id(now, count=0)
+
+
+@given(
+    first=st.integers(0, 999_999),
+    # A few moments, each perhaps several times over.
+    times=st.lists(st.datetimes(), min_size=1, max_size=3).flatmap(
+        lambda moments: st.lists(st.sampled_from(moments), min_size=1, max_size=6)
+    ),
+)
+def test_generator_ids_are_code_minute_and_count(first: int, times: list[datetime]) -> None:
+    generator = MsgIdGenerator("010061", first_sequence=first)
+    for count, when in enumerate(times):
+        expected = build_msg_id("010061", when, (first + count) % 1_000_000)
+        if count % 2:  # either form counts
+            assert generator.next_text(when) == format_msg_id(expected)
+        else:
+            assert generator.next_id(when) == expected

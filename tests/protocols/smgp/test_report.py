@@ -1,4 +1,5 @@
 import contextlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,8 @@ from smsplatform.protocols.smgp.report import (
     StatusReport,
     build_report,
     parse_report,
+    report_content,
+    report_fields,
     report_text,
 )
 
@@ -110,6 +113,86 @@ def test_build_refuses_fields_of_the_wrong_width() -> None:
         build_report(StatusReport(MSG_ID[:9], stat="DELIVRD", submit_date=SUBMIT, done_date=DONE))
     with pytest.raises(ValueError):
         build_report(StatusReport(MSG_ID, stat="DELIVRD", submit_date=SUBMIT, done_date=DONE, text=b"x" * 21))
+
+
+# Field values as callers may pass them: mostly of their widths, sometimes not, or not ASCII.
+def widths(width: int) -> st.SearchStrategy[str]:
+    exact = st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), min_size=width, max_size=width)
+    return exact | st.text(max_size=width + 1)
+
+
+@given(
+    msg_id=st.binary(min_size=10, max_size=10) | st.binary(max_size=11),
+    stat=widths(7),
+    err=widths(3),
+    submit_date=widths(10),
+    done_date=widths(10),
+    sub=widths(3),
+    dlvrd=widths(3),
+    text=st.binary(max_size=20) | st.binary(max_size=22),
+)
+def test_report_content_is_the_layout_or_names_the_field(
+    msg_id: bytes, stat: str, err: str, submit_date: str, done_date: str, sub: str, dlvrd: str, text: bytes
+) -> None:
+    fields = {"sub": sub, "dlvrd": dlvrd, "submit date": submit_date, "done date": done_date}
+    fields |= {"stat": stat, "err": err}
+    # The first field at fault, by name; a value that is not ASCII fails as its encoding does.
+    faults: list[str | None] = [
+        None if not value.isascii() else name
+        for name, value in fields.items()
+        if not value.isascii() or len(value) != len(SHAPE[name])
+    ]
+    if len(text) > 20:
+        faults.insert(0, "Text")
+    if len(msg_id) != 10:
+        faults.insert(0, "MsgID")
+
+    def content() -> bytes:
+        return report_content(msg_id, stat, err, submit_date, done_date, text, sub=sub, dlvrd=dlvrd)
+
+    if faults:
+        with pytest.raises(ValueError, match=faults[0]):
+            content()
+        return
+    labelled = b"".join(b" %s:%s" % (name.encode(), value.encode()) for name, value in fields.items())
+    assert content() == b"id:" + msg_id + labelled + b" Text:" + text.ljust(20, b"\0")
+
+
+# The width of each field, as build_report writes it.
+SHAPE = {
+    "sub": "001",
+    "dlvrd": "001",
+    "submit date": SUBMIT,
+    "done date": DONE,
+    "stat": "DELIVRD",
+    "err": "000",
+}
+
+
+@given(
+    data=st.data(),
+    # Bytes near the usual layout: each value replaced, perhaps, by other octets of any length.
+    replaced=st.sets(st.sampled_from(["sub", "dlvrd", "submit date", "done date", "stat", "err"])),
+    # Labels as written, or in the other cases gateways use.
+    case=st.sampled_from([bytes, bytes.lower, bytes.upper]),
+)
+def test_report_fields_are_parse_reports(
+    data: st.DataObject, replaced: set[str], case: Callable[[bytes], bytes]
+) -> None:
+    values = {name: value.encode() for name, value in SHAPE.items()}
+    for name in replaced:
+        values[name] = data.draw(st.binary(max_size=12), label=name)
+    content = b"id:" + data.draw(st.binary(min_size=9, max_size=11) | st.just(MSG_ID), label="msg_id")
+    content += b"".join(b" %s:%s" % (case(name.encode()), value) for name, value in values.items())
+    content += data.draw(st.sampled_from([b" Text:005hello", b" Text:", b"", b" txt:x"]), label="text")
+    try:
+        report = parse_report(content)
+    except ProtocolError:
+        with pytest.raises(ProtocolError):
+            report_fields(content)
+        return
+    expected = (report.msg_id, report.stat, report.err, report.submit_date, report.done_date)
+    assert report_fields(content) == expected
 
 
 def test_report_text_is_length_then_start_of_content() -> None:

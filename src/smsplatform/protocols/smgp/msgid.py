@@ -89,7 +89,7 @@ class MsgIdGenerator:
     Not thread-safe: one generator per gateway, used from its event loop.
     """
 
-    __slots__ = ("_gateway_code", "_next_sequence")
+    __slots__ = ("_gateway_code", "_next_sequence", "_prefix", "_when")
 
     def __init__(self, gateway_code: str, first_sequence: int = 0) -> None:
         _check_gateway_code(gateway_code)
@@ -97,15 +97,24 @@ class MsgIdGenerator:
             raise ValueError(f"MsgID sequence is 0-999999, got {first_sequence}")
         self._gateway_code = gateway_code
         self._next_sequence = first_sequence
+        self._when: datetime | None = None
+        self._prefix = ""  # the digits of the code and the minute of _when
 
     def next_id(self, now: datetime, count: int = 1) -> bytes:
         """The id of a message received at `now`; with `count` > 1, the first of a block for a group
         Submit, whose other ids (`group_msg_ids`) are reserved so no later message reuses them."""
+        return bytes.fromhex(self.next_text(now, count))
+
+    def next_text(self, now: datetime, count: int = 1) -> str:
+        """`next_id` in its text form (`format_msg_id`)."""
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
-        msg_id = build_msg_id(self._gateway_code, now, self._next_sequence)
+        if now != self._when:  # ids come by the thousand a minute: format the time once
+            self._when = now
+            self._prefix = f"{self._gateway_code}{now:%m%d%H%M}"
+        text = f"{self._prefix}{self._next_sequence:06d}"
         self._next_sequence = (self._next_sequence + count) % SEQUENCE_MODULUS
-        return msg_id
+        return text
 
 
 def _check_gateway_code(gateway_code: str) -> None:

@@ -24,6 +24,9 @@ TEXT_LENGTH: Final = 20
 
 TEXT_HEAD_LENGTH: Final = 17
 
+# MsgID, stat, err, submit date, done date: what a status report's reader keeps.
+ReportFields = tuple[bytes, str, str, str, str]
+
 
 class Stat(StrEnum):
     """Final states of §6.2.63.1; a peer may send others, so `StatusReport.stat` stays a str."""
@@ -59,28 +62,75 @@ class StatusReport:
 
 def build_report(report: StatusReport) -> bytes:
     """MsgContent for a Deliver reporting `report`; fields must have their full widths."""
-    if len(report.msg_id) != MSG_ID_LENGTH:
-        raise ValueError(f"a MsgID is {MSG_ID_LENGTH} octets, got {len(report.msg_id)}")
-    if len(report.text) > TEXT_LENGTH:
-        raise ValueError(f"report Text holds at most {TEXT_LENGTH} octets, got {len(report.text)}")
+    return report_content(
+        report.msg_id,
+        report.stat,
+        report.err,
+        report.submit_date,
+        report.done_date,
+        report.text,
+        sub=report.sub,
+        dlvrd=report.dlvrd,
+    )
+
+
+def report_content(
+    msg_id: bytes,
+    stat: str,
+    err: str,
+    submit_date: str,
+    done_date: str,
+    text: bytes,
+    *,
+    sub: str = "001",
+    dlvrd: str = "001",
+) -> bytes:
+    """`build_report` from the fields themselves, for a gateway that writes reports by the thousand."""
+    if (
+        type(msg_id) is bytes
+        and type(text) is bytes
+        and len(msg_id) == MSG_ID_LENGTH
+        and len(text) <= TEXT_LENGTH
+        and len(sub) == 3
+        and len(dlvrd) == 3
+        and len(submit_date) == 10
+        and len(done_date) == 10
+        and len(stat) == 7
+        and len(err) == 3
+        and (
+            fields := f"{sub} dlvrd:{dlvrd} submit date:{submit_date} done date:{done_date} stat:{stat}"
+        ).isascii()
+        and err.isascii()
+    ):
+        return b"id:%s sub:%s err:%s Text:%s" % (
+            msg_id,
+            fields.encode("ascii"),
+            err.encode("ascii"),
+            text.ljust(TEXT_LENGTH, b"\x00"),
+        )
+    # Something does not fit: checked field by field, so the error names it.
+    if len(msg_id) != MSG_ID_LENGTH:
+        raise ValueError(f"a MsgID is {MSG_ID_LENGTH} octets, got {len(msg_id)}")
+    if len(text) > TEXT_LENGTH:
+        raise ValueError(f"report Text holds at most {TEXT_LENGTH} octets, got {len(text)}")
     return b"".join(
         (
             b"id:",
-            report.msg_id,
+            msg_id,
             b" sub:",
-            _fixed(report.sub, 3, "sub"),
+            _fixed(sub, 3, "sub"),
             b" dlvrd:",
-            _fixed(report.dlvrd, 3, "dlvrd"),
+            _fixed(dlvrd, 3, "dlvrd"),
             b" submit date:",
-            _fixed(report.submit_date, 10, "submit date"),
+            _fixed(submit_date, 10, "submit date"),
             b" done date:",
-            _fixed(report.done_date, 10, "done date"),
+            _fixed(done_date, 10, "done date"),
             b" stat:",
-            _fixed(report.stat, 7, "stat"),
+            _fixed(stat, 7, "stat"),
             b" err:",
-            _fixed(report.err, 3, "err"),
+            _fixed(err, 3, "err"),
             b" Text:",
-            report.text.ljust(TEXT_LENGTH, b"\x00"),
+            text.ljust(TEXT_LENGTH, b"\x00"),
         )
     )
 
@@ -123,6 +173,31 @@ def parse_report(content: bytes) -> StatusReport:
         sub=_field(fields, "sub"),
         dlvrd=_field(fields, "dlvrd"),
         text=(fields.group("text") or b"").rstrip(b"\x00"),
+    )
+
+
+# The layout build_report writes, which is what most gateways send: read with one match. Each value
+# is as wide as that layout has it and holds no whitespace, so parse_report would find the same.
+_USUAL_LAYOUT = re.compile(
+    rb"id:(.{10}) sub:\S{3} dlvrd:\S{3} submit date:(\S{10}) done date:(\S{10}) stat:(\S{7}) err:(\S{3})"
+    rb" Text:",
+    re.DOTALL,
+)
+
+
+def report_fields(content: bytes) -> ReportFields:
+    """`parse_report`'s msg_id, stat, err, submit_date and done_date, for reports by the thousand."""
+    usual = _USUAL_LAYOUT.match(content)
+    if usual is None:
+        report = parse_report(content)
+        return report.msg_id, report.stat, report.err, report.submit_date, report.done_date
+    msg_id, submit_date, done_date, stat, err = usual.groups()
+    return (
+        msg_id,
+        stat.rstrip(b"\x00").decode("latin-1"),
+        err.rstrip(b"\x00").decode("latin-1"),
+        submit_date.rstrip(b"\x00").decode("latin-1"),
+        done_date.rstrip(b"\x00").decode("latin-1"),
     )
 
 
