@@ -6,7 +6,6 @@ import asyncio
 import fcntl
 import multiprocessing
 import os
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -209,10 +208,3 @@ async def test_two_processes_write_one_sqlite_file_side_by_side(tmp_path: Path) 
     assert other.exitcode == 0
     assert sorted(await db.read(stored)) == sorted(theirs + ours)
     db.close()
-
-
-async def test_gil_turns_are_short_only_while_a_transaction_is_open(db: Database) -> None:
-    usual = sys.getswitchinterval()
-    during = await db.write(lambda conn: sys.getswitchinterval())
-    assert during < usual / 100  # the writer gets the GIL back soon after each SQLite step
-    assert sys.getswitchinterval() == usual

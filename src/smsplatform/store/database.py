@@ -20,7 +20,6 @@ import functools
 import os
 import queue
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,10 +41,6 @@ _WAL_RESET_BYTES = 64 * 1024 * 1024
 
 # Units of work per group commit: enough to amortise the commit, few enough to keep latency low.
 _MAX_GROUP = 256
-
-# How often the interpreter hands the GIL to a waiting thread while a transaction is open (see
-# _transaction_switching).
-_TRANSACTION_SWITCH_INTERVAL = 0.00002
 
 
 def normalize_url(url: str) -> str:
@@ -145,39 +140,6 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
     else:
         future.set_result(result)
-
-
-class _TransactionSwitching:
-    """Short GIL turns while any transaction of this process is open.
-
-    The sqlite3 driver lets go of the GIL for every step of a statement (each row written or read),
-    and must get it back before the next. With the event loop thread busy, getting it back takes up
-    to the interpreter's switch interval (5 ms by default): a transaction of a few hundred rows then
-    takes ten times its own work, and meanwhile it keeps every other writer of the file waiting.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open = 0
-        self._saved = sys.getswitchinterval()
-
-    @contextlib.contextmanager
-    def during(self) -> Iterator[None]:
-        with self._lock:
-            if self._open == 0:
-                self._saved = sys.getswitchinterval()
-                sys.setswitchinterval(_TRANSACTION_SWITCH_INTERVAL)
-            self._open += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._open -= 1
-                if self._open == 0:
-                    sys.setswitchinterval(self._saved)
-
-
-_transaction_switching = _TransactionSwitching()
 
 
 @dataclass
@@ -299,7 +261,7 @@ class Database:
         units = _units(group)
         outcomes: dict[int, tuple[Any, BaseException | None]] = {}
         try:
-            with self._writers_turn(), _transaction_switching.during(), self.engine.begin() as conn:
+            with self._writers_turn(), self.engine.begin() as conn:
                 for unit in units:
                     outcomes.update(self._run_unit(conn, unit, isolated=len(units) > 1 or len(unit) > 1))
         except Exception as exc:
