@@ -355,8 +355,7 @@ async def _run_worker(settings: Settings, spec: WorkerSpec) -> None:
     pipe = ServePipe(spec.callbacks_fd, on_wake=services.dispatch_wake.set, on_gone=stop.set)
     services.on_callbacks_due = pipe.callbacks_due
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)  # SIGINT is ignored: see workers.WORKER_ENTRY
     pipe.start()
     await services.start()
     _tune_gc()

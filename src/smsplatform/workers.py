@@ -35,6 +35,13 @@ STOP_TIMEOUT = 30.0  # seconds a worker gets to finish its in-flight work before
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 STEADY_SECONDS = 60.0  # a worker that ran this long before it died is restarted at the first delay
 _WAKE = b"w"
+# Ctrl-C in a terminal reaches the whole process group. serve stops its workers itself (their pipes
+# end), and a worker that quit on its own meanwhile would be taken for one that died: a worker ignores
+# SIGINT from its first line on.
+WORKER_ENTRY = (
+    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "from smsplatform.workers import main; main()"
+)
 
 
 @dataclass(frozen=True)
@@ -198,8 +205,8 @@ class DispatchWorkers:
         env[SPEC_VARIABLE] = spec.to_json()
         return await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "smsplatform.workers",
+            "-c",
+            WORKER_ENTRY,
             stdin=asyncio.subprocess.PIPE,
             env=env,
             pass_fds=(write_end,),
@@ -266,7 +273,3 @@ def main() -> None:
         format=f"%(asctime)s %(levelname)s dispatch-{spec.index} %(name)s: %(message)s",
     )
     run_dispatch_worker(settings, spec)
-
-
-if __name__ == "__main__":
-    main()

@@ -80,3 +80,16 @@ def test_workers_stop_by_themselves_when_serve_is_killed(tmp_path: Path) -> None
     platform.process.send_signal(signal.SIGKILL)  # serve alone: its workers see their pipe end
     platform.process.wait(timeout=10)
     wait_for(lambda: not any(alive(pid) for pid in workers), 30, "the workers to stop")
+
+
+def test_ctrl_c_stops_serve_and_its_workers_together(tmp_path: Path) -> None:
+    platform = Platform(data_dir=tmp_path, env=platform_env(dispatch_workers="2", log_level="info"))
+    platform.start()
+    assert platform.process is not None and platform.log_path is not None
+    workers = children(platform.process.pid)
+    assert len(workers) == 2
+    os.killpg(platform.process.pid, signal.SIGINT)  # what a terminal does: the whole group
+    platform.process.wait(timeout=60)
+    wait_for(lambda: not any(alive(pid) for pid in workers), 30, "the workers to stop")
+    log = platform.log_path.read_text()
+    assert "exited with" not in log and "again in" not in log, log  # no worker taken for dead
