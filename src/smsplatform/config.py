@@ -17,7 +17,7 @@ from typing import Any
 from smsplatform.store.database import sqlite_url
 
 ENV_PREFIX = "SMSPLATFORM_"
-ROLES = ("api", "dispatch", "callbacks")
+ROLES = ("api", "dispatch", "callbacks", "admin")
 
 
 class ConfigError(ValueError):
@@ -30,6 +30,13 @@ class Settings:
     database_url: str = ""  # empty: SQLite in data_dir
     host: str = "127.0.0.1"
     port: int = 8080
+    # The operator's console, its management API and /metrics: their own address, never the API's.
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8081
+    # Signs the console's session cookies; empty: a random key kept in `data_dir/admin.key` (0600).
+    admin_secret: str = ""
+    # Logs as text lines, or as one JSON object a line (for log shippers).
+    log_format: str = "text"
     # Approve new sub-accounts and templates that pass the automatic checks without an operator.
     auto_approve: bool = False
     # Render `status` as an integer: some clients compare it with 0.
@@ -145,6 +152,7 @@ def _coerce(name: str, type_name: Any, value: Any, source: str) -> Any:
 
 
 LOG_LEVELS = frozenset({"critical", "error", "warning", "info", "debug"})
+LOG_FORMATS = frozenset({"text", "json"})
 
 
 def _converted(type_name: Any, value: Any) -> Any:
@@ -180,6 +188,8 @@ def _in_range(name: str, value: Any) -> Any:
         raise ValueError(f"not a port number: {value}")
     if name == "max_body_bytes" and value == 0:
         raise ValueError("must be positive")
+    if name == "log_format" and value not in LOG_FORMATS:
+        raise ValueError(f"expected one of {', '.join(sorted(LOG_FORMATS))}, got {value!r}")
     if name == "log_level" and value.lower() not in LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(sorted(LOG_LEVELS))}, got {value!r}")
     return value

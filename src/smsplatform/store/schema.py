@@ -129,7 +129,11 @@ messages = sa.Table(
         sqlite_where=sa.text("state = 'submitting'"),
         postgresql_where=sa.text("state = 'submitting'"),
     ),
-    sa.Index("ix_messages_account_mobile", "account_id", "mobile"),
+    # A number's messages, newest first, whoever sent them (status queries, the sub-account that last
+    # sent to a number, the console's search by number).
+    sa.Index("ix_messages_mobile_id", "mobile", "id"),
+    # A customer's messages, newest first (the console's search by customer).
+    sa.Index("ix_messages_customer_id", "customer_id", "id"),
 )
 
 blackwords = sa.Table(
@@ -230,6 +234,8 @@ callbacks = sa.Table(
     sa.Column("last_error", sa.String(200), nullable=False, server_default=""),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("done_at", sa.BigInteger, nullable=True),
+    # The message a status report is about (none for replies): its page shows the report's attempts.
+    sa.Column("message_id", sa.Integer, nullable=True, index=True),
     sa.Index("ix_callbacks_state_next", "state", "next_attempt_at"),
 )
 
@@ -273,4 +279,109 @@ connector_stats = sa.Table(
     sa.Column("reports", sa.BigInteger, nullable=False),
     sa.Column("inbound", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # Since when the link is in its state, and why it last failed (connect, bind, answer).
+    sa.Column("since", sa.BigInteger, nullable=True),
+    sa.Column("last_error", sa.String(200), nullable=False, server_default=""),
+    sa.Column("last_error_at", sa.BigInteger, nullable=True),
+    sa.Column("binds", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("window", sa.Integer, nullable=False, server_default="0"),  # its size; in_flight is in use
+    sa.Column("submit_rate", sa.Float, nullable=False, server_default="0"),  # submits/s, last interval
+)
+
+# --- the operator's console ---------------------------------------------------------------------------
+
+operators = sa.Table(
+    "operators",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),  # "admin" or "reviewer"
+    sa.Column("password_hash", sa.String(200), nullable=False),  # argon2id, as argon2-cffi encodes it
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Tokens for the management API: only their SHA-256 is kept, the token itself is shown once.
+operator_tokens = sa.Table(
+    "operator_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("operator_id", sa.Integer, sa.ForeignKey("operators.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(64), nullable=False, server_default=""),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("last_used_at", sa.BigInteger, nullable=True),
+)
+
+# Every change an operator makes, from any face (console, management API, CLI).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("operator", sa.String(64), nullable=False),  # the name, kept if the operator goes
+    sa.Column("via", sa.String(16), nullable=False),  # console, api, cli
+    sa.Column("action", sa.String(64), nullable=False),  # e.g. "template.approve"
+    sa.Column("target", sa.String(200), nullable=False, server_default=""),  # e.g. "template 12"
+    sa.Column("before", sa.Text, nullable=False, server_default=""),  # JSON, secrets masked
+    sa.Column("after", sa.Text, nullable=False, server_default=""),
+)
+
+# Traffic figures rolled up as messages change state, so that the dashboard and /metrics never scan
+# the message table. One row per period (60: a minute, 3600: an hour, 86400: a local day) and key;
+# each change adds to the three periods it falls in.
+traffic_stats = sa.Table(
+    "traffic_stats",
+    metadata,
+    sa.Column("period", sa.Integer, primary_key=True),
+    sa.Column("start", sa.BigInteger, primary_key=True),  # unix seconds the period starts
+    sa.Column("customer_id", sa.Integer, primary_key=True),
+    sa.Column("carrier", sa.String(16), primary_key=True),
+    sa.Column("connector", sa.String(64), primary_key=True),  # "" before a message is submitted
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("accepted", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("submitted", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("delivered", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("failed", sa.BigInteger, nullable=False, server_default="0"),  # every final state but delivered
+)
+
+# Latency histograms in the same periods: `metric` is "submit" (accepted → submitted) or "report"
+# (submitted → final status report); `bucket` indexes a fixed list of upper bounds (store/rollups.py).
+latency_stats = sa.Table(
+    "latency_stats",
+    metadata,
+    sa.Column("period", sa.Integer, primary_key=True),
+    sa.Column("start", sa.BigInteger, primary_key=True),
+    sa.Column("metric", sa.String(8), primary_key=True),
+    sa.Column("carrier", sa.String(16), primary_key=True),
+    sa.Column("connector", sa.String(64), primary_key=True),
+    sa.Column("bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("total_ms", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# Submit attempts that did not end in an acknowledged part (refused, timed out, link lost): the
+# acknowledged ones are the message's parts. Written on the error path only.
+submit_errors = sa.Table(
+    "submit_errors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.Integer, nullable=False, index=True),
+    sa.Column("attempt", sa.SmallInteger, nullable=False),
+    sa.Column("connector", sa.String(64), nullable=False, server_default=""),
+    sa.Column("outcome", sa.String(16), nullable=False),  # retry, failed, maybe_sent
+    sa.Column("error", sa.String(200), nullable=False, server_default=""),
+    sa.Column("at", sa.BigInteger, nullable=False),
+)
+
+# Callback deliveries a receiver did not acknowledge, with its answer (the acknowledged one is the
+# callback's done_at). Written on the error path only.
+callback_errors = sa.Table(
+    "callback_errors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("callback_id", sa.Integer, nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("error", sa.String(200), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
 )
