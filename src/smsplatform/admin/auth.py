@@ -1,0 +1,126 @@
+"""Operators' passwords (argon2id) and management-API tokens (random, kept as SHA-256)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from smsplatform.admin import audit
+from smsplatform.admin.actors import Actor, Permission, Role
+from smsplatform.store import operators
+from smsplatform.store.operators import Operator, OperatorToken
+
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "smsop_"
+
+_hasher = PasswordHasher()
+# Verified against for unknown names, so that a login takes as long whether the name exists or not.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class WeakPassword(ValueError):
+    pass
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 64 or not name.isprintable() or " " in name:
+        raise ValueError("an operator name is 1 to 64 printable characters without spaces")
+    return name
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def create_operator(conn: sa.Connection, actor: Actor, name: str, role: Role, password: str) -> Operator:
+    actor.require(Permission.MANAGE)
+    created = operators.create_operator(conn, _checked_name(name), Role(role).value, hash_password(password))
+    audit.record(conn, actor, "operator.create", f"operator {created.name}", after={"role": created.role})
+    return created
+
+
+def set_password(conn: sa.Connection, actor: Actor, name: str, password: str) -> None:
+    actor.require(Permission.MANAGE)
+    operators.set_password_hash(conn, name, hash_password(password))
+    audit.record(conn, actor, "operator.password", f"operator {name}")
+
+
+def set_operator(
+    conn: sa.Connection, actor: Actor, name: str, *, role: Role | None = None, enabled: bool | None = None
+) -> Operator:
+    actor.require(Permission.MANAGE)
+    before = operators.get_operator(conn, name)
+    after = operators.set_operator(
+        conn, name, role=None if role is None else Role(role).value, enabled=enabled
+    )
+    audit.record(
+        conn,
+        actor,
+        "operator.update",
+        f"operator {name}",
+        before={"role": before.role, "enabled": before.enabled},
+        after={"role": after.role, "enabled": after.enabled},
+    )
+    return after
+
+
+def list_operators(conn: sa.Connection, actor: Actor) -> list[Operator]:
+    actor.require(Permission.VIEW)
+    return operators.list_operators(conn)
+
+
+def authenticate(conn: sa.Connection, name: str, password: str) -> Operator | None:
+    """The operator whose name and password these are, if enabled; None otherwise."""
+    found = operators.password_hash_of(conn, name)
+    stored = found[1] if found is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if found is None or not found[0].enabled:
+        return None
+    if _hasher.check_needs_rehash(stored):
+        operators.set_password_hash(conn, name, _hasher.hash(password))
+    return found[0]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    conn: sa.Connection, actor: Actor, operator_name: str, name: str = ""
+) -> tuple[OperatorToken, str]:
+    """A new token for `operator_name`; the token itself is returned once and never kept."""
+    actor.require(Permission.MANAGE)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    created = operators.add_token(conn, operator_name, name, _token_hash(token))
+    audit.record(
+        conn, actor, "token.create", f"operator {operator_name}", after={"token_id": created.id, "name": name}
+    )
+    return created, token
+
+
+def list_tokens(conn: sa.Connection, actor: Actor) -> list[OperatorToken]:
+    actor.require(Permission.VIEW)
+    return operators.list_tokens(conn)
+
+
+def revoke_token(conn: sa.Connection, actor: Actor, token_id: int) -> None:
+    actor.require(Permission.MANAGE)
+    operators.remove_token(conn, token_id)
+    audit.record(conn, actor, "token.revoke", f"token {token_id}")
+
+
+def operator_for_token(conn: sa.Connection, token: str) -> Operator | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    found = operators.operator_by_token(conn, _token_hash(token))
+    return found if found is not None and found.enabled else None
