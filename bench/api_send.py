@@ -112,6 +112,7 @@ def main() -> None:
         "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
         "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
         "SMSPLATFORM_ROLE": args.role,
+        "SMSPLATFORM_ADMIN_PORT": str(free_port()),
     }
     appkey = run_cli(env, "customer", "create", "--name", "bench", "--totalnum", "1000000000")
     server = subprocess.Popen([*SMS, "serve", "--port", str(port)], env=env)

@@ -186,6 +186,7 @@ def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_se
         "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
         "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
         "SMSPLATFORM_LOG_LEVEL": "warning",
+        "SMSPLATFORM_ADMIN_PORT": str(free_port()),
     }
     total = sends * per_send
     counter = ReportCounter(target=total)

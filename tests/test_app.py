@@ -67,7 +67,7 @@ def _free_port() -> int:
 @pytest.mark.e2e
 def test_serve_answers_raw_utf8_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "SMSPLATFORM_LOG_LEVEL": "warning"}
+    env = {**os.environ, "SMSPLATFORM_LOG_LEVEL": "warning", "SMSPLATFORM_ADMIN_PORT": str(_free_port())}
     command = [
         sys.executable,
         "-m",

@@ -16,7 +16,7 @@ import gc
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -322,11 +322,60 @@ def serve(settings: Settings) -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    companions = [_admin_server(settings, platform.db)] if "admin" in roles else []
+    _ApiServer(config, companions).run()
+
+
+class _CompanionServer(uvicorn.Server):
+    """A listener beside another: the one it accompanies handles the signals and stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _ApiServer(uvicorn.Server):
+    """The API's server, which starts its companions (the admin listener) once its lifespan has started
+    (the database is open) and stops them before its lifespan ends (the database closes)."""
+
+    def __init__(self, config: uvicorn.Config, companions: list[uvicorn.Server]) -> None:
+        super().__init__(config)
+        self.companions = companions
+        self._companion_tasks: list[asyncio.Task[None]] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self._companion_tasks = [asyncio.create_task(c.serve()) for c in self.companions]
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for companion in self.companions:
+            companion.should_exit = True
+        await asyncio.gather(*self._companion_tasks, return_exceptions=True)
+        await super().shutdown(sockets)
+
+
+def _admin_server(settings: Settings, db: Database) -> uvicorn.Server:
+    """The console, the management API and /metrics, on their own address."""
+    from smsplatform.admin.app import create_admin_app
+    from smsplatform.admin.context import AdminContext, session_key
+
+    app = create_admin_app(AdminContext(settings=settings, db=db, secret_key=session_key(settings)))
+    log.info("operator console on http://%s:%d", settings.admin_host, settings.admin_port)
+    config = uvicorn.Config(
+        app,
+        host=settings.admin_host,
+        port=settings.admin_port,
+        loop="uvloop",
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
+    return _CompanionServer(config)
 
 
 async def _run_headless(settings: Settings) -> None:
-    """The dispatch and/or callbacks roles without an HTTP server."""
+    """The dispatch, callbacks and/or admin roles without the customer API."""
     db = open_database(settings)
     services = Services(settings, db)
     stop = asyncio.Event()
@@ -334,11 +383,16 @@ async def _run_headless(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await services.start()
+    admin = _admin_server(settings, db) if "admin" in settings.roles else None
+    admin_task = asyncio.create_task(admin.serve()) if admin is not None else None
     _tune_gc()
     log.info("smsplatform running roles %s", ",".join(sorted(settings.roles)))
     try:
         await stop.wait()
     finally:
+        if admin is not None and admin_task is not None:
+            admin.should_exit = True
+            await asyncio.gather(admin_task, return_exceptions=True)
         await services.stop()
         db.close()
 

@@ -156,7 +156,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     serve(
         settings.with_overrides(
-            host=args.host, port=args.port, role=args.role, dispatch_workers=args.dispatch_workers
+            host=args.host,
+            port=args.port,
+            role=args.role,
+            dispatch_workers=args.dispatch_workers,
+            admin_host=args.admin_host,
+            admin_port=args.admin_port,
         )
     )
 
@@ -493,7 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(groups, "serve", cmd_serve, "run the platform (API, dispatch, callbacks, simulators)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8080)")
-    p.add_argument("--role", help="all (default), or some of api,dispatch,callbacks")
+    p.add_argument("--role", help="all (default), or some of api,dispatch,callbacks,admin")
+    p.add_argument("--admin-host", help="address of the console, management API and /metrics (127.0.0.1)")
+    p.add_argument("--admin-port", type=int, help="their port (default 8081)")
     p.add_argument(
         "--dispatch-workers",
         type=int,

@@ -122,6 +122,7 @@ def platform_env(**settings: str) -> dict[str, str]:
             "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
             "SMSPLATFORM_SIMULATOR_RECEIPT_DELAY": "0.05",
             "SMSPLATFORM_LOG_LEVEL": "warning",
+            "SMSPLATFORM_ADMIN_PORT": str(free_port()),
         }
     )
     env.update({f"SMSPLATFORM_{k.upper()}": v for k, v in settings.items()})
