@@ -124,3 +124,10 @@ def operator_for_token(conn: sa.Connection, token: str) -> Operator | None:
         return None
     found = operators.operator_by_token(conn, _token_hash(token))
     return found if found is not None and found.enabled else None
+
+
+def session_operator(conn: sa.Connection, name: str) -> Operator | None:
+    """The operator a console session names, looked up on each request: a disabled operator's session
+    ends at once, and a changed role applies to the next page."""
+    found = operators.password_hash_of(conn, name)
+    return found[0] if found is not None and found[0].enabled else None
