@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from smsplatform.store.clock import now
 from smsplatform.store.customers import allocated_quota, get_customer
 from smsplatform.store.errors import InvalidState, NotFound, QuotaExceeded, SignatureTaken, TotalBelowUsed
-from smsplatform.store.schema import accounts
+from smsplatform.store.schema import accounts, customers
 from smsplatform.store.settings import bump_config_version
 
 
@@ -170,6 +170,33 @@ def review_account(conn: sa.Connection, account_id: int, *, approve: bool, reaso
 
 def disable_account(conn: sa.Connection, account_id: int) -> Account:
     return _set(conn, account_id, status=AccountStatus.DISABLED)
+
+
+def enable_account(conn: sa.Connection, account_id: int) -> Account:
+    """A disabled sub-account sends again, as approved: the operator who enables it vouches for it."""
+    if get_account(conn, account_id).status != AccountStatus.DISABLED:
+        raise InvalidState(f"account {account_id} is not disabled")
+    return _set(conn, account_id, status=AccountStatus.APPROVED, failreason="")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOwner:
+    signature: str
+    customer_id: int
+    customer_name: str
+
+
+def owners(conn: sa.Connection, account_ids: Iterable[int]) -> dict[int, AccountOwner]:
+    """Each sub-account's signature and customer, for lists of templates that show them."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(accounts.c.id, accounts.c.signature, accounts.c.customer_id, customers.c.name)
+        .join(customers, customers.c.id == accounts.c.customer_id)
+        .where(accounts.c.id.in_(wanted))
+    )
+    return {row.id: AccountOwner(row.signature, row.customer_id, row.name) for row in rows}
 
 
 def set_template_exempt(conn: sa.Connection, account_id: int, exempt: bool = True) -> Account:

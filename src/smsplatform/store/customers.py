@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -115,6 +116,35 @@ def set_enabled(conn: sa.Connection, customer_id: int, enabled: bool) -> Custome
         sa.update(customers).where(customers.c.id == customer_id).values(enabled=enabled)
     ).rowcount
     if not updated:
+        raise NotFound(f"customer {customer_id}")
+    bump_config_version(conn)
+    return get_customer(conn, customer_id)
+
+
+def set_allow_ips(conn: sa.Connection, customer_id: int, allow_ips: tuple[str, ...]) -> Customer:
+    """The caller addresses (CIDR blocks) the appkey works from; empty: any."""
+    return _set(conn, customer_id, allow_ips=",".join(allow_ips))
+
+
+def set_daily_request_limit(conn: sa.Connection, customer_id: int, limit: int | None) -> Customer:
+    return _set(conn, customer_id, daily_request_limit=limit)
+
+
+def set_expires_at(conn: sa.Connection, customer_id: int, expires_at: int | None) -> Customer:
+    return _set(conn, customer_id, expires_at=expires_at)
+
+
+def customer_names(conn: sa.Connection, customer_ids: Iterable[int]) -> dict[int, str]:
+    """The names of `customer_ids` (those that exist), for lists that show names beside ids."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(customers.c.id, customers.c.name).where(customers.c.id.in_(wanted)))
+    return {row.id: row.name for row in rows}
+
+
+def _set(conn: sa.Connection, customer_id: int, **values: object) -> Customer:
+    if not conn.execute(sa.update(customers).where(customers.c.id == customer_id).values(**values)).rowcount:
         raise NotFound(f"customer {customer_id}")
     bump_config_version(conn)
     return get_customer(conn, customer_id)

@@ -120,12 +120,17 @@ def list_templates(
     status: int | None = None,
     offset: int = 0,
     limit: int | None = None,
+    customer_id: int | None = None,
 ) -> tuple[int, list[Template]]:
     where = []
     if account_id is not None:
         where.append(templates.c.account_id == account_id)
     if status is not None:
         where.append(templates.c.status == status)
+    if customer_id is not None:
+        where.append(
+            templates.c.account_id.in_(sa.select(accounts.c.id).where(accounts.c.customer_id == customer_id))
+        )
     total = conn.execute(sa.select(sa.func.count()).select_from(templates).where(*where)).scalar_one()
     query = sa.select(templates).where(*where).order_by(templates.c.id).offset(offset)
     if limit is not None:
