@@ -1,0 +1,145 @@
+"""One line of the route table: an HTTP method and path bound to an operator operation.
+
+An `Endpoint` names the operation; `Operation` reads its signature once, at start-up, and from it
+knows where each argument comes from: a `{name}` in the path, the query string (GET and DELETE) or
+the JSON body's fields (POST, PUT, PATCH), which are required (no default), and what the answer holds
+(the return annotation). The handler and the OpenAPI document are both made from an `Operation`, so
+the document describes exactly what the handler accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from smsplatform.admin.actors import Permission
+from smsplatform.admin.api import types
+
+JSON = "application/json"
+CSV = "text/csv"
+_PLACEHOLDER = re.compile(r"{([a-z_][a-z0-9_]*)}")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The first two parameters of every operation are supplied by the handler.
+_SUPPLIED = ("conn", "actor")
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # below /admin/api; `{name}` placeholders are the operation's arguments of that name
+    op: Callable[..., Any]
+    summary: str = ""  # the operation's docstring's first line when empty
+    # What the caller's role must allow; by default reading for GET, managing for the rest. The
+    # operation checks again: this makes a reviewer's refusal a 403 before any input is looked at.
+    permission: Permission | None = None
+    status: int = 200
+    media_type: str = JSON
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # argument → description
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    name: str
+    type: Any
+    required: bool
+    description: str
+
+    @property
+    def is_list(self) -> bool:
+        return types.sequence_item(self.type) is not None
+
+
+class Operation:
+    """An endpoint with its operation's signature read: the inputs, their places, and the result."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.method = endpoint.method.upper()
+        self.path = endpoint.path
+        op = endpoint.op
+        self.op = op
+        self.name = f"{op.__module__.rsplit('.', 1)[-1]}.{op.__name__}"
+        self.writes = self.method != "GET"
+        self.permission = endpoint.permission or (Permission.VIEW if not self.writes else Permission.MANAGE)
+        doc = inspect.getdoc(op) or ""
+        self.summary = endpoint.summary or (doc.split("\n\n")[0].replace("\n", " ") if doc else self.name)
+        self.description = endpoint.description
+
+        hints = types.hints(op)
+        signature = inspect.signature(op)
+        names = list(signature.parameters)
+        if tuple(names[:2]) != _SUPPLIED:
+            raise TypeError(f"{self.name}: an operation's first parameters are (conn, actor)")
+        in_path = _PLACEHOLDER.findall(self.path)
+        self.path_params: list[Param] = []
+        self.query_params: list[Param] = []
+        self.body_params: list[Param] = []
+        for name in names[2:]:
+            parameter = signature.parameters[name]
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise TypeError(f"{self.name}: *args and **kwargs cannot be described")
+            required = parameter.default is inspect.Parameter.empty
+            param = Param(name, hints[name], required, endpoint.params.get(name, ""))
+            if name in in_path:
+                if not types.is_text_type(param.type):
+                    raise TypeError(f"{self.name}: path parameter {name} must be a plain value")
+                self.path_params.append(dataclasses.replace(param, required=True))
+            elif self.method in _BODY_METHODS:
+                self.body_params.append(param)
+            else:
+                item = types.sequence_item(param.type)
+                if not types.is_text_type(param.type if item is None else item):
+                    raise TypeError(f"{self.name}: query parameter {name} must be plain values")
+                self.query_params.append(param)
+        missing = set(in_path) - {p.name for p in self.path_params}
+        if missing:
+            raise TypeError(f"{self.name}: {self.path} names {sorted(missing)}, which it does not take")
+        self.body_fields = {p.name: p.type for p in self.body_params}
+        self.body_required = {p.name for p in self.body_params if p.required}
+        self.result = hints.get("return", Any)
+        self.empty_result = self.result is type(None) or self.result is None
+        if self.empty_result:
+            self.status = 204
+        else:
+            self.status = endpoint.status
+        self.media_type = endpoint.media_type
+
+    def parse_path(self, values: Mapping[str, str]) -> dict[str, Any]:
+        return {p.name: types.parse_text(values[p.name], p.type, p.name) for p in self.path_params}
+
+    def parse_query(self, query: list[tuple[str, str]]) -> dict[str, Any]:
+        known = {p.name: p for p in self.query_params}
+        given: dict[str, list[str]] = {}
+        for key, value in query:
+            if key not in known:
+                listed = ", ".join(known) or "none"
+                raise types.BadInput(f"unknown query parameter {key}; known: {listed}")
+            given.setdefault(key, []).append(value)
+        parsed: dict[str, Any] = {}
+        for param in self.query_params:
+            values = given.get(param.name)
+            if values is None:
+                if param.required:
+                    raise types.BadInput(f"query parameter {param.name} is required")
+                continue
+            item = types.sequence_item(param.type)
+            if item is not None:
+                parsed[param.name] = [types.parse_text(v, item, param.name) for v in values]
+            elif len(values) > 1:
+                raise types.BadInput(f"query parameter {param.name} is given more than once")
+            else:
+                parsed[param.name] = types.parse_text(values[0], param.type, param.name)
+        return parsed
+
+    def parse_body(self, body: Any) -> dict[str, Any]:
+        if not self.body_params:
+            return {}
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise types.BadInput("the request body must be a JSON object")
+        return types.parse_object(body, self.body_fields, self.body_required)
