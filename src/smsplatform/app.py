@@ -35,6 +35,7 @@ from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.dispatch.dispatcher import Dispatcher
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
+from smsplatform.domain.routes import BUILTIN_SIMULATORS as BUILTIN_SIMULATORS
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator
 from smsplatform.simulator.server import SmscServer
@@ -46,15 +47,6 @@ from smsplatform.workers import DispatchWorkers, ServePipe, WorkerSpec
 
 log = logging.getLogger("smsplatform")
 
-# The built-in simulated carriers, in port order (simulator_port and simulator_control_port are the
-# first of four), and the carriers each one carries by default: China Mobile's gateways speak CMPP,
-# China Unicom's SGIP, China Telecom's SMGP (and Broadnet's, here); SMPP serves routes the operator sets.
-BUILTIN_SIMULATORS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("smpp", ()),
-    ("cmpp", ("mobile",)),
-    ("sgip", ("unicom",)),
-    ("smgp", ("telecom", "broadnet")),
-)
 # Short enough for every protocol: CMPP's SP id has 6 characters, SMPP passwords 8.
 SIMULATOR_ACCOUNT = ("901234", "password")
 SIMULATOR_SOURCE_NUMBER = "1069000"
@@ -220,7 +212,21 @@ class Services:
         process = self.dispatcher.owner
         while True:
             health = [
-                LinkHealth(s.name, s.state, s.in_flight, s.sent, s.errors, s.received_reports, s.received_mo)
+                LinkHealth(
+                    s.name,
+                    s.state,
+                    s.in_flight,
+                    s.sent,
+                    s.errors,
+                    s.received_reports,
+                    s.received_mo,
+                    since=int(s.since),
+                    last_error=s.last_error,
+                    last_error_at=None if s.last_error_at is None else int(s.last_error_at),
+                    binds=s.binds,
+                    window=s.window,
+                    submit_rate=round(s.submit_rate, 1),
+                )
                 for s in self.manager.stats().values()
             ]
             try:

@@ -257,24 +257,24 @@ async def test_dropped_connection_reconnects(smsc: SmscServer[Any], link: Link) 
 
 async def test_wrong_secret_fails_the_bind(smsc: SmscServer[Any], link: Link) -> None:
     connector = await link(bound=False, password="guess")
-    await eventually(lambda: connector.stats().last_error == "bind failed: status 3 (authentication failed)")
+    await eventually(lambda: connector.stats().last_error == "bind refused: status 3 (authentication failed)")
     assert smsc.counters.bind_failures >= 1 and connector.stats().state != "bound"
 
 
 async def test_unknown_sp_id_fails_the_bind(link: Link) -> None:
     connector = await link(bound=False, system_id="999999")
-    await eventually(lambda: connector.stats().last_error == "bind failed: status 2 (unknown Source_Addr)")
+    await eventually(lambda: connector.stats().last_error == "bind refused: status 2 (unknown Source_Addr)")
 
 
 async def test_sp_id_too_long_is_reported_not_raised(link: Link) -> None:
     connector = await link(bound=False, system_id="12345678")
-    await eventually(lambda: connector.stats().last_error.startswith("bind failed: cannot send the bind"))
+    await eventually(lambda: connector.stats().last_error.startswith("cannot send the bind"))
 
 
 async def test_version_mismatch_fails_the_bind(smsc: SmscServer[Any], link: Link, protocol: str) -> None:
     other = "2.0" if protocol == "cmpp" else "3.0"
     connector = await link(bound=False, extra={"version": other})
-    await eventually(lambda: connector.stats().last_error.startswith("bind failed: status"))
+    await eventually(lambda: connector.stats().last_error.startswith("bind refused: status"))
     assert connector.stats().state != "bound"
 
 
@@ -379,7 +379,7 @@ async def test_foreign_authenticator_ismg_fails_the_bind(ismg: ScriptedIsmg) -> 
         connect = await receive(conn)
         assert connect is not None
         conn[2].write(codec.encode(answer_connect(connect, secret="not ours"), CmppVersion.V30))
-        await eventually(lambda: connector.stats().last_error.startswith("bind failed: AuthenticatorISMG"))
+        await eventually(lambda: connector.stats().last_error.startswith("bind refused: AuthenticatorISMG"))
         assert connector.stats().state != "bound"
     finally:
         await connector.stop()

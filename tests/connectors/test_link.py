@@ -170,7 +170,7 @@ async def test_unanswered_link_test_drops_and_rebinds(
     session = next(iter(smsc.sessions))
     session.data_received = lambda data: None  # type: ignore[method-assign]  # a peer gone silent
     await eventually(lambda: link.stats().reconnects >= 1)
-    assert link.stats().last_error == "link test unanswered"
+    assert link.stats().last_error == "no answer to link test"
 
 
 async def test_drop_connections_fails_in_flight_then_rebinds(
@@ -241,7 +241,7 @@ async def test_wrong_password_does_not_bind(smsc: SmscServer[Any], connect: Conn
     await eventually(lambda: smsc.counters.bind_failures >= 2)
     stats = link.stats()
     assert stats.state in ("backoff", "connecting")
-    assert stats.last_error == "bind failed: 0x0000000E"
+    assert stats.last_error == "bind refused: 0x0000000E"
     assert not await link.wait_bound(0.05)
     result = await link.submit(sms())
     assert (result.ok, result.transient, result.maybe_sent, result.error) == (False, True, False, "not bound")
@@ -250,7 +250,7 @@ async def test_wrong_password_does_not_bind(smsc: SmscServer[Any], connect: Conn
 async def test_unreachable_smsc_backs_off(connect: ConnectorFactory) -> None:
     link = await connect(bound=False, port=1, bind_wait=0.05)
     await eventually(lambda: link.stats().state == "backoff")
-    assert link.stats().last_error.startswith("connect failed")
+    assert link.stats().last_error.startswith("connect 127.0.0.1:1: connection refused")
     assert not (await link.submit(sms())).ok
 
 

@@ -229,7 +229,11 @@ async def test_dropped_connections_are_rebuilt_both_ways(smsc: SmscServer[Any], 
 async def test_wrong_password(smsc: SmscServer[Any], link: Link) -> None:
     connector = await link(bound=False, password="nope")
     await eventually(lambda: smsc.counters.bind_failures >= 1)
-    await eventually(lambda: connector.stats().last_error == "bind failed: 1")
+    await eventually(
+        lambda: (
+            connector.stats().last_error == "bind refused: status 1 (illegal login (name or password wrong))"
+        )
+    )
     assert connector.stats().state != "bound"
 
 

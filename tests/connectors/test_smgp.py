@@ -93,14 +93,14 @@ async def test_login_binds_one_transmit_mode_session(smsc: SmscServer[Any], link
 
 async def test_wrong_secret_is_refused_with_status_21(smsc: SmscServer[Any], link: Link) -> None:
     connector = await link(bound=False, password="guess")
-    await eventually(lambda: connector.stats().last_error == "bind failed: 21")
+    await eventually(lambda: connector.stats().last_error == "bind refused: status 21 (authentication error)")
     assert smsc.counters.bind_failures >= 1 and smsc.counters.binds == 0
     assert connector.stats().state != "bound"
 
 
 async def test_client_id_longer_than_8_is_reported_not_raised(link: Link) -> None:
     connector = await link(bound=False, system_id="sp-much-too-long")
-    await eventually(lambda: connector.stats().last_error.startswith("bind failed: cannot send the bind"))
+    await eventually(lambda: connector.stats().last_error.startswith("cannot send the bind"))
     assert "ClientID" in connector.stats().last_error
 
 

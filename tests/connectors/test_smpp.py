@@ -213,13 +213,15 @@ async def test_throttled_and_timeout_are_transient(smsc: SmscServer[Any], link: 
 async def test_wrong_password(smsc: SmscServer[Any], link: Link) -> None:
     connector = await link(bound=False, password="nope")
     await eventually(lambda: smsc.counters.bind_failures >= 1)
-    await eventually(lambda: connector.stats().last_error == "bind failed: 0x0000000E")
+    await eventually(
+        lambda: connector.stats().last_error == "bind refused: status 0x0000000E (invalid password)"
+    )
     assert connector.stats().state != "bound"
 
 
 async def test_password_too_long_for_smpp_is_reported_not_raised(link: Link) -> None:
     connector = await link(bound=False, password="much-too-long")
-    await eventually(lambda: connector.stats().last_error.startswith("bind failed: cannot send the bind"))
+    await eventually(lambda: connector.stats().last_error.startswith("cannot send the bind"))
     assert "password" in connector.stats().last_error and connector.stats().state != "bound"
 
 

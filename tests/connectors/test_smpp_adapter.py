@@ -43,7 +43,7 @@ def test_binds_by_role(adapter: SmppAdapter) -> None:
     assert isinstance(adapter.bind_request(SessionRole.RECEIVER, 8), BindReceiver)
     assert adapter.bind_result(BindTransceiverResp(sequence=1, system_id="SMSC")).ok
     refused = adapter.bind_result(BindTransceiverResp(sequence=1, command_status=0x0E))
-    assert (refused.ok, refused.error) == (False, "0x0000000E")
+    assert (refused.ok, refused.error) == (False, "status 0x0000000E (invalid password)")
     assert not adapter.bind_result(GenericNack(sequence=1)).ok
 
 

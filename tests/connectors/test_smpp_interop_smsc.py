@@ -148,7 +148,9 @@ async def test_wrong_password_is_refused(smsc: NodeSmsc, link: Link) -> None:
     connector = await link(bound=False, password="wrong")
 
     assert (await smsc.wait_for("bind"))["status"] == 0x0E  # ESME_RINVPASWD, header-only response
-    await eventually(lambda: connector.stats().last_error == "bind failed: 0x0000000E")
+    await eventually(
+        lambda: connector.stats().last_error == "bind refused: status 0x0000000E (invalid password)"
+    )
     assert not await connector.wait_bound(0.2)
     assert not smsc.seen("bind", status=0)
 

@@ -34,8 +34,12 @@ class StandIn:
     async def stop(self) -> None:
         self.stopped = True
 
+    @property
+    def state(self) -> str:
+        return "bound" if self.up else "backoff"
+
     def stats(self) -> ConnectorStats:
-        return ConnectorStats(self.name, "bound" if self.up else "backoff", 0, 7, 1, 0, 0)
+        return ConnectorStats(self.name, self.state, 0, 7, 1, 0, 0)
 
 
 def stand_in(config: ConnectorConfig) -> Connector:

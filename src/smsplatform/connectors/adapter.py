@@ -83,7 +83,7 @@ class BindResult:
     """The judgement of a bind/login response."""
 
     ok: bool
-    error: str = ""  # e.g. "0x0000000E" when not ok
+    error: str = ""  # e.g. "status 0x0000000E (invalid password)" when not ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +116,7 @@ class ProtocolAdapter(ABC, Generic[P]):
     """Everything protocol-specific about a link. See the module docstring."""
 
     protocol: ClassVar[str]
+    link_test_name: ClassVar[str] = "link test"  # as the protocol's spec calls it, for the operator
     default_response_timeout: ClassVar[float] = 30.0
     default_response_tries: ClassVar[int] = 1
     default_enquire_interval: ClassVar[float] = 30.0
@@ -171,7 +172,11 @@ class ProtocolAdapter(ABC, Generic[P]):
 
     @abstractmethod
     def bind_result(self, pdu: P) -> BindResult:
-        """Judge the response to `bind_request` (any response matched to it, error ones included)."""
+        """Judge the response to `bind_request` (any response matched to it, error ones included).
+
+        A refusal's error names the status and what it means, e.g. "status 0x0000000E (invalid
+        password)": it is what the operator reads when a link will not come up.
+        """
 
     def accept_bind(self, pdu: P) -> BindAcceptance[P] | None:
         """Judge a peer's bind on a session we accepted; None when this protocol never accepts."""

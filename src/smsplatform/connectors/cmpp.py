@@ -116,6 +116,7 @@ class CmppAdapter(ProtocolAdapter[Pdu]):
     """The SP side of CMPP 2.0/3.0. See the module docstring for its options."""
 
     protocol: ClassVar[str] = "cmpp"
+    link_test_name: ClassVar[str] = "CMPP_ACTIVE_TEST"
     # The specification's T=60 s, N=3 for responses, and a link test after 3 minutes of silence.
     default_response_timeout: ClassVar[float] = 60.0
     default_response_tries: ClassVar[int] = 3

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from smsplatform.connectors.adapter import Delivery, ProtocolAdapter, SessionRole
 from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.connectors.meter import RateMeter
 from smsplatform.connectors.model import (
     ConnectorStats,
     DeliveryReport,
@@ -19,6 +21,7 @@ from smsplatform.connectors.model import (
 )
 from smsplatform.connectors.ratelimit import TokenBucket
 from smsplatform.connectors.session import LinkCounters, Session, SessionSettings
+from smsplatform.connectors.trouble import TroubleLog, describe_connect_error
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,12 @@ InboundHandler = Callable[[InboundSms], Awaitable[None] | None]
 CONNECTING = "connecting"
 BOUND = "bound"
 BACKOFF = "backoff"
+STOPPING = "stopping"
 STOPPED = "stopped"
+
+# What `since` measures: connecting and backoff alternate while a link retries, and the operator wants
+# to know since when it is down, not when its latest retry began.
+_CONDITION = {CONNECTING: "down", BACKOFF: "down"}
 
 
 def backoff_delay(failures: int, initial: float, cap: float) -> float:
@@ -74,6 +82,11 @@ class Connector:
         self._all_bound = asyncio.Event()
         self._binds = 0
         self._last_error = ""
+        self._last_error_at: float | None = None
+        self._state = STOPPED
+        self._since = time.time()
+        self._rate = RateMeter()
+        self._trouble = TroubleLog(log, self.name)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -85,7 +98,7 @@ class Connector:
         self._stop_event.clear()
         self._refresh_ready()
         for role in self._roles:
-            self._role_state[role] = CONNECTING
+            self._set_role_state(role, CONNECTING)
             self._tasks.append(asyncio.create_task(self._keep_bound(role), name=f"{self.name}:{role}"))
         address = self.adapter.listen_address()
         if address is not None:
@@ -97,6 +110,7 @@ class Connector:
     async def stop(self) -> None:
         """Unbind gracefully: in-flight submits get their responses up to config.stop_timeout."""
         self._stopping = True
+        self._update_state()
         self._stop_event.set()
         self._submit_ready.set()  # wakes submitters waiting for a bind; they see _stopping
         if self._server is not None:
@@ -114,6 +128,7 @@ class Connector:
         self._bound.clear()
         self._accepted.clear()
         self._role_state = dict.fromkeys(self._roles, STOPPED)
+        self._update_state()
         self._refresh_ready()
 
     @property
@@ -163,20 +178,16 @@ class Connector:
                 return result
             # The session ended before a segment left: wait for the next one (within bind_wait).
 
+    @property
+    def state(self) -> str:
+        """The link's state as `stats().state` gives it, without building the snapshot."""
+        return self._state
+
     def stats(self) -> ConnectorStats:
-        states = set(self._role_state.values())
-        if states == {BOUND}:
-            state = BOUND
-        elif STOPPED in states:
-            state = STOPPED
-        elif BACKOFF in states:
-            state = BACKOFF
-        else:
-            state = CONNECTING
         counters = self._counters
         return ConnectorStats(
             name=self.name,
-            state=state,
+            state=self._state,
             in_flight=sum(session.in_flight for session in self._bound.values()),
             sent=counters.sent,
             errors=counters.errors,
@@ -186,7 +197,39 @@ class Connector:
             late_responses=counters.late_responses,
             reconnects=max(0, self._binds - len(self._roles)),
             last_error=self._last_error,
+            last_error_at=self._last_error_at,
+            since=self._since,
+            binds=len(self._bound) + sum(1 for session in self._accepted if session.is_bound),
+            window=self.settings.window,
+            submit_rate=self._rate.rate(counters.sent),
         )
+
+    def _set_role_state(self, role: SessionRole, state: str) -> None:
+        self._role_state[role] = state
+        self._update_state()
+
+    def _update_state(self) -> None:
+        """Recompute the link's state from its sessions'; a change of condition moves `since`."""
+        states = set(self._role_state.values())
+        if self._stopping and STOPPED not in states:
+            state = STOPPING
+        elif states == {BOUND}:
+            state = BOUND
+        elif STOPPED in states:
+            state = STOPPED
+        elif BACKOFF in states:
+            state = BACKOFF
+        else:
+            state = CONNECTING
+        if _CONDITION.get(state, state) != _CONDITION.get(self._state, self._state):
+            self._since = time.time()
+        self._state = state
+
+    def _failed(self, reason: str, what: str) -> None:
+        """Remember why the link is not bound, and tell the log (rate-limited)."""
+        self._last_error = reason
+        self._last_error_at = time.time()
+        self._trouble.failed(what)
 
     # -- sessions -----------------------------------------------------------------------------------
 
@@ -198,7 +241,7 @@ class Connector:
         config = self.config
         failures = 0
         while not self._stopping:
-            self._role_state[role] = CONNECTING
+            self._set_role_state(role, CONNECTING)
             session = self._new_session(accepted=False)
             self._current[role] = session
 
@@ -206,30 +249,36 @@ class Connector:
                 return this
 
             try:
-                async with asyncio.timeout(config.connect_timeout):
-                    await loop.create_connection(factory, config.host, config.port)
-                result = await session.bind(role)
-                if result.ok:
-                    failures = 0
-                    await self._serve(role, session)
-                else:
-                    self._last_error = f"bind failed: {result.error}"
-                    log.warning("%s: %s", self.name, self._last_error)
-                    session.abort(self._last_error)
+                try:
+                    async with asyncio.timeout(config.connect_timeout):
+                        await loop.create_connection(factory, config.host, config.port)
+                except OSError as error:  # TimeoutError included
+                    reason = f"connect {config.host}:{config.port}: "
+                    reason += describe_connect_error(error, config.connect_timeout)
+                    session.abort(reason)
+                    if not self._stopping:
+                        self._failed(reason, f"cannot bind as {role}: {reason}")
                     failures += 1
-            except (OSError, TimeoutError) as error:
-                self._last_error = f"connect failed: {error or type(error).__name__}"
-                session.abort(self._last_error)
-                failures += 1
+                else:
+                    result = await session.bind(role)
+                    if result.ok:
+                        failures = 0
+                        await self._serve(role, session)
+                    else:
+                        session.abort(result.error)
+                        if not self._stopping:
+                            self._failed(result.error, f"cannot bind as {role}: {result.error}")
+                        failures += 1
             except Exception as error:  # a bug must not end the link for good: report it and retry
                 log.exception("%s: session failed", self.name)
                 self._last_error = f"error: {error!r}"
+                self._last_error_at = time.time()
                 session.abort(self._last_error)
                 failures += 1
             self._current.pop(role, None)
             if self._stopping:
                 break
-            self._role_state[role] = BACKOFF
+            self._set_role_state(role, BACKOFF)
             delay = backoff_delay(failures, config.reconnect_initial, config.reconnect_max)
             try:
                 async with asyncio.timeout(delay):
@@ -241,17 +290,17 @@ class Connector:
         """Keep `session` as the link's `role` until it ends."""
         self._binds += 1
         self._bound[role] = session
-        self._role_state[role] = BOUND
+        self._set_role_state(role, BOUND)
         self._refresh_ready()
-        log.info("%s: bound as %s to %s", self.name, role, session.peer)
+        self._trouble.bound(role, session.peer)
         try:
             await asyncio.shield(session.closed)
         finally:
             self._bound.pop(role, None)
             if not self._stopping:
-                self._role_state[role] = CONNECTING
-                self._last_error = session.close_reason
-                log.warning("%s: %s session ended: %s", self.name, role, session.close_reason)
+                self._set_role_state(role, CONNECTING)
+                reason = session.close_reason
+                self._failed(reason, f"{role} session ended: {reason}")
             self._refresh_ready()
 
     def _accept(self) -> Session[Any]:

@@ -57,10 +57,15 @@ class ConnectorStats:
 
     Counters count PDUs on the wire (segments), not logical messages, because that is what the
     carrier's window and rate limits see.
+
+    `state` is "bound", "connecting" or "backoff" (a link retrying alternates between these two),
+    "stopping" (unbinding, in-flight submits still being answered) or "stopped". `since` is when the
+    link went into its present condition: bound, down (connecting and backoff count as one: it is
+    when the link stopped being bound, not the latest retry), stopping or stopped.
     """
 
     name: str
-    state: str  # "connecting", "bound", "backoff", "stopped"
+    state: str
     in_flight: int  # submit requests sent and not yet answered, over all sessions
     sent: int  # submit segments the SMSC accepted
     errors: int  # submit segments rejected, timed out or lost with the link
@@ -69,4 +74,9 @@ class ConnectorStats:
     timeouts: int = 0
     late_responses: int = 0  # responses that came after their request had timed out
     reconnects: int = 0  # sessions bound after the first one
-    last_error: str = ""  # why the link last failed to bind or dropped
+    last_error: str = ""  # why the link last failed to connect or bind, or was dropped
+    last_error_at: float | None = None  # Unix time of last_error
+    since: float = 0.0  # Unix time the link went into its present condition (see above)
+    binds: int = 0  # sessions bound now, those the SMSC opened to us (SGIP) included
+    window: int = 0  # unanswered submits a session may have; in_flight is how many it has
+    submit_rate: float = 0.0  # submit segments the SMSC accepted per second, over the last interval

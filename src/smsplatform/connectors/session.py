@@ -160,20 +160,28 @@ class Session(asyncio.Protocol, Generic[P]):
         return self._sequence
 
     async def bind(self, role: SessionRole) -> BindResult:
-        """Log in as `role` on a connection we opened."""
+        """Log in as `role` on a connection we opened.
+
+        When not ok, the result's error is the whole reason, for the operator: "bind refused: " and
+        the adapter's reading of the answer, or why no answer came.
+        """
         self.state = SessionState.BINDING
         try:
             future = self._send_request(self.adapter.bind_request(role, self.next_sequence()), _Kind.BIND)
         except (ValueError, ProtocolError) as error:  # e.g. a password longer than the protocol allows
             return BindResult(False, f"cannot send the bind: {error}")
         answer = await future
+        if answer is _Failure.TIMEOUT:
+            return BindResult(False, f"no answer to the bind within {self.settings.response_timeout:g} s")
         if isinstance(answer, _Failure):
-            return BindResult(False, f"bind {answer.value}")
+            return BindResult(False, f"no answer to the bind: {self.close_reason or answer.value}")
         result = self.adapter.bind_result(cast(P, answer))
         if result.ok and self.state is SessionState.BINDING:
             self._mark_bound(role)
         elif result.ok:
-            return BindResult(False, "link lost")
+            return BindResult(False, f"link lost after the bind: {self.close_reason or 'closed'}")
+        else:
+            return BindResult(False, f"bind refused: {result.error}")
         return result
 
     async def submit(self, sms: OutboundSms, bucket: TokenBucket | None) -> SubmitResult | None:
@@ -588,7 +596,7 @@ class Session(asyncio.Protocol, Generic[P]):
                 self._write(entry.frame)
                 continue
             if entry.kind is _Kind.LINK_TEST:
-                self.abort("link test unanswered")
+                self.abort(f"no answer to {self.adapter.link_test_name}")
                 return
             if entry.kind is _Kind.SUBMIT:
                 self._free_slot()

@@ -74,7 +74,7 @@ from smsplatform.protocols.sgip.pdu import (
     UserRpt,
 )
 from smsplatform.protocols.sgip.report_state import ReportState, receipt_stat
-from smsplatform.protocols.sgip.results import Result, is_transient_result
+from smsplatform.protocols.sgip.results import Result, describe_result, is_transient_result
 from smsplatform.protocols.sgip.sequence import SequenceGenerator
 from smsplatform.protocols.text import TextEncoding, can_encode, decode_text
 
@@ -190,7 +190,9 @@ class SgipAdapter(ProtocolAdapter[Pdu]):
 
     def bind_result(self, pdu: Pdu) -> BindResult:
         if isinstance(pdu, BindResp):
-            return BindResult(True) if pdu.result == Result.OK else BindResult(False, str(pdu.result))
+            if pdu.result == Result.OK:
+                return BindResult(True)
+            return BindResult(False, f"status {int(pdu.result)} ({describe_result(pdu.result)})")
         return BindResult(False, f"unexpected {type(pdu).__name__}")
 
     def accept_bind(self, pdu: Pdu) -> BindAcceptance[Pdu] | None:

@@ -101,6 +101,7 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
     """The SP side of SMGP 3.0. See the module docstring for its options."""
 
     protocol: ClassVar[str] = "smgp"
+    link_test_name: ClassVar[str] = "Active_Test"
     default_response_timeout: ClassVar[float] = float(defaults.RESPONSE_TIMEOUT_SECONDS)
     default_response_tries: ClassVar[int] = defaults.MAX_ATTEMPTS
     default_enquire_interval: ClassVar[float] = float(defaults.ACTIVE_TEST_INTERVAL_SECONDS)
@@ -174,7 +175,7 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
         if not isinstance(pdu, LoginResp):
             return BindResult(False, f"unexpected {type(pdu).__name__}")
         if pdu.status != Status.OK:
-            return BindResult(False, str(pdu.status))
+            return BindResult(False, f"status {int(pdu.status)} ({_status_meaning(pdu.status)})")
         if self._verify_server and not any(
             verify_server_authenticator(pdu.status, sent, self.config.password, pdu.authenticator_server)
             for sent in self._logins
@@ -365,6 +366,14 @@ def _long_tlv_octets(total: int, number: int) -> bytes:
     if octets is None:
         octets = _PK_TLV_OCTETS[total, number] = encoded_tlvs(_long_tlvs(total, number))
     return octets
+
+
+def _status_meaning(status: int) -> str:
+    """The spec's name of a Status in words ("authentication error"); 128-255 are the vendor's own."""
+    try:
+        return Status(status).name.lower().replace("_", " ")
+    except ValueError:
+        return "vendor-defined" if 128 <= status <= 255 else "reserved"
 
 
 register_adapter("smgp", SmgpAdapter)

@@ -81,7 +81,7 @@ from smsplatform.protocols.smpp.receipt import (
     receipt_from_pdu,
 )
 from smsplatform.protocols.smpp.segmenting import LongMessageMode, build_submit_sms
-from smsplatform.protocols.smpp.status import CommandStatus, is_transient_status
+from smsplatform.protocols.smpp.status import CommandStatus, is_transient_status, status_name
 from smsplatform.protocols.text import TextEncoding, can_encode
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
     """The SMPP 3.4 ESME side. See the module docstring for its options."""
 
     protocol: ClassVar[str] = "smpp"
+    link_test_name: ClassVar[str] = "enquire_link"
     default_response_timeout: ClassVar[float] = 30.0
     default_enquire_interval: ClassVar[float] = 30.0
 
@@ -199,7 +200,8 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
     def bind_result(self, pdu: Pdu) -> BindResult:
         if pdu.command_status == 0 and isinstance(pdu, BindResponse):
             return BindResult(True)
-        return BindResult(False, _status_text(pdu.command_status))
+        status = pdu.command_status or CommandStatus.ESME_RSYSERR  # an "OK" that is no bind response
+        return BindResult(False, f"status {_status_text(status)} ({_bind_status_text(status)})")
 
     def link_test(self, sequence: int) -> Pdu:
         return EnquireLink(sequence=sequence)
@@ -415,6 +417,31 @@ def _base(value: str) -> str:
 
 def _status_text(status: int) -> str:
     return f"0x{status:08X}"
+
+
+# What the statuses a bind may be refused with mean (spec Table 5-2), for the operator reading why a
+# link does not come up.
+_BIND_STATUS_TEXT: dict[int, str] = {
+    CommandStatus.ESME_RINVPASWD: "invalid password",
+    CommandStatus.ESME_RINVSYSID: "invalid system_id",
+    CommandStatus.ESME_RBINDFAIL: "bind failed",
+    CommandStatus.ESME_RALYBND: "already in bound state",
+    CommandStatus.ESME_RINVSYSTYP: "invalid system_type",
+    CommandStatus.ESME_RSYSERR: "system error",
+    CommandStatus.ESME_RINVCMDLEN: "invalid command length",
+    CommandStatus.ESME_RINVCMDID: "invalid command id",
+    CommandStatus.ESME_RINVBNDSTS: "incorrect bind status for the command",
+    CommandStatus.ESME_RTHROTTLED: "throttled",
+    CommandStatus.ESME_RX_T_APPN: "temporary application error",
+    CommandStatus.ESME_RUNKNOWNERR: "unknown error",
+}
+
+
+def _bind_status_text(status: int) -> str:
+    text = _BIND_STATUS_TEXT.get(status)
+    if text is not None:
+        return text
+    return status_name(status) if status < 0x400 else "vendor-specific error"
 
 
 register_adapter("smpp", SmppAdapter)

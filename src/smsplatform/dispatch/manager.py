@@ -5,6 +5,11 @@ ones the composition root passes (the embedded simulator's link). Every configur
 the store's config version; `refresh` compares it and reconciles: new connectors start, removed ones
 stop, changed ones are replaced, and the route table is rebuilt, all without a restart.
 
+A link the operator stopped (`store.connectors.set_stopped`, as Kannel's stop-smsc) stays configured
+but is taken out of its routes and unbinds gracefully: in-flight submits get their answers, and its
+carriers' messages go to the next connector of their route, as when a link is down. Its health still
+shows, as "stopping" and then "stopped"; starting it again builds it afresh.
+
 When several dispatch processes run (`processes` > 1), each one links to every connector on its own:
 each takes an equal share of the connector's submits-per-second cap, and they share its listening
 port, if it has one.
@@ -24,8 +29,9 @@ from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import ConnectorStats, DeliveryReport, InboundSms
 from smsplatform.connectors.registry import create_connector
 from smsplatform.dispatch.connector_config import connector_config
-from smsplatform.dispatch.routes import RouteTable, healthy_first
-from smsplatform.store.connectors import ConnectorRow, list_connectors, list_routes
+from smsplatform.dispatch.routes import healthy_first
+from smsplatform.domain.routes import RouteTable
+from smsplatform.store.connectors import ConnectorRow, list_connectors, list_routes, stopped_connectors
 from smsplatform.store.database import Database
 from smsplatform.store.settings import config_version
 
@@ -38,9 +44,11 @@ ReportHandler = Callable[[DeliveryReport], Awaitable[None] | None]
 InboundHandler = Callable[[InboundSms], Awaitable[None] | None]
 
 
-def _load(conn: sa.Connection) -> tuple[int, list[ConnectorRow], dict[str, list[str]]]:
+def _load(
+    conn: sa.Connection,
+) -> tuple[int, list[ConnectorRow], dict[str, list[str]], frozenset[str]]:
     """The configuration as of one snapshot."""
-    return config_version(conn), list_connectors(conn), list_routes(conn)
+    return config_version(conn), list_connectors(conn), list_routes(conn), stopped_connectors(conn)
 
 
 class ConnectorManager:
@@ -65,6 +73,9 @@ class ConnectorManager:
         self._processes = max(1, processes)
         self._connectors: dict[str, Connector] = {}
         self._configs: dict[str, ConnectorConfig] = {}
+        self._wanted: dict[str, ConnectorConfig] = dict(self._builtin)
+        # Links the operator stopped: out of every route, kept only to show their health.
+        self._halted: dict[str, Connector] = {}
         self._routes = RouteTable(default=self._default_route)
         self._version: int | None = None
         self._retiring: set[asyncio.Task[None]] = set()
@@ -89,9 +100,9 @@ class ConnectorManager:
 
     async def reconcile(self) -> None:
         async with self._lock:
-            version, rows, routes = await self._db.read(_load)
+            version, rows, routes, stopped = await self._db.read(_load)
             wanted = dict(self._builtin)
-            carriers: dict[str, Sequence[str]] = dict(self._builtin_carriers)
+            carriers: dict[str, Sequence[str]] = {}
             for row in rows:  # the operator's row wins over a built-in of the same name
                 try:
                     wanted[row.name] = connector_config(row)
@@ -100,12 +111,21 @@ class ConnectorManager:
                     continue
                 carriers[row.name] = row.carriers
             for name in list(self._connectors):
-                if wanted.get(name) != self._configs[name]:
+                if name in stopped and wanted.get(name) is not None:
+                    self._retire(name, reason="stopped by the operator", keep=True)
+                elif wanted.get(name) != self._configs[name]:
                     self._retire(name)
+            for name in list(self._halted):
+                if name not in stopped or name not in wanted:
+                    del self._halted[name]
             for name, config in wanted.items():
-                if name not in self._connectors:
+                if name in stopped:
+                    if name not in self._halted:
+                        self._halt(config)
+                elif name not in self._connectors:
                     await self._launch(config)
-            self._routes = RouteTable.build(routes, carriers, self._default_route)
+            self._wanted = wanted
+            self._routes = RouteTable.build(routes, carriers, self._default_route, self._builtin_carriers)
             self._version = version
 
     async def stop(self) -> None:
@@ -113,15 +133,21 @@ class ConnectorManager:
         async with self._lock:
             for name in list(self._connectors):
                 self._retire(name)
+            self._halted.clear()
             self._version = None
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
 
-    async def _launch(self, config: ConnectorConfig) -> None:
+    def _build(self, config: ConnectorConfig) -> Connector | None:
         try:
-            connector = self._factory(share_of(config, self._processes))
+            return self._factory(share_of(config, self._processes))
         except ValueError as error:  # e.g. a protocol nobody implements
             log.error("connector %s: %s", config.name, error)
+            return None
+
+    async def _launch(self, config: ConnectorConfig) -> None:
+        connector = self._build(config)
+        if connector is None:
             return
         connector.on_report = self._forward_report
         connector.on_inbound = self._forward_inbound
@@ -130,14 +156,26 @@ class ConnectorManager:
         await connector.start()
         log.info("connector %s (%s %s:%d) started", config.name, config.protocol, config.host, config.port)
 
-    def _retire(self, name: str) -> None:
-        """Take the connector out of service now; let it unbind in the background."""
+    def _retire(self, name: str, *, reason: str = "", keep: bool = False) -> None:
+        """Take the connector out of service now; let it unbind in the background.
+
+        With `keep`, its health stays on show (as stopping, then stopped) until it is started again.
+        """
         connector = self._connectors.pop(name)
         self._configs.pop(name, None)
+        if keep:
+            self._halted[name] = connector
         task = asyncio.get_running_loop().create_task(connector.stop(), name=f"stop:{name}")
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
-        log.info("connector %s stopping", name)
+        log.info("connector %s stopping%s", name, f" ({reason})" if reason else "")
+
+    def _halt(self, config: ConnectorConfig) -> None:
+        """A link that is stopped when this process first sees it: built, never started."""
+        connector = self._build(config)
+        if connector is not None:
+            self._halted[config.name] = connector
+            log.info("connector %s stays stopped (stopped by the operator)", config.name)
 
     def _forward_report(self, report: DeliveryReport) -> Awaitable[None] | None:
         return None if self.on_report is None else self.on_report(report)
@@ -163,7 +201,7 @@ class ConnectorManager:
         return self._connectors.get(name)
 
     def source_number(self, name: str) -> str:
-        config = self._configs.get(name) or self._builtin.get(name)
+        config = self._configs.get(name) or self._wanted.get(name)
         return "" if config is None else config.source_number
 
     def route(self, carrier: str) -> list[Connector]:
@@ -172,8 +210,10 @@ class ConnectorManager:
         return healthy_first(links, is_up)
 
     def stats(self) -> dict[str, ConnectorStats]:
-        """Each running connector's counters (state, in flight, sent, errors...), by name."""
-        return {name: connector.stats() for name, connector in sorted(self._connectors.items())}
+        """Each connector's counters (state, in flight, sent, errors...), by name: the running ones and
+        those the operator stopped."""
+        links = {**self._halted, **self._connectors}
+        return {name: links[name].stats() for name in sorted(links)}
 
 
 def share_of(config: ConnectorConfig, processes: int) -> ConnectorConfig:
@@ -186,4 +226,4 @@ def share_of(config: ConnectorConfig, processes: int) -> ConnectorConfig:
 
 
 def is_up(connector: Connector) -> bool:
-    return connector.stats().state == BOUND
+    return connector.state == BOUND
