@@ -26,7 +26,7 @@ from smsplatform.store.callbacks import (
 )
 from smsplatform.store.customers import create_customer
 from smsplatform.store.database import Database
-from smsplatform.store.schema import callbacks
+from smsplatform.store.schema import callback_errors, callbacks
 
 T = TypeVar("T")
 
@@ -148,6 +148,30 @@ def test_settle_done_retry_dead(db: Database, setup: Setup) -> None:
     assert run(db, count_by_state) == {PENDING: 1, DONE: 1, DEAD: 1}
 
 
+def failed_attempts(db: Database) -> list[tuple[int, int, str, int]]:
+    """callback_errors as (callback_id, attempt, error, at), in the order written."""
+    with db.engine.connect() as conn:
+        c = callback_errors.c
+        query = sa.select(c.callback_id, c.attempt, c.error, c.at).order_by(c.id)
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def test_every_failed_attempt_is_kept_with_the_receivers_answer(db: Database, setup: Setup) -> None:
+    run(db, enqueue_reports, [(setup.both, report(n)) for n in range(3)], 100)
+    a, b, c = (x.id for x in run(db, claim_due, 100, 10))
+    run(db, settle, done=[a], retries=[(b, 130, "HTTP 500"), (c, 130, "x" * 300)], now=110)
+    assert failed_attempts(db) == [(b, 1, "HTTP 500", 110), (c, 1, "x" * 200, 110)]
+    assert [x.id for x in run(db, claim_due, 130, 10)] == [b, c]
+    run(db, settle, retries=[(b, 170, "connection refused")], dead=[(c, "HTTP 404")], now=140)
+    assert failed_attempts(db)[2:] == [(b, 2, "connection refused", 140), (c, 2, "HTTP 404", 140)]
+
+
+def test_reports_keep_the_message_they_are_about(db: Database, setup: Setup) -> None:
+    run(db, enqueue_reports, [(setup.both, report(41)), (setup.status_only, report(42))], 100)
+    run(db, enqueue_reply, setup.both, {"replyid": "7"}, 100)
+    assert [(r.kind, r.message_id) for r in rows(db)] == [("report", 41), ("report", 42), ("reply", None)]
+
+
 def test_a_late_failure_does_not_revive_a_settled_row(db: Database, setup: Setup) -> None:
     run(db, enqueue_report, setup.both, report(1), 100)
     [first] = run(db, claim_due, 100, 10, lease_seconds=10)
@@ -157,6 +181,7 @@ def test_a_late_failure_does_not_revive_a_settled_row(db: Database, setup: Setup
     run(db, settle, dead=[(first.id, "timeout")], now=112)
     [row] = rows(db)
     assert (row.state, row.done_at, row.last_error) == (DONE, 111, "")
+    assert failed_attempts(db) == []  # the row's second attempt succeeded: nothing to show against it
 
 
 def test_a_dead_row_stays_dead_and_a_settled_row_is_not_released(db: Database, setup: Setup) -> None:

@@ -11,8 +11,10 @@ from smsplatform.store.dispatch import (
     DELIVERED,
     EXPIRED,
     FAILED,
+    LEASE_RAN_OUT,
     QUEUED,
     REJECTED,
+    RELEASED,
     SUBMITTED,
     SUBMITTING,
     UNDELIVERED,
@@ -32,7 +34,15 @@ from smsplatform.store.dispatch import (
     requeue_expired,
     store_inbound,
 )
-from smsplatform.store.schema import inbound, message_parts, messages, optouts, unmatched_receipts
+from smsplatform.store.schema import (
+    callbacks,
+    inbound,
+    message_parts,
+    messages,
+    optouts,
+    submit_errors,
+    unmatched_receipts,
+)
 from tests.dispatch.support import callback_items, make_account, message, parts, queue, run, usednum
 
 ME = "dispatcher-a"
@@ -49,6 +59,20 @@ def submit(
 
 def receipt(remote_id: str, stat: str = "DELIVRD", err: str = "000", connector: str = "smsc-1") -> ReceiptIn:
     return ReceiptIn(connector, remote_id, stat, err)
+
+
+def failed_attempts(db: Database) -> list[tuple[int, int, str, str, str, int]]:
+    """submit_errors as (message_id, attempt, connector, outcome, error, at), in the order written."""
+    with db.engine.connect() as conn:
+        query = sa.select(
+            submit_errors.c.message_id,
+            submit_errors.c.attempt,
+            submit_errors.c.connector,
+            submit_errors.c.outcome,
+            submit_errors.c.error,
+            submit_errors.c.at,
+        ).order_by(submit_errors.c.id)
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def unmatched_count(db: Database) -> int:
@@ -148,6 +172,9 @@ def test_submitted_then_delivered_gives_exactly_one_report(db: Database) -> None
     assert (again.applied, again.duplicates, again.finished) == (0, 2, 0)
     assert message(db, message_id).state == DELIVERED
     assert len(callback_items(db)) == 1
+    with db.engine.connect() as conn:  # the report's row names its message, for the message's page
+        assert conn.execute(sa.select(callbacks.c.message_id)).scalar_one() == message_id
+    assert failed_attempts(db) == []  # an acknowledged attempt is a part, not an error
 
 
 def test_a_long_message_is_final_when_every_part_is(db: Database) -> None:
@@ -294,6 +321,8 @@ def test_outcomes_of_a_lost_lease(db: Database) -> None:
     assert message(db, ids[0]).lease_owner == OTHER
     assert message(db, ids[1]).state == QUEUED
     assert message(db, ids[2]).state == SUBMITTED
+    # Only the lease running out is on record: the outcomes that came too late changed nothing.
+    assert failed_attempts(db) == [(i, 1, "", "maybe_sent", LEASE_RAN_OUT, 1_100) for i in ids]
 
 
 def test_a_timeout_counts_as_possibly_sent(db: Database) -> None:
@@ -313,6 +342,69 @@ def test_giving_up_fails_with_a_refund(db: Database) -> None:
     assert (row.state, row.stat, row.errcode) == (FAILED, "UNDELIV", "not bound")
     assert usednum(db, account.id) == 0
     assert callback_items(db)[0]["status"] == "UNDELIV"
+
+
+# --- failed attempts -----------------------------------------------------------------------------
+
+
+def test_failed_attempts_are_kept_with_their_answer(db: Database) -> None:
+    account = make_account(db)
+    ids = queue(db, account, [f"1380013800{i}" for i in range(4)])
+    run(db, claim, ME, 1_001, 10, 30)
+    long_answer = "refused: " + "x" * 300
+    outcomes = [
+        Retry(ids[0], 1_050, "throttled: 0x00000058", "smsc-1"),
+        Retry(ids[1], 1_050, "response timeout", "smsc-2", maybe_sent=True),
+        Failed(ids[2], long_answer, REJECTED, "REJECTD", "smsc-1"),
+        Submitted(ids[3], "smsc-1", ("k1",)),
+    ]
+    run(db, record_results, ME, outcomes, 1_010)
+    assert failed_attempts(db) == [
+        (ids[0], 1, "smsc-1", "retry", "throttled: 0x00000058", 1_010),
+        (ids[1], 1, "smsc-2", "maybe_sent", "response timeout", 1_010),
+        (ids[2], 1, "smsc-1", "failed", long_answer[:200], 1_010),
+    ]
+    assert message(db, ids[0]).errcode == "throttled: 0x00000058"[:32]
+
+    assert [m.id for m in run(db, claim, OTHER, 1_050, 10, 30)] == ids[:2]  # OTHER dies holding them
+    assert run(db, requeue_expired, 1_081) == 2
+    run(db, claim, ME, 1_081, 10, 30)
+    assert run(db, release_leases, ME, 1_082) == 2  # ME stops before the answers came
+    assert failed_attempts(db)[3:] == [
+        (ids[0], 2, "", "maybe_sent", LEASE_RAN_OUT, 1_081),
+        (ids[1], 2, "", "maybe_sent", LEASE_RAN_OUT, 1_081),
+        (ids[0], 3, "", "maybe_sent", RELEASED, 1_082),
+        (ids[1], 3, "", "maybe_sent", RELEASED, 1_082),
+    ]
+
+
+def test_retries_of_one_batch_each_keep_their_own_time_and_answer(db: Database) -> None:
+    account = make_account(db)
+    ids = queue(db, account, [f"1380013800{i}" for i in range(5)])
+    run(db, claim, ME, 1_001, 10, 30)
+    outcomes = [
+        Retry(ids[0], 1_050, "throttled", "smsc-1"),
+        Retry(ids[1], 1_050, "throttled", "smsc-1"),
+        Retry(ids[2], 1_060, "throttled", "smsc-1"),
+        Retry(ids[3], 1_050, "no route"),
+        Retry(ids[4], 1_050, "timeout", "smsc-1", maybe_sent=True),
+    ]
+    assert run(db, record_results, ME, outcomes, 1_010).retried == 5
+    rows = [message(db, i) for i in ids]
+    assert [(r.state, r.next_attempt_at, r.errcode, r.connector, r.maybe_sent) for r in rows] == [
+        (QUEUED, 1_050, "throttled", "smsc-1", 0),
+        (QUEUED, 1_050, "throttled", "smsc-1", 0),
+        (QUEUED, 1_060, "throttled", "smsc-1", 0),
+        (QUEUED, 1_050, "no route", None, 0),
+        (QUEUED, 1_050, "timeout", "smsc-1", 1),
+    ]
+    assert sorted((m, outcome, error) for m, _, _, outcome, error, _ in failed_attempts(db)) == [
+        (ids[0], "retry", "throttled"),
+        (ids[1], "retry", "throttled"),
+        (ids[2], "retry", "throttled"),
+        (ids[3], "retry", "no route"),
+        (ids[4], "maybe_sent", "timeout"),
+    ]
 
 
 # --- receipts that overtake their submit result -------------------------------------------------

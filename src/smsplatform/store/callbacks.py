@@ -19,7 +19,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from smsplatform.store.driver import chunks, driver_sql, execute_for_ids
-from smsplatform.store.schema import accounts, callbacks, customers
+from smsplatform.store.schema import accounts, callback_errors, callbacks, customers
 
 REPORT = "report"
 REPLY = "reply"
@@ -74,7 +74,9 @@ def enqueue_reply(conn: sa.Connection, account_id: int, item: Mapping[str, str],
 
 def enqueue_reports(conn: sa.Connection, rows: Sequence[tuple[int, Mapping[str, str]]], now: int) -> None:
     """Owes many status reports, each to its sub-account's statusurl; rows of sub-accounts without one
-    are skipped. One lookup of the distinct sub-accounts, then one multi-row insert."""
+    are skipped. One lookup of the distinct sub-accounts, then one multi-row insert.
+
+    Each row keeps the message it reports on (the item's reportid), for the message's page."""
     if not rows:
         return
     wanted = sorted({account_id for account_id, _ in rows})
@@ -82,7 +84,7 @@ def enqueue_reports(conn: sa.Connection, rows: Sequence[tuple[int, Mapping[str, 
     for chunk in chunks(wanted):
         with_url.update(conn.execute(_WITH_STATUSURL, {"ids": chunk}).scalars())
     values = [
-        (account_id, REPORT, _payload(item), PENDING, now, now)
+        (account_id, REPORT, _payload(item), PENDING, now, now, _message_id(item))
         for account_id, item in rows
         if account_id in with_url
     ]
@@ -94,9 +96,16 @@ _WITH_STATUSURL = sa.select(accounts.c.id).where(
     accounts.c.id.in_(sa.bindparam("ids", expanding=True)), accounts.c.statusurl != ""
 )
 _INSERT = (
-    f"INSERT INTO {callbacks.name} (account_id, kind, payload, state, next_attempt_at, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO {callbacks.name}"
+    " (account_id, kind, payload, state, next_attempt_at, created_at, message_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _message_id(item: Mapping[str, str]) -> int | None:
+    """The message a status report is about: its reportid is the message's id."""
+    reportid = item.get("reportid", "")
+    return int(reportid) if reportid.isdigit() else None
 
 
 class DueCallback(NamedTuple):
@@ -218,32 +227,68 @@ def mark_done(conn: sa.Connection, ids: Sequence[int], now: int) -> None:
         execute_for_ids(conn, _MARK_DONE, chunk, now)
 
 
-def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int, str]]) -> None:
+_ERROR_LEN = 200  # last_error and callback_errors.error
+
+_RETRY_LATER = (
+    sa.update(callbacks)
+    .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
+    .values(next_attempt_at=sa.bindparam("next_at"), lease_until=None, last_error=sa.bindparam("error"))
+)
+_MARK_DEAD = (
+    sa.update(callbacks)
+    .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
+    .values(state=DEAD, done_at=sa.bindparam("now"), lease_until=None, last_error=sa.bindparam("error"))
+)
+
+
+def _record_error(*settled_here: sa.ColumnElement[bool]) -> sa.Insert:
+    """Keep a failed attempt, with the receiver's answer, for the operator; only when the row was
+    settled by this unit of work (`settled_here`), so the attempt is the row's count of claims, and a
+    worker whose lease ran out records nothing over the row's later attempts."""
+    return sa.insert(callback_errors).from_select(
+        ["callback_id", "attempt", "error", "at"],
+        sa.select(
+            callbacks.c.id,
+            callbacks.c.attempts,
+            sa.bindparam("error", type_=sa.String),
+            sa.bindparam("now", type_=sa.BigInteger),
+        ).where(callbacks.c.id == sa.bindparam("row_id"), *settled_here),
+    )
+
+
+_RECORD_RETRY = _record_error(
+    callbacks.c.state == PENDING,
+    callbacks.c.lease_until.is_(None),
+    callbacks.c.next_attempt_at == sa.bindparam("next_at"),
+)
+_RECORD_DEATH = _record_error(
+    callbacks.c.state == DEAD,
+    callbacks.c.done_at == sa.bindparam("now"),
+    callbacks.c.last_error == sa.bindparam("error"),
+)
+
+
+def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int, str]], now: int) -> None:
     """Attempts on these rows failed: each `(id, next_attempt_at, error)` becomes due again at that time.
 
-    A row another worker already settled (after this one's lease ran out) stays settled.
+    A row another worker already settled (after this one's lease ran out) stays settled. Each attempt
+    is kept in `callback_errors`.
     """
     if retries:
-        conn.execute(
-            sa.update(callbacks)
-            .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
-            .values(
-                next_attempt_at=sa.bindparam("next_at"), lease_until=None, last_error=sa.bindparam("error")
-            ),
-            [{"row_id": i, "next_at": at, "error": error[:200]} for i, at, error in retries],
-        )
+        params = [
+            {"row_id": i, "next_at": at, "error": error[:_ERROR_LEN], "now": now} for i, at, error in retries
+        ]
+        conn.execute(_RETRY_LATER, params)
+        conn.execute(_RECORD_RETRY, params)
 
 
 def mark_dead(conn: sa.Connection, dead: Sequence[tuple[int, str]], now: int) -> None:
     """The retry schedule is exhausted for these `(id, error)` rows: they stay, for the operator, but are
-    not tried again."""
+    not tried again. The last attempt is kept in `callback_errors`."""
     if dead:
-        conn.execute(
-            sa.update(callbacks)
-            .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
-            .values(state=DEAD, done_at=now, lease_until=None, last_error=sa.bindparam("error")),
-            [{"row_id": i, "error": error[:200]} for i, error in dead],
-        )
+        params = [{"row_id": i, "error": error[:_ERROR_LEN], "now": now} for i, error in dead]
+        conn.execute(_MARK_DEAD, params)
+        conn.execute(_RECORD_DEATH, params)
 
 
 def release(conn: sa.Connection, ids: Sequence[int], now: int) -> None:
@@ -262,7 +307,7 @@ def settle(
 ) -> None:
     """The outcomes of delivery attempts, as one unit of work."""
     mark_done(conn, done, now)
-    retry_later(conn, retries)
+    retry_later(conn, retries, now)
     mark_dead(conn, dead, now)
 
 

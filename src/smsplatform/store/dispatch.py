@@ -32,7 +32,16 @@ from smsplatform.domain.numbers import normalize_mobile
 from smsplatform.domain.optout import is_opt_out_reply
 from smsplatform.store.callbacks import enqueue_reply, enqueue_reports
 from smsplatform.store.driver import chunks, driver_sql, execute_for_ids
-from smsplatform.store.schema import accounts, inbound, message_parts, messages, optouts, unmatched_receipts
+from smsplatform.store.rollups import Tally
+from smsplatform.store.schema import (
+    accounts,
+    inbound,
+    message_parts,
+    messages,
+    optouts,
+    submit_errors,
+    unmatched_receipts,
+)
 
 QUEUED = "queued"
 SUBMITTING = "submitting"
@@ -54,6 +63,11 @@ _STATE_OF_STAT = {DELIVRD: DELIVERED, "EXPIRED": EXPIRED, "REJECTD": REJECTED}
 _ID_LEN = 64
 _ERR_LEN = 32
 _STAT_LEN = 16
+_ERROR_TEXT_LEN = 200  # submit_errors.error: the whole answer, where errcode keeps a code
+
+# submit_errors.outcome
+RETRY = "retry"
+MAYBE_SENT = "maybe_sent"
 
 
 @functools.lru_cache(maxsize=4096)  # a batch of reports shares a few distinct seconds
@@ -173,37 +187,55 @@ def renew_leases(conn: sa.Connection, owner: str, until: int, ending_before: int
     return int(result.rowcount)
 
 
-def requeue_expired(conn: sa.Connection, now: int) -> int:
-    """Give back claims whose lease ran out (their dispatcher died); each counts as possibly sent."""
-    result = conn.execute(
+LEASE_RAN_OUT = "lease ran out: the dispatcher holding it stopped answering"
+RELEASED = "given back unanswered: the dispatcher was stopping"
+
+
+def _give_back(*where: sa.ColumnElement[bool]) -> sa.Update:
+    return (
         sa.update(messages)
-        .where(_in_state(SUBMITTING), messages.c.lease_until < now)
+        .where(_in_state(SUBMITTING), *where)
         .values(
             state=QUEUED,
             lease_owner=None,
             lease_until=None,
-            next_attempt_at=now,
+            next_attempt_at=sa.bindparam("b_now"),
             maybe_sent=messages.c.maybe_sent + 1,
         )
+        .returning(messages.c.id, messages.c.attempts)
     )
-    return int(result.rowcount)
+
+
+_REQUEUE_EXPIRED = _give_back(messages.c.lease_until < sa.bindparam("b_now"))
+_RELEASE = _give_back(messages.c.lease_owner == sa.bindparam("b_owner"))
+
+
+def requeue_expired(conn: sa.Connection, now: int) -> int:
+    """Give back claims whose lease ran out (their dispatcher died); each counts as possibly sent."""
+    given_back = conn.execute(_REQUEUE_EXPIRED, {"b_now": now}).all()
+    _record_errors(conn, [(i, attempt, "", MAYBE_SENT, LEASE_RAN_OUT, now) for i, attempt in given_back])
+    return len(given_back)
 
 
 def release_leases(conn: sa.Connection, owner: str, now: int) -> int:
     """Give back what `owner` still holds when it stops; each counts as possibly sent, since its
     submit may have been on the wire when the dispatcher gave up waiting for it."""
-    result = conn.execute(
-        sa.update(messages)
-        .where(_in_state(SUBMITTING), messages.c.lease_owner == owner)
-        .values(
-            state=QUEUED,
-            lease_owner=None,
-            lease_until=None,
-            next_attempt_at=now,
-            maybe_sent=messages.c.maybe_sent + 1,
-        )
-    )
-    return int(result.rowcount)
+    given_back = conn.execute(_RELEASE, {"b_now": now, "b_owner": owner}).all()
+    _record_errors(conn, [(i, attempt, "", MAYBE_SENT, RELEASED, now) for i, attempt in given_back])
+    return len(given_back)
+
+
+_INSERT_ERROR = (
+    f"INSERT INTO {submit_errors.name} (message_id, attempt, connector, outcome, error, at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _record_errors(conn: sa.Connection, rows: Sequence[tuple[int, int, str, str, str, int]]) -> None:
+    """Keep attempts that did not end in an acknowledged part: rows of (message_id, attempt,
+    connector, outcome, error, at). Only error paths come here."""
+    if rows:
+        conn.exec_driver_sql(driver_sql(conn, _INSERT_ERROR), sorted(rows))
 
 
 # --- submit results ------------------------------------------------------------------------------
@@ -265,17 +297,21 @@ def record_results(
     submitted = [o for o in outcomes if isinstance(o, Submitted)]
     retries = [o for o in outcomes if isinstance(o, Retry)]
     failures = [o for o in outcomes if isinstance(o, Failed)]
-    stored = _record_submitted(conn, submitted, now) if submitted else []
-    retried = _record_retries(conn, owner, retries) if retries else 0
-    failed = _record_failures(conn, owner, failures, now) if failures else 0
+    tally = Tally()
+    stored = _record_submitted(conn, submitted, now, tally) if submitted else []
+    retried = _record_retries(conn, owner, retries, now) if retries else 0
+    failed = _record_failures(conn, owner, failures, now, tally) if failures else 0
     early, finished = 0, 0
     if stored:
         remote_ids = [rid[:_ID_LEN] for o in stored for rid in o.remote_ids]
-        early, finished = _apply_early_receipts(conn, remote_ids, now)
+        early, finished = _apply_early_receipts(conn, remote_ids, now, tally)
+    tally.write(conn)
     return RecordSummary(len(stored), retried, failed, early, finished)
 
 
-def _record_submitted(conn: sa.Connection, outcomes: Sequence[Submitted], now: int) -> list[Submitted]:
+def _record_submitted(
+    conn: sa.Connection, outcomes: Sequence[Submitted], now: int, tally: Tally
+) -> list[Submitted]:
     by_connector: dict[str, list[Submitted]] = defaultdict(list)
     for outcome in outcomes:
         by_connector[outcome.connector].append(outcome)
@@ -283,8 +319,10 @@ def _record_submitted(conn: sa.Connection, outcomes: Sequence[Submitted], now: i
     for connector, group in by_connector.items():
         by_id = {o.message_id: o for o in group}
         for chunk in chunks(sorted(by_id)):
-            updated = execute_for_ids(conn, _MARK_SUBMITTED, chunk, connector, now).scalars().all()
-            stored.extend(by_id[message_id] for message_id in updated)
+            # Rows of (id, customer_id, carrier, kind, created_at).
+            updated = execute_for_ids(conn, _MARK_SUBMITTED, chunk, connector, now).all()
+            stored.extend(by_id[row[0]] for row in updated)
+            tally.submitted(now, connector, [row[1:] for row in updated])
     parts = [
         (o.message_id, index, o.connector, remote_id[:_ID_LEN])
         for o in stored
@@ -299,48 +337,36 @@ def _record_submitted(conn: sa.Connection, outcomes: Sequence[Submitted], now: i
 _MARK_SUBMITTED = (
     f"UPDATE {messages.name} SET state = '{SUBMITTED}', connector = ?, submitted_at = ?,"
     " lease_owner = NULL, lease_until = NULL, errcode = ''"
-    f" WHERE id IN ({{ids}}) AND state || '' IN ('{SUBMITTING}', '{QUEUED}') RETURNING id"
+    f" WHERE id IN ({{ids}}) AND state || '' IN ('{SUBMITTING}', '{QUEUED}')"
+    " RETURNING id, customer_id, carrier, kind, created_at"
 )
 _INSERT_PART = (
     f"INSERT INTO {message_parts.name} (message_id, part, connector, remote_id) VALUES (?, ?, ?, ?)"
 )
 
 
+# One statement per distinct (time, error, connector) of a batch: a throttling SMSC answers a whole
+# window alike. `state || ''`: see `_unindexed`.
 _REQUEUE = (
-    sa.update(messages)
-    .where(
-        messages.c.id == sa.bindparam("b_id"),
-        messages.c.state == SUBMITTING,
-        messages.c.lease_owner == sa.bindparam("b_owner"),
-    )
-    .values(
-        state=QUEUED,
-        lease_owner=None,
-        lease_until=None,
-        next_attempt_at=sa.bindparam("b_at"),
-        errcode=sa.bindparam("b_error"),
-        connector=sa.bindparam("b_connector"),
-        maybe_sent=messages.c.maybe_sent + sa.bindparam("b_maybe", type_=sa.SmallInteger),
-    )
+    f"UPDATE {messages.name} SET state = '{QUEUED}', lease_owner = NULL, lease_until = NULL,"
+    " next_attempt_at = ?, errcode = ?, connector = ?, maybe_sent = maybe_sent + ?"
+    f" WHERE lease_owner = ? AND id IN ({{ids}}) AND state || '' = '{SUBMITTING}' RETURNING id, attempts"
 )
 
 
-def _record_retries(conn: sa.Connection, owner: str, retries: Sequence[Retry]) -> int:
-    result = conn.execute(
-        _REQUEUE,
-        [
-            {
-                "b_owner": owner,
-                "b_id": r.message_id,
-                "b_at": r.at,
-                "b_error": r.error[:_ERR_LEN],
-                "b_connector": r.connector,
-                "b_maybe": int(r.maybe_sent),
-            }
-            for r in retries
-        ],
-    )
-    return max(0, int(result.rowcount))
+def _record_retries(conn: sa.Connection, owner: str, retries: Sequence[Retry], now: int) -> int:
+    groups: dict[tuple[int, str, str | None, bool], list[int]] = defaultdict(list)
+    for r in retries:
+        groups[r.at, r.error, r.connector, r.maybe_sent].append(r.message_id)
+    errors: list[tuple[int, int, str, str, str, int]] = []
+    for (at, error, connector, maybe_sent), ids in groups.items():
+        outcome, text = (MAYBE_SENT if maybe_sent else RETRY), error[:_ERROR_TEXT_LEN]
+        for chunk in chunks(sorted(ids)):
+            params = (at, error[:_ERR_LEN], connector, int(maybe_sent), owner)
+            for message_id, attempt in execute_for_ids(conn, _REQUEUE, chunk, *params):
+                errors.append((message_id, attempt, connector or "", outcome, text, now))
+    _record_errors(conn, errors)
+    return len(errors)
 
 
 _REPORT_COLUMNS = (
@@ -351,6 +377,16 @@ _REPORT_COLUMNS = (
     messages.c.segments,
     messages.c.submitted_at,
     messages.c.created_at,
+)
+_AFTER_REPORT = len(_REPORT_COLUMNS)
+# What a final message counts in the traffic figures by (see `Tally.finished`), in its order.
+_TALLY_COLUMNS = (
+    messages.c.customer_id,
+    messages.c.carrier,
+    messages.c.kind,
+    messages.c.connector,
+    messages.c.state,
+    messages.c.submitted_at,
 )
 
 
@@ -373,9 +409,13 @@ def _report(row: Sequence[Any], stat: str, errcode: str, done_at: int) -> tuple[
     }
 
 
-def _record_failures(conn: sa.Connection, owner: str, failures: Sequence[Failed], now: int) -> int:
+def _record_failures(
+    conn: sa.Connection, owner: str, failures: Sequence[Failed], now: int, tally: Tally
+) -> int:
     reports: list[tuple[int, Mapping[str, str]]] = []
     refunds: dict[int, int] = defaultdict(int)
+    errors: list[tuple[int, int, str, str, str, int]] = []
+    finished: list[Sequence[Any]] = []
     for f in failures:  # rare: one statement each
         stat, errcode = f.stat[:_STAT_LEN], f.error[:_ERR_LEN]
         row = conn.execute(
@@ -395,14 +435,18 @@ def _record_failures(conn: sa.Connection, owner: str, failures: Sequence[Failed]
                 lease_until=None,
                 maybe_sent=messages.c.maybe_sent + int(f.maybe_sent),
             )
-            .returning(*_REPORT_COLUMNS)
+            .returning(*_REPORT_COLUMNS, messages.c.attempts, *_TALLY_COLUMNS)
         ).first()
         if row is None:
             continue
         refunds[row.account_id] += row.segments
         reports.append(_report(row, stat, errcode, now))
+        errors.append((f.message_id, row.attempts, f.connector or "", FAILED, f.error[:_ERROR_TEXT_LEN], now))
+        finished.append(row[_AFTER_REPORT + 1 :])
     _refund(conn, refunds)
     enqueue_reports(conn, reports, now)
+    _record_errors(conn, errors)
+    tally.finished(now, finished)
     return len(reports)
 
 
@@ -468,7 +512,9 @@ def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int)
                 for r in unmatched
             ],
         )
-    applied, duplicates, finished = _settle(conn, matched, now)
+    tally = Tally()
+    applied, duplicates, finished = _settle(conn, matched, now, tally)
+    tally.write(conn)
     return ReceiptSummary(applied, duplicates, len(receipts) - len(final), len(unmatched), finished)
 
 
@@ -511,7 +557,7 @@ def _finish_statement() -> sa.Update:
             errcode=sa.func.coalesce(first(message_parts.c.err, failed), first(message_parts.c.err), ""),
             done_at=sa.bindparam("b_now"),
         )
-        .returning(*_REPORT_COLUMNS, messages.c.stat, messages.c.errcode)
+        .returning(*_REPORT_COLUMNS, messages.c.stat, messages.c.errcode, *_TALLY_COLUMNS)
     )
 
 
@@ -551,7 +597,7 @@ def _preference(part: _Part, connector: str) -> tuple[bool, bool, int]:
 
 
 def _settle(
-    conn: sa.Connection, matched: Sequence[tuple[ReceiptIn, _Part]], now: int
+    conn: sa.Connection, matched: Sequence[tuple[ReceiptIn, _Part]], now: int, tally: Tally
 ) -> tuple[int, int, int]:
     """Apply matched receipts; returns (applied, duplicates, messages finished)."""
     parts_by_outcome: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -575,7 +621,7 @@ def _settle(
     for (stat, err), part_ids in parts_by_outcome.items():
         for chunk in chunks(part_ids):
             applied += execute_for_ids(conn, _SET_PART_STATE, chunk, stat, err).rowcount
-    finished = _finish_messages(conn, message_ids, now)
+    finished = _finish_messages(conn, message_ids, now, tally)
     return applied, len(matched) - applied, finished
 
 
@@ -584,7 +630,7 @@ _PARTS_OF = f"SELECT message_id, part, stat, err FROM {message_parts.name} WHERE
 _SET_FINAL = (
     f"UPDATE {messages.name} SET state = ?, stat = ?, errcode = ?, done_at = ?"
     f" WHERE id IN ({{ids}}) AND state || '' = '{SUBMITTED}'"
-    f" RETURNING {', '.join(column.name for column in _REPORT_COLUMNS)}"
+    f" RETURNING {', '.join(column.name for column in (*_REPORT_COLUMNS, *_TALLY_COLUMNS))}"
 )
 
 
@@ -603,14 +649,15 @@ def _final_stat(parts: list[tuple[int, str, str]]) -> tuple[str, str] | None:
     return DELIVRD, parts[0][2]
 
 
-def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int) -> int:
+def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int, tally: Tally) -> int:
     """Make final the messages whose parts all have a final state; enqueue one report each."""
     reports: list[tuple[int, Mapping[str, str]]] = []
     for chunk in chunks(message_ids):
         if _is_postgres(conn):
             # Writers run side by side here: one statement decides and changes each row under its lock.
-            for row in conn.execute(_FINISH, {"b_ids": chunk, "b_now": now}):
-                reports.append(_report(row, row.stat, row.errcode, now))
+            rows = conn.execute(_FINISH, {"b_ids": chunk, "b_now": now}).all()
+            reports.extend(_report(row, row.stat, row.errcode, now) for row in rows)
+            tally.finished(now, [row[_AFTER_REPORT + 2 :] for row in rows])
             continue
         # SQLite has one writer at a time, so reading, then writing, is as safe and several times
         # cheaper than the correlated statement (this runs for every receipt).
@@ -627,17 +674,20 @@ def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int) 
             state = _STATE_OF_STAT.get(stat, UNDELIVERED)
             rows = execute_for_ids(conn, _SET_FINAL, final_ids, state, stat, err, now).all()
             reports.extend(_report(row, stat, err, now) for row in rows)
+            tally.finished(now, [row[_AFTER_REPORT:] for row in rows])
     reports.sort(key=lambda r: int(r[1]["reportid"]))
     enqueue_reports(conn, reports, now)
     return len(reports)
 
 
-def _apply_early_receipts(conn: sa.Connection, remote_ids: Sequence[str], now: int) -> tuple[int, int]:
+def _apply_early_receipts(
+    conn: sa.Connection, remote_ids: Sequence[str], now: int, tally: Tally
+) -> tuple[int, int]:
     """Apply kept receipts for parts just inserted; returns (receipts applied, messages finished)."""
     rows: list[Any] = []
     for chunk in chunks(sorted(set(remote_ids))):
         rows.extend(execute_for_ids(conn, _KEPT_BY_REMOTE_ID, chunk).all())
-    return _apply_kept(conn, rows, now)
+    return _apply_kept(conn, rows, now, tally)
 
 
 def rematch_receipts(conn: sa.Connection, now: int, since: int, limit: int = 1000) -> tuple[int, int]:
@@ -656,10 +706,13 @@ def rematch_receipts(conn: sa.Connection, now: int, since: int, limit: int = 100
         .limit(limit)
     )
     rows = conn.execute(query).all()
-    return _apply_kept(conn, rows, now)
+    tally = Tally()
+    found = _apply_kept(conn, rows, now, tally)
+    tally.write(conn)
+    return found
 
 
-def _apply_kept(conn: sa.Connection, rows: Sequence[Any], now: int) -> tuple[int, int]:
+def _apply_kept(conn: sa.Connection, rows: Sequence[Any], now: int, tally: Tally) -> tuple[int, int]:
     if not rows:
         return 0, 0
     kept = [(row.id, ReceiptIn(row.connector, row.remote_id, row.stat, row.err)) for row in rows]
@@ -670,7 +723,7 @@ def _apply_kept(conn: sa.Connection, rows: Sequence[Any], now: int) -> tuple[int
     done = [row_id for row_id, receipt in kept if id(receipt) in found]
     for chunk in chunks(done):
         conn.execute(sa.delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(chunk)))
-    applied, _, finished = _settle(conn, matched, now)
+    applied, _, finished = _settle(conn, matched, now, tally)
     return applied, finished
 
 

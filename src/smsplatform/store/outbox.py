@@ -7,6 +7,8 @@ messages exist and will be delivered whatever process dies next.
 from __future__ import annotations
 
 import json
+import operator
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from smsplatform.domain.templates import TemplateKind
+from smsplatform.store.rollups import Tally
 from smsplatform.store.routing import pins_for
 from smsplatform.store.schema import accounts, messages, optouts, sends
 
@@ -149,6 +152,9 @@ def _insert_messages(conn: sa.Connection, rows: list[tuple[object, ...]]) -> Non
     conn.exec_driver_sql(f"INSERT INTO {messages.name} ({columns}) VALUES ({marks})", rows)
 
 
+# A message row's (customer_id, carrier, kind): what the traffic figures count it by.
+_FIGURE_KEY = operator.itemgetter(1, 7, 5)
+
 _STORE_RESPONSE = (
     sa.update(sends).where(sends.c.id == sa.bindparam("send")).values(response=sa.bindparam("payload"))
 )
@@ -213,8 +219,10 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
     )
     pins = pins_for(conn, [m.mobile for i in debits for m in batches[i]])
     rows: list[tuple[object, ...]] = []
+    tally = Tally()
     for i, send_id in zip(debits, send_ids, strict=True):
         req = requests[i]
+        start = len(rows)
         rows.extend(
             (
                 send_id,
@@ -230,8 +238,10 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
             )
             for m in batches[i]
         )
+        tally.accepted(req.now, Counter(map(_FIGURE_KEY, rows[start:])))
         outcomes[i] = Accepted(_result(req, send_id, batches[i], opted[i]))
     _insert_messages(conn, rows)
+    tally.write(conn)
     responses = [
         {"send": send_id, "payload": _replay_payload(requests[i], outcomes[i])}
         for i, send_id in zip(debits, send_ids, strict=True)
