@@ -17,6 +17,7 @@ from typing import Any
 
 from smsplatform.admin.actors import Permission
 from smsplatform.admin.api import types
+from smsplatform.admin.context import AdminContext
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -39,6 +40,22 @@ class Endpoint:
     media_type: str = JSON
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # argument → description
     description: str = ""
+    # Arguments the route supplies rather than the request: a fixed value (`/disable` is enabled=False)
+    # or one of the listener's (the settings it runs with). See `fixed` and `from_settings`.
+    supplied: Mapping[str, Callable[[AdminContext], Any]] = dataclasses.field(default_factory=dict)
+    name: str = ""  # the operationId; by default `<module>.<function>`, which must then be unique
+
+
+def fixed(value: Any) -> Callable[[AdminContext], Any]:
+    return lambda _: value
+
+
+def from_settings(name: str) -> Callable[[AdminContext], Any]:
+    return lambda ctx: getattr(ctx.settings, name)
+
+
+def the_settings(ctx: AdminContext) -> Any:
+    return ctx.settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +79,8 @@ class Operation:
         self.path = endpoint.path
         op = endpoint.op
         self.op = op
-        self.name = f"{op.__module__.rsplit('.', 1)[-1]}.{op.__name__}"
+        self.name = endpoint.name or f"{op.__module__.rsplit('.', 1)[-1]}.{op.__name__}"
+        self.supplied = dict(endpoint.supplied)
         self.writes = self.method != "GET"
         self.permission = endpoint.permission or (Permission.VIEW if not self.writes else Permission.MANAGE)
         doc = inspect.getdoc(op) or ""
@@ -78,7 +96,12 @@ class Operation:
         self.path_params: list[Param] = []
         self.query_params: list[Param] = []
         self.body_params: list[Param] = []
+        unknown = set(self.supplied) - set(names[2:])
+        if unknown:
+            raise TypeError(f"{self.name}: supplies {sorted(unknown)}, which it does not take")
         for name in names[2:]:
+            if name in self.supplied:
+                continue
             parameter = signature.parameters[name]
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
                 raise TypeError(f"{self.name}: *args and **kwargs cannot be described")
@@ -107,6 +130,9 @@ class Operation:
         else:
             self.status = endpoint.status
         self.media_type = endpoint.media_type
+
+    def supplied_values(self, ctx: AdminContext) -> dict[str, Any]:
+        return {name: supply(ctx) for name, supply in self.supplied.items()}
 
     def parse_path(self, values: Mapping[str, str]) -> dict[str, Any]:
         return {p.name: types.parse_text(values[p.name], p.type, p.name) for p in self.path_params}

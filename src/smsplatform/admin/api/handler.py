@@ -98,12 +98,14 @@ def respond(operation: Operation, result: Any) -> Response:
 
 def make_handler(ctx: AdminContext, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
     run = ctx.db.write if operation.writes else ctx.db.read
+    supplied = operation.supplied_values(ctx)
 
     async def handle(request: Request) -> Response:
         try:
             actor = await actor_of(ctx, request)
             actor.require(operation.permission)
-            kwargs = operation.parse_path(request.path_params)
+            kwargs = dict(supplied)
+            kwargs.update(operation.parse_path(request.path_params))
             kwargs.update(operation.parse_query(request.query_params.multi_items()))
             if operation.body_params:
                 kwargs.update(operation.parse_body(await _body(request)))

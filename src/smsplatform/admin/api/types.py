@@ -13,7 +13,7 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
@@ -51,7 +51,7 @@ def without_none(tp: Any) -> Any:
 def _sequence_item(tp: Any) -> Any | None:
     """The item type of list[X], tuple[X, ...], Sequence[X], frozenset[X]; None for anything else."""
     origin = _origin(tp)
-    if origin in (list, set, frozenset, Sequence, typing.Sequence):
+    if origin in (list, set, frozenset, Sequence, Iterable, Collection):
         return _args(tp)[0] if _args(tp) else Any
     if origin is tuple and len(_args(tp)) == 2 and _args(tp)[1] is Ellipsis:
         return _args(tp)[0]

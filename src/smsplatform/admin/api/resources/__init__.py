@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from smsplatform.admin.api.endpoint import Endpoint
-from smsplatform.admin.api.resources import audit, operators
+from smsplatform.admin.api.resources import (
+    accounts,
+    audit,
+    customers,
+    operators,
+    platform,
+    review,
+    templates,
+    words,
+)
 
 ENDPOINTS: list[Endpoint] = [
-    *operators.ENDPOINTS,
+    *customers.ENDPOINTS,
+    *accounts.ENDPOINTS,
+    *templates.ENDPOINTS,
+    *review.ENDPOINTS,
+    *words.ENDPOINTS,
+    *platform.ENDPOINTS,
     *audit.ENDPOINTS,
+    *operators.ENDPOINTS,
 ]
