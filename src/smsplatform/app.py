@@ -35,6 +35,7 @@ from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.dispatch.dispatcher import Dispatcher
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
+from smsplatform.logs import configure_logging
 from smsplatform.domain.routes import BUILTIN_SIMULATORS as BUILTIN_SIMULATORS
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator
@@ -43,6 +44,7 @@ from smsplatform.store.catalog import Catalog
 from smsplatform.store.clock import now
 from smsplatform.store.connectors import LinkHealth, record_stats
 from smsplatform.store.database import Database
+from smsplatform.telemetry import export_callbacks, export_links
 from smsplatform.workers import DispatchWorkers, ServePipe, WorkerSpec
 
 log = logging.getLogger("smsplatform")
@@ -96,6 +98,7 @@ class Services:
                 wake=self.callbacks_wake,
             )
             self._spawn(self.callbacks.run(), "callbacks")
+            self._spawn(export_callbacks(self.callbacks.stats), "callback metrics")
 
     async def _start_dispatch(self) -> None:
         """The dispatch role: here, or in worker processes (which get the built-in links from here)."""
@@ -137,6 +140,7 @@ class Services:
         )
         self._spawn(self.dispatcher.run(), "dispatcher")
         self._spawn(self._report_health(), "connector health")
+        self._spawn(export_links(self.manager.stats), "link metrics")
 
     def wake_dispatch(self) -> None:
         """Messages were accepted: claim them now, here or in the workers."""
@@ -298,9 +302,7 @@ def _tune_gc() -> None:
 
 def serve(settings: Settings) -> None:
     """Runs until SIGTERM or SIGINT, then finishes the work in progress and closes the database."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     roles = settings.roles
     where = (
         settings.database_url.split("@")[-1] if settings.database_url else str(settings.data_dir.resolve())
@@ -324,6 +326,7 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http=RawUtf8HttpToolsProtocol,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through configure_logging's handler
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
@@ -373,6 +376,7 @@ def _admin_server(settings: Settings, db: Database) -> uvicorn.Server:
         port=settings.admin_port,
         loop="uvloop",
         log_level="warning",
+        log_config=None,
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=5,

@@ -27,6 +27,8 @@ from typing import Any
 
 from smsplatform.config import Settings, as_environ
 from smsplatform.connectors.config import BindMode, ConnectorConfig
+from smsplatform.logs import configure_logging
+from smsplatform.telemetry import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +108,10 @@ class DispatchWorkers:
         self._stopping = False
         self._due_pipe: tuple[int, int] | None = None
         self._wake_scheduled = False
+        self._metrics: WorkerMetrics | None = None
 
     async def start(self) -> None:
+        self._metrics = WorkerMetrics()  # the workers' figures, merged into this process's /metrics
         read_end, write_end = os.pipe()
         os.set_blocking(read_end, False)
         os.set_blocking(write_end, False)
@@ -156,6 +160,9 @@ class DispatchWorkers:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
         if self._due_pipe is not None:
             asyncio.get_running_loop().remove_reader(self._due_pipe[0])
             for fd in self._due_pipe:
@@ -177,6 +184,8 @@ class DispatchWorkers:
                     started.set_result(None)
                 code = await process.wait()
                 self._processes.pop(index, None)
+                if self._metrics is not None:
+                    self._metrics.process_gone(process.pid)
                 log.error("dispatch worker %d (pid %d) exited with %s", index, process.pid, code)
             if not started.done():
                 started.set_result(None)  # serve runs on; the worker comes back when it can
@@ -188,7 +197,7 @@ class DispatchWorkers:
             await asyncio.sleep(delay)
 
     async def _spawn(self, index: int) -> asyncio.subprocess.Process:
-        assert self._due_pipe is not None
+        assert self._due_pipe is not None and self._metrics is not None
         write_end = self._due_pipe[1]
         spec = WorkerSpec(
             index=index,
@@ -202,6 +211,7 @@ class DispatchWorkers:
         env |= as_environ(
             dataclasses.replace(self._settings, role="dispatch", dispatch_workers=0, simulators=False)
         )
+        env |= self._metrics.environ()
         env[SPEC_VARIABLE] = spec.to_json()
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -268,8 +278,5 @@ def main() -> None:
 
     spec = WorkerSpec.from_json(os.environ[SPEC_VARIABLE])
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format=f"%(asctime)s %(levelname)s dispatch-{spec.index} %(name)s: %(message)s",
-    )
+    configure_logging(settings, process=f"dispatch-{spec.index}")
     run_dispatch_worker(settings, spec)

@@ -18,6 +18,7 @@ from smsplatform.api.envelope import CALLBACK_PATTERN, ApiError, render, render_
 from smsplatform.api.guard import admit
 from smsplatform.api.openapi import openapi_document
 from smsplatform.api.params import request_params
+from smsplatform.telemetry import API_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,13 @@ class CustomerApi:
             call = await admit(ctx, name, params, client[0] if client else "")
             result = await handler(ctx, call)
         except ApiError as exc:
+            API_REQUESTS[name, exc.code] += 1
             return render_bytes(exc.code, msg=exc.msg, callback=callback, status_as_int=status_as_int)
         except Exception:
             log.exception("unhandled error in /sms/%s", name)
+            API_REQUESTS[name, codes.UNKNOWN_ERROR] += 1
             return render_bytes(codes.UNKNOWN_ERROR, callback=callback, status_as_int=status_as_int)
+        API_REQUESTS[name, codes.OK] += 1  # /metrics: requests by endpoint and code
         return render_bytes(codes.OK, result, callback=callback, status_as_int=status_as_int)
 
 
