@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from smsplatform.protocols.limits import LINK_FIELDS
 from smsplatform.simulator.dialect import SmscDialect
 from smsplatform.simulator.rules import OutcomeRule
 from smsplatform.simulator.server import SmscServer
@@ -84,13 +85,15 @@ async def run_simulator(
     record: bool = False,
     seed: int | None = None,
     started: Callable[[SmscServer[Any], int | None], None] | None = None,
+    announce: Callable[[str], None] | None = print,
 ) -> None:
     """Serve an SMSC until cancelled; for `smsplatform simulator --protocol P --port N`.
 
     `control_port` opens the JSON-lines control port (see control.py) on the same host.
     Recording is off by default: a long-running simulator would otherwise keep every message.
-    `started(server, control_port)` is called once both listen (e.g. to print the ports; port 0
-    asks the system for free ones).
+    `started(server, control_port)` is called once both listen (port 0 asks the system for free
+    ones). `announce` gets the lines that tell whoever started it where to point a connector and
+    with which credentials (printed by default; None for silence).
     """
     from smsplatform.simulator.control import start_control
 
@@ -100,8 +103,12 @@ async def run_simulator(
     if control_port is not None:
         control = await start_control(server, host, control_port)
     log.info("%s simulator listening on %s:%d", protocol, host, server.port)
+    bound_control = None if control is None else int(control.sockets[0].getsockname()[1])
+    if announce is not None:
+        for line in describe_simulator(protocol, host, server, bound_control):
+            announce(line)
     if started is not None:
-        started(server, None if control is None else int(control.sockets[0].getsockname()[1]))
+        started(server, bound_control)
     try:
         await server.serve_forever()
     finally:
@@ -109,3 +116,28 @@ async def run_simulator(
             control.close()
             await control.wait_closed()
         await server.close()
+
+
+def describe_simulator(
+    protocol: str, host: str, server: SmscServer[Any], control_port: int | None
+) -> list[str]:
+    """What an operator needs to point a connector at a standalone simulator, as lines of text."""
+    lines = [f"{protocol} simulator listening on {host}:{server.port}"]
+    fields = LINK_FIELDS.get(protocol.lower())
+    login = fields.login.field if fields is not None else "system id"
+    secret = "shared secret" if fields is None or fields.password is None else fields.password.field
+    for system_id, password in server.accounts.items():
+        line = f"  accepts {login} {system_id!r} with {secret} {password!r}"
+        if fields is not None and len(system_id) > fields.login.octets:
+            line += f" (too long: {login} holds {fields.login.octets} characters, no client can send it)"
+        lines.append(line)
+    if not server.accounts:
+        lines.append("  accepts no account: every bind is refused")
+    callback = server.dialect.callback
+    if callback is not None:
+        lines.append(f"  delivers reports and replies by connecting to {callback.host}:{callback.port}")
+    elif protocol.lower() == "sgip":
+        lines.append("  delivers no reports or replies: SGIP connects back, and no callback address is set")
+    if control_port is not None:
+        lines.append(f'  control port {host}:{control_port} (JSON lines, e.g. {{"cmd": "counters"}})')
+    return lines

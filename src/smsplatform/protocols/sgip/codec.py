@@ -51,6 +51,11 @@ _CORP_ID = 5
 _SERVICE_TYPE = 10
 _FEE = 6
 _TIME = 16
+# Those an operator types in when setting a link up, checked before it is saved.
+PHONE_WIDTH: Final = _PHONE
+LOGIN_WIDTH: Final = _LOGIN
+CORP_ID_WIDTH: Final = _CORP_ID
+SERVICE_TYPE_WIDTH: Final = _SERVICE_TYPE
 
 
 class _BodyWriter:

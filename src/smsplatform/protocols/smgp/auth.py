@@ -10,8 +10,11 @@ ClientID goes in as written, without the NUL padding of its 8-octet field. The s
 import hashlib
 import hmac
 from datetime import datetime
+from typing import Final
 
 from smsplatform.protocols.smgp.wire import TEXT_ENCODING
+
+SHARED_SECRET_MAX: Final = 15  # octets (spec §6.2.2)
 
 
 def login_timestamp(when: datetime) -> int:

@@ -46,6 +46,10 @@ MAX_MSG_LENGTH: Final = 0xFF
 """MsgLength is one octet. The spec caps MT content at 140; the gateway, not the codec, enforces that."""
 
 TERM_ID_WIDTH: Final = 21
+CLIENT_ID_WIDTH: Final = 8
+SERVICE_ID_WIDTH: Final = 10
+FEE_TYPE_WIDTH: Final = 2
+FEE_CODE_WIDTH: Final = 6  # FeeCode and FixedFee alike
 
 
 def encode(pdu: Pdu) -> bytes:
@@ -179,7 +183,7 @@ class PduReader:
 
 
 def _encode_login(out: bytearray, pdu: Login) -> None:
-    put_text(out, pdu.client_id, 8, "ClientID")
+    put_text(out, pdu.client_id, CLIENT_ID_WIDTH, "ClientID")
     put_raw(out, pdu.authenticator_client, AUTHENTICATOR_LENGTH, "AuthenticatorClient")
     put_uint(out, pdu.login_mode, 1, "LoginMode")
     put_uint(out, pdu.timestamp, 4, "TimeStamp")
@@ -189,7 +193,7 @@ def _encode_login(out: bytearray, pdu: Login) -> None:
 def _decode_login(sequence: int, body: BodyReader) -> Login:
     return Login(
         sequence,
-        client_id=body.text(8, "ClientID"),
+        client_id=body.text(CLIENT_ID_WIDTH, "ClientID"),
         authenticator_client=body.raw(AUTHENTICATOR_LENGTH, "AuthenticatorClient"),
         login_mode=body.uint(1, "LoginMode"),
         timestamp=body.uint(4, "TimeStamp"),
@@ -223,10 +227,10 @@ def _encode_submit(out: bytearray, pdu: Submit) -> None:
     put_uint(out, pdu.msg_type, 1, "MsgType")
     put_uint(out, pdu.need_report, 1, "NeedReport")
     put_uint(out, pdu.priority, 1, "Priority")
-    put_text(out, pdu.service_id, 10, "ServiceID")
-    put_text(out, pdu.fee_type, 2, "FeeType")
-    put_text(out, pdu.fee_code, 6, "FeeCode")
-    put_text(out, pdu.fixed_fee, 6, "FixedFee")
+    put_text(out, pdu.service_id, SERVICE_ID_WIDTH, "ServiceID")
+    put_text(out, pdu.fee_type, FEE_TYPE_WIDTH, "FeeType")
+    put_text(out, pdu.fee_code, FEE_CODE_WIDTH, "FeeCode")
+    put_text(out, pdu.fixed_fee, FEE_CODE_WIDTH, "FixedFee")
     put_uint(out, pdu.msg_format, 1, "MsgFormat")
     put_text(out, pdu.valid_time, 17, "ValidTime")
     put_text(out, pdu.at_time, 17, "AtTime")
@@ -246,10 +250,10 @@ def _decode_submit(sequence: int, body: BodyReader) -> Submit:
     msg_type = body.uint(1, "MsgType")
     need_report = body.uint(1, "NeedReport")
     priority = body.uint(1, "Priority")
-    service_id = body.text(10, "ServiceID")
-    fee_type = body.text(2, "FeeType")
-    fee_code = body.text(6, "FeeCode")
-    fixed_fee = body.text(6, "FixedFee")
+    service_id = body.text(SERVICE_ID_WIDTH, "ServiceID")
+    fee_type = body.text(FEE_TYPE_WIDTH, "FeeType")
+    fee_code = body.text(FEE_CODE_WIDTH, "FeeCode")
+    fixed_fee = body.text(FEE_CODE_WIDTH, "FixedFee")
     msg_format = body.uint(1, "MsgFormat")
     valid_time = body.text(17, "ValidTime")
     at_time = body.text(17, "AtTime")
