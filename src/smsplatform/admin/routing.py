@@ -130,7 +130,8 @@ def remove_pin(conn: sa.Connection, actor: Actor, mobile: str) -> PinInfo:
 # --- routes --------------------------------------------------------------------------------------
 
 
-def _effective(conn: sa.Connection, simulators_on: bool) -> dict[str, list[RouteEntry]]:
+def effective(conn: sa.Connection, simulators_on: bool) -> dict[str, list[RouteEntry]]:
+    """carrier → its connectors as dispatch picks them (no permission check: callers made theirs)."""
     carriers = {row.name: row.carriers for row in connectors.list_connectors(conn)}
     found = effective_routes(connectors.list_routes(conn), carriers, simulators_on)
     return {
@@ -138,14 +139,14 @@ def _effective(conn: sa.Connection, simulators_on: bool) -> dict[str, list[Route
     }
 
 
-def list_routes(conn: sa.Connection, actor: Actor, *, simulators_on: bool) -> list[RouteInfo]:
+def list_routes(conn: sa.Connection, actor: Actor, *, simulators_on: bool = True) -> list[RouteInfo]:
     """Every carrier's connectors as dispatch picks them, `simulators_on` as the platform runs."""
     actor.require(Permission.VIEW)
-    return [RouteInfo(carrier, entries) for carrier, entries in _effective(conn, simulators_on).items()]
+    return [RouteInfo(carrier, entries) for carrier, entries in effective(conn, simulators_on).items()]
 
 
 def set_route(
-    conn: sa.Connection, actor: Actor, carrier: str, names: Sequence[str], *, simulators_on: bool
+    conn: sa.Connection, actor: Actor, carrier: str, names: Sequence[str], *, simulators_on: bool = True
 ) -> RouteInfo:
     """The carrier's connectors in failover order, the first preferred; none: the operator's route is
     removed and the carrier goes to the connectors that declare it, or the built-in default."""
@@ -163,4 +164,4 @@ def set_route(
         before={"connectors": before},
         after={"connectors": wanted},
     )
-    return RouteInfo(carrier, _effective(conn, simulators_on).get(carrier, []))
+    return RouteInfo(carrier, effective(conn, simulators_on).get(carrier, []))

@@ -83,6 +83,37 @@ def list_connectors(conn: sa.Connection) -> list[ConnectorRow]:
     return [_from_row(r) for r in conn.execute(sa.select(connectors).order_by(connectors.c.name))]
 
 
+def get_connector(conn: sa.Connection, name: str) -> ConnectorRow:
+    row = conn.execute(sa.select(connectors).where(connectors.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"connector {name}")
+    return _from_row(row)
+
+
+def update_connector(conn: sa.Connection, row: ConnectorRow) -> ConnectorRow:
+    """Replaces the settings of the connector named `row.name`; running links are replaced with it."""
+    updated = conn.execute(
+        sa.update(connectors)
+        .where(connectors.c.name == row.name)
+        .values(
+            protocol=row.protocol,
+            host=row.host,
+            port=row.port,
+            system_id=row.system_id,
+            password=row.password,
+            window=row.window,
+            tps=row.tps,
+            source_number=row.source_number,
+            carriers=",".join(row.carriers),
+            options=json.dumps(dict(row.options), sort_keys=True),
+        )
+    ).rowcount
+    if not updated:
+        raise NotFound(f"connector {row.name}")
+    bump_config_version(conn)
+    return row
+
+
 def remove_connector(conn: sa.Connection, name: str) -> None:
     if not conn.execute(sa.delete(connectors).where(connectors.c.name == name)).rowcount:
         raise NotFound(f"connector {name}")
