@@ -81,7 +81,13 @@ async def test_a_closed_port_fails_with_the_reason(poster: Poster) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     failure = await poster.post(batch(f"http://127.0.0.1:{port}/cb"))
-    assert failure is not None and failure.unreachable and failure.reason.startswith("ConnectError")
+    assert failure == Failure("connection refused", unreachable=True)
+
+
+async def test_a_host_that_does_not_resolve_says_so(poster: Poster) -> None:
+    failure = await poster.post(batch("http://no-such-host.invalid/cb"))
+    assert failure is not None and failure.unreachable
+    assert failure.reason.startswith("cannot resolve the host: ")
 
 
 async def test_the_private_address_refusal_is_reported(receiver: Receiver) -> None:

@@ -6,10 +6,12 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from smsplatform.callbacks.schedule import RetrySchedule
 from smsplatform.callbacks.worker import CallbackWorker
@@ -24,6 +26,7 @@ from smsplatform.store.callbacks import (
     enqueue_reports,
 )
 from smsplatform.store.database import Database
+from smsplatform.store.schema import callback_errors
 from tests.callbacks.receiver import Received, Receiver
 from tests.callbacks.support import (
     Clock,
@@ -427,3 +430,44 @@ async def test_settled_rows_are_deleted_after_their_retention(
             return await outbox_rows(db) == []
 
         await eventually_async(purged)
+
+
+async def test_a_failing_receiver_is_logged_by_host_rate_limited_and_its_recovery_once(
+    db: Database, receiver: Receiver, customer: Customer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status?token=s3cret"))
+    failing = True
+
+    async def answer(_: Received) -> int:
+        return 500 if failing else 200
+
+    receiver.answer = answer
+    clock = Clock()
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(3)], clock.now)
+
+    def logged(level: int) -> list[str]:
+        return [
+            r.getMessage() for r in caplog.records if r.levelno == level and r.name.startswith("smsplatform")
+        ]
+
+    async with running(worker(db, clock=clock, schedule=AT_ONCE, report_limit=1)) as w:
+        await eventually(lambda: w.failed >= 30)
+        assert logged(logging.WARNING) == ["callback receiver 127.0.0.1 is failing: HTTP 500"]
+        clock.now += 60
+        await eventually(lambda: len(logged(logging.WARNING)) == 2)
+        assert logged(logging.WARNING)[1].startswith("callback receiver 127.0.0.1 still failing: HTTP 500 (")
+        failing = False
+        await eventually(lambda: w.delivered == 3)
+    [recovered] = logged(logging.INFO)
+    assert recovered.startswith("callback receiver 127.0.0.1 answers again, after ")
+    assert not any("s3cret" in r.getMessage() for r in caplog.records)
+    await eventually_async(lambda: _failed_attempts_recorded(db, w.failed))
+
+
+async def _failed_attempts_recorded(db: Database, count: int) -> bool:
+    def fetch(conn: sa.Connection) -> list[Any]:
+        return list(conn.execute(sa.select(callback_errors.c.error)).scalars())
+
+    errors = await db.read(fetch)
+    return len(errors) == count and set(errors) == {"HTTP 500"}

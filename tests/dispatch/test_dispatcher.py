@@ -10,11 +10,20 @@ import sqlalchemy as sa
 
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.simulator.server import SmscServer
+from smsplatform.store import rollups
 from smsplatform.store.accounts import Account
 from smsplatform.store.connectors import ConnectorRow, add_connector, remove_connector, set_route
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import FINAL_STATES, QUEUED, SUBMITTED, Submitted, claim, record_results
-from smsplatform.store.schema import inbound, messages, optouts
+from smsplatform.store.dispatch import (
+    FINAL_STATES,
+    LEASE_RAN_OUT,
+    QUEUED,
+    SUBMITTED,
+    Submitted,
+    claim,
+    record_results,
+)
+from smsplatform.store.schema import inbound, messages, optouts, submit_errors, traffic_stats
 from tests.dispatch.conftest import SOURCE, StartDispatcher, eventually, link
 from tests.dispatch.support import callback_items, make_account, message, parts, run
 from tests.dispatch.support import queue as queue_at
@@ -34,6 +43,13 @@ def states(db: Database, ids: list[int]) -> dict[int, str]:
 
 def all_final(db: Database, ids: list[int]) -> bool:
     return all(state in FINAL_STATES for state in states(db, ids).values())
+
+
+def failed_attempts(db: Database) -> list[tuple[int, int, str, str, str]]:
+    with db.engine.connect() as conn:
+        c = submit_errors.c
+        query = sa.select(c.message_id, c.attempt, c.connector, c.outcome, c.error).order_by(c.id)
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def smpp_row(name: str, port: int, password: str = "pw") -> ConnectorRow:
@@ -77,6 +93,18 @@ async def test_queued_messages_are_submitted_receipted_and_reported(
     link_stats = running.dispatcher.connector_stats()["sim"]
     assert (link_stats.state, link_stats.sent) == ("bound", 23)
 
+    # The day's figures, kept as the messages changed state, say what the messages say.
+    final = states(db, [*ids, long_id]).values()
+    delivered = sum(state == "delivered" for state in final)
+    with db.engine.connect() as conn:
+        now = int(time.time())
+        [day] = rollups.traffic(conn, period=rollups.DAY, since=now - 2 * rollups.DAY, until=now + 1).values()
+        by_connector = rollups.latency(
+            conn, metric="report", period=rollups.MINUTE, since=0, until=now + 1, by=("connector",)
+        )
+    assert day == rollups.Figures(accepted=21, submitted=21, delivered=delivered, failed=21 - delivered)
+    assert {key: histogram.count for key, histogram in by_connector.items()} == {("sim",): 21}
+
 
 async def test_fails_over_when_the_first_link_is_refused(
     db: Database, smsc: SmscServer[Any], start_dispatcher: StartDispatcher
@@ -105,6 +133,11 @@ async def test_throttled_messages_are_retried_later(
     await eventually(lambda: all_final(db, ids))
     assert smsc.counters.throttled == 2
     assert sorted(message(db, i).attempts for i in ids) == [1, 2, 2]
+    errors = failed_attempts(db)
+    assert [(attempt, connector, outcome) for _, attempt, connector, outcome, _ in errors] == [
+        (1, "sim", "retry")
+    ] * 2
+    assert all(error for *_, error in errors)  # the SMSC's answer, whatever words the link puts it in
     assert smsc.counters.messages == 3
     assert all(message(db, i).maybe_sent == 0 for i in ids)
 
@@ -164,6 +197,24 @@ async def test_a_dead_dispatchers_claims_are_sent_again(
     await eventually(lambda: all_final(db, ids))
     assert [message(db, i).maybe_sent for i in ids] == [1, 1]
     assert running.dispatcher.stats().requeued == 2
+    assert failed_attempts(db) == [(i, 1, "", "maybe_sent", LEASE_RAN_OUT) for i in ids]
+
+
+async def test_housekeeping_prunes_old_rollups(db: Database, start_dispatcher: StartDispatcher) -> None:
+    now = int(time.time())
+    tally = rollups.Tally()
+    tally.accepted(now - 10 * rollups.DAY, {(1, "mobile", "marketing"): 1})
+    tally.accepted(now, {(1, "mobile", "marketing"): 1})
+    run(db, tally.write)
+
+    def minute_rows() -> int:
+        with db.engine.connect() as conn:
+            query = sa.select(sa.func.count()).where(traffic_stats.c.period == rollups.MINUTE)
+            return int(conn.execute(query.select_from(traffic_stats)).scalar_one())
+
+    assert minute_rows() == 2
+    await start_dispatcher()
+    await eventually(lambda: minute_rows() == 1)
 
 
 async def test_stop_records_what_is_in_flight(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass
 
 import httpx
@@ -36,6 +38,19 @@ def url_problem(url: str) -> str | None:
     if not parsed.host:
         return "invalid URL: no host"
     return None
+
+
+def connect_problem(exc: BaseException) -> str:
+    """Why a connection could not be made, as an operator reads it ("connection refused"): the
+    connection pool's own message ("All connection attempts failed") hides the system's reason."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve the host: {cause.strerror}"
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()
+        cause = cause.__cause__ or cause.__context__
+    return f"cannot connect: {exc}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +93,9 @@ class Poster:
             return Failure(f"timed out: {exc}", True)
         except AddressRefused as exc:
             return Failure(str(exc), True)
-        except (httpx.ConnectError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        except httpx.ConnectError as exc:
+            return Failure(connect_problem(exc), True)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             return Failure(f"{type(exc).__name__}: {exc}", True)
         except httpx.HTTPError as exc:  # the connection broke mid-way: this batch's failure
             return Failure(f"{type(exc).__name__}: {exc}", False)

@@ -10,6 +10,9 @@ outbox. When a POST gets no answer at all (timeout, refused connection, refused 
 waiting behind it fail with it, unsent. So a claim's rows are settled long before its lease runs out
 (see `store.callbacks.claim_due`), and no receiver ties up the worker's `max_in_flight` budget.
 
+A failing receiver is logged by host at WARNING, at most once a minute while it keeps failing, and
+once at INFO when it answers again (see `receivers.py`).
+
 Outcomes are written back in groups, one unit of work for all the POSTs that ended since the last one,
 while the lanes go on posting: done, due again after the schedule's next delay, or dead once the
 schedule is exhausted.
@@ -29,6 +32,7 @@ import httpx
 from smsplatform.callbacks.batches import MAX_REPORTS_PER_POST, Batch, Lane
 from smsplatform.callbacks.guard import Resolver, resolve
 from smsplatform.callbacks.poster import Failure, Poster
+from smsplatform.callbacks.receivers import ReceiverLog, host_of
 from smsplatform.callbacks.schedule import DAY, RetrySchedule
 from smsplatform.callbacks.transport import GuardedTransport
 from smsplatform.store import callbacks as outbox
@@ -36,6 +40,15 @@ from smsplatform.store.clock import now as wall_clock
 from smsplatform.store.database import Database
 
 log = logging.getLogger(__name__)
+
+
+def quiet_httpx() -> None:
+    """httpx logs every request at INFO, URL and query included: at our rate, nearly the whole log, and
+    customers' tokens in it. Unless logging was set up to say otherwise, only its warnings are kept."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,7 @@ class CallbackWorker:
         self._resolver = resolver
         self._keep = {outbox.DONE: keep_done_seconds, outbox.DEAD: keep_dead_seconds}
         self._purge_every = purge_every
+        self._receivers = ReceiverLog(clock=clock)
         self._next_purge = 0.0
         self._lanes: dict[str, Lane] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
@@ -117,9 +131,15 @@ class CallbackWorker:
     def stats(self) -> CallbackStats:
         return CallbackStats(self.delivered, self.failed, self.dead, self.pending)
 
+    @property
+    def failing_receivers(self) -> dict[str, str]:
+        """Hosts whose last post failed, with the answer (for metrics and the console)."""
+        return self._receivers.failing
+
     async def run(self) -> None:
         """Delivers until `stop()`; the posts under way when it is called are finished first."""
         self._running = True
+        quiet_httpx()
         transport = GuardedTransport(
             allow_private=self._allow_private, max_connections=self._concurrency * 2, resolver=self._resolver
         )
@@ -224,6 +244,7 @@ class CallbackWorker:
 
     async def _run_lane(self, url: str, poster: Poster) -> None:
         lane = self._lanes[url]
+        host = host_of(url)
         try:
             while lane.waiting and not self._stopping:
                 async with self._slots:
@@ -231,6 +252,10 @@ class CallbackWorker:
                         break
                     batch = lane.waiting.popleft()
                     failure = await poster.post(batch)
+                if failure is None:
+                    self._receivers.succeeded(host)
+                else:
+                    self._receivers.failed(host, failure.reason)
                 self._outcomes.append((batch, failure))
                 if failure is not None and failure.unreachable:
                     unsent = Failure(f"not sent: {failure.reason}", unreachable=True)

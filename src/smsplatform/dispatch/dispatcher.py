@@ -4,8 +4,8 @@ One loop claims due messages in batches (woken by the API after it accepted a se
 interval) and starts one task per message, which submits it over its route (`submitter.py`); their
 outcomes, the connectors' receipts and the replies each go to the store through a `WriteBatcher`,
 one transaction per batch. A housekeeping task renews this dispatcher's leases, gives back the
-claims of dispatchers that died, applies receipts that overtook their submit result, and picks up
-configuration changes.
+claims of dispatchers that died, applies receipts that overtook their submit result, drops traffic
+rollups past their keeping time, and picks up configuration changes.
 
 How many messages are in flight is bounded (`max_in_flight`); the connectors' windows and
 submit-per-second caps pace the submits themselves.
@@ -36,6 +36,7 @@ from smsplatform.dispatch.journal import ReceiptJournal, Recovered
 from smsplatform.dispatch.manager import ConnectorManager
 from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.dispatch.submitter import later, submit_message
+from smsplatform.store import rollups
 from smsplatform.store.database import Database
 from smsplatform.store.dispatch import (
     ClaimedMessage,
@@ -59,6 +60,7 @@ from smsplatform.store.dispatch import (
 log = logging.getLogger(__name__)
 
 _PURGE_EVERY = 600.0  # seconds between purges of receipts that never found their message
+_PRUNE_EVERY = 300.0  # seconds between prunes of old minute and hour rollups
 _REMATCH_WINDOW = 600  # seconds: two transactions that ran side by side are that close, and more
 
 
@@ -89,10 +91,16 @@ class _Chores:
     requeued: int
     rematched: int
     finished: int
+    pruned: int = 0
 
 
 def _housekeep(
-    conn: sa.Connection, owner: str, now: int, lease_until: int | None, purge_before: int | None
+    conn: sa.Connection,
+    owner: str,
+    now: int,
+    lease_until: int | None,
+    purge_before: int | None,
+    prune: bool = False,
 ) -> _Chores:
     renewed = 0
     if lease_until is not None:
@@ -105,7 +113,8 @@ def _housekeep(
         rematched, finished = rematch_receipts(conn, now, now - _REMATCH_WINDOW)
     if purge_before is not None:
         purge_unmatched(conn, purge_before)
-    return _Chores(renewed, requeued, rematched, finished)
+    pruned = rollups.prune(conn, now) if prune else 0
+    return _Chores(renewed, requeued, rematched, finished, pruned)
 
 
 class Dispatcher:
@@ -299,16 +308,19 @@ class Dispatcher:
 
     async def _housekeeping(self) -> None:
         policy = self.policy
-        last_purge = 0.0
+        last_purge = last_prune = 0.0
         while True:
             await asyncio.sleep(policy.housekeeping_interval)
             now = self._now()
             purge_before = None
             if now - last_purge >= _PURGE_EVERY:
                 purge_before, last_purge = now - policy.unmatched_receipt_ttl, now
+            prune = now - last_prune >= _PRUNE_EVERY
+            if prune:
+                last_prune = now
             lease_until = now + policy.lease_seconds if self._in_flight else None
             try:
-                chores = await self._db.write(_housekeep, self.owner, now, lease_until, purge_before)
+                chores = await self._db.write(_housekeep, self.owner, now, lease_until, purge_before, prune)
             except Exception:
                 log.exception("housekeeping failed")
             else:
