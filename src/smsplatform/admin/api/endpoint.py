@@ -23,8 +23,10 @@ JSON = "application/json"
 CSV = "text/csv"
 _PLACEHOLDER = re.compile(r"{([a-z_][a-z0-9_]*)}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# The first two parameters of every operation are supplied by the handler.
+# The first two parameters of every operation are supplied by the handler: a connection, or for an
+# operation that streams its answer (a CSV export read in chunks) the database itself.
 _SUPPLIED = ("conn", "actor")
+_STREAMED = ("db", "actor")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,8 +92,11 @@ class Operation:
         hints = types.hints(op)
         signature = inspect.signature(op)
         names = list(signature.parameters)
-        if tuple(names[:2]) != _SUPPLIED:
-            raise TypeError(f"{self.name}: an operation's first parameters are (conn, actor)")
+        self.streams = tuple(names[:2]) == _STREAMED
+        if tuple(names[:2]) != _SUPPLIED and not self.streams:
+            raise TypeError(f"{self.name}: an operation's first parameters are (conn, actor) or (db, actor)")
+        if self.streams and (self.method != "GET" or endpoint.media_type == JSON):
+            raise TypeError(f"{self.name}: only a GET of a non-JSON answer streams")
         in_path = _PLACEHOLDER.findall(self.path)
         self.path_params: list[Param] = []
         self.query_params: list[Param] = []

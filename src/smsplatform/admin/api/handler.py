@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from smsplatform.admin import auth
 from smsplatform.admin.actors import Actor, Role, Via
@@ -82,18 +82,47 @@ def _csv(result: Any) -> bytes:
     raise TypeError(f"a CSV operation returned {type(result).__name__}")
 
 
+def _media_type(operation: Operation) -> str:
+    return f"{operation.media_type}; charset=utf-8" if operation.media_type == CSV else operation.media_type
+
+
+def _attachment(operation: Operation) -> dict[str, str]:
+    filename = operation.path.strip("/").replace("/", "-")
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def respond(operation: Operation, result: Any) -> Response:
     if operation.empty_result:
         return Response(status_code=204)
     if operation.media_type == CSV:
-        filename = operation.path.strip("/").replace("/", "-") or "export.csv"
         return Response(
             _csv(result),
             status_code=operation.status,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            media_type=_media_type(operation),
+            headers=_attachment(operation),
         )
     return Response(encode(result), status_code=operation.status, media_type=JSON)
+
+
+async def stream(operation: Operation, lines: AsyncIterator[str]) -> Response:
+    """The answer streamed as the operation reads it; its first line is awaited here, so that a refusal
+    or a bad filter is still an error answer rather than a broken download."""
+    try:
+        first = await anext(lines)
+    except StopAsyncIteration:
+        first = ""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first.encode()
+        async for line in lines:
+            yield line.encode()
+
+    return StreamingResponse(
+        body(),
+        status_code=operation.status,
+        media_type=_media_type(operation),
+        headers=_attachment(operation),
+    )
 
 
 def make_handler(ctx: AdminContext, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
@@ -109,6 +138,8 @@ def make_handler(ctx: AdminContext, operation: Operation) -> Callable[[Request],
             kwargs.update(operation.parse_query(request.query_params.multi_items()))
             if operation.body_params:
                 kwargs.update(operation.parse_body(await _body(request)))
+            if operation.streams:
+                return await stream(operation, operation.op(ctx.db, actor, **kwargs))
             result = await run(operation.op, actor, **kwargs)
             return respond(operation, result)
         except Exception as exc:
