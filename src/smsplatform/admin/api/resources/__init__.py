@@ -11,6 +11,7 @@ from smsplatform.admin.api.resources import (
     operators,
     platform,
     review,
+    routing,
     templates,
     words,
 )
@@ -21,6 +22,7 @@ ENDPOINTS: list[Endpoint] = [
     *templates.ENDPOINTS,
     *review.ENDPOINTS,
     *messages.ENDPOINTS,
+    *routing.ENDPOINTS,
     *words.ENDPOINTS,
     *platform.ENDPOINTS,
     *audit.ENDPOINTS,
