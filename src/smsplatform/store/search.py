@@ -93,8 +93,15 @@ def customer_of_account(conn: sa.Connection, account_id: int) -> int | None:
 
 
 def _id_bounds(conn: sa.Connection, table: sa.Table) -> tuple[int, int]:
-    """(smallest id, largest id + 1); (0, 0) for an empty table. Two primary-key ends."""
-    low, high = conn.execute(sa.select(sa.func.min(table.c.id), sa.func.max(table.c.id))).one()
+    """(smallest id, largest id + 1); (0, 0) for an empty table. Two primary-key ends: each its own
+    subquery, since SQLite reads `min` or `max` from the index only when it is a query's one aggregate
+    (with both in one, it scans the table)."""
+    low, high = conn.execute(
+        sa.select(
+            sa.select(sa.func.min(table.c.id)).scalar_subquery(),
+            sa.select(sa.func.max(table.c.id)).scalar_subquery(),
+        )
+    ).one()
     return (0, 0) if low is None else (int(low), int(high) + 1)
 
 
@@ -302,6 +309,13 @@ def find_messages(
     low, high = id_range(conn, messages, messages.c.created_at, where.since, where.until)
     if before_id is not None:
         high = min(high, before_id)
+    if where.state in _IN_FLIGHT and low < high:
+        # Messages still in flight are few and recent, and have partial indexes: the oldest one bounds
+        # the search, and an empty queue answers at once instead of after a read of the whole table.
+        oldest = _oldest_in_state(conn, where.state)
+        if oldest is None:
+            return MessagePage([], None)
+        low = max(low, oldest)
     content = (
         messages.c.content if whole_content else sa.func.substr(messages.c.content, 1, PREVIEW_CHARS + 1)
     )
@@ -337,6 +351,23 @@ def find_messages(
             )
         )
     return MessagePage(found, next_before)
+
+
+_IN_FLIGHT = (QUEUED, SUBMITTING)
+
+
+def _oldest_in_state(conn: sa.Connection, state: str) -> int | None:
+    """The smallest id in `state` (queued or submitting), read from that state's partial index.
+
+    The state is written out (only a literal lets a partial index serve it), and the id as `id + 0`:
+    `min(id)` itself would have SQLite walk the primary key from the start until the first match.
+    """
+    assert state in _IN_FLIGHT
+    query = sa.select(sa.func.min(messages.c.id + 0)).where(
+        messages.c.state == sa.literal_column(f"'{state}'")
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else int(found)
 
 
 @dataclass(frozen=True, slots=True)
