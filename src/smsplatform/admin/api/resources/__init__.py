@@ -6,6 +6,7 @@ from smsplatform.admin.api.endpoint import Endpoint
 from smsplatform.admin.api.resources import (
     accounts,
     audit,
+    connectors,
     customers,
     messages,
     operators,
@@ -22,6 +23,7 @@ ENDPOINTS: list[Endpoint] = [
     *templates.ENDPOINTS,
     *review.ENDPOINTS,
     *messages.ENDPOINTS,
+    *connectors.ENDPOINTS,
     *routing.ENDPOINTS,
     *words.ENDPOINTS,
     *platform.ENDPOINTS,
