@@ -85,6 +85,8 @@ def test_service_ids_and_options_fit_their_fields() -> None:
     assert "service_type holds at most 5" in problem
     [problem] = check("cmpp", service_id="X" * 11)
     assert "Service_Id holds at most 10" in problem
+    # The service id given both ways is one problem, not two.
+    assert len(check("smgp", service_id="X" * 11, options={"service_id": "X" * 11})) == 1
     assert check("cmpp", options={"fee_type": "001"}) == [
         "option fee_type: CMPP's FeeType holds at most 2 characters, this one has 3"
     ]

@@ -299,7 +299,7 @@ class Connector:
             self._bound.pop(role, None)
             if not self._stopping:
                 self._set_role_state(role, CONNECTING)
-                reason = session.close_reason
+                reason = session.close_reason or "closed"
                 self._failed(reason, f"{role} session ended: {reason}")
             self._refresh_ready()
 

@@ -47,7 +47,7 @@ def check_connector_fields(
     problems += _fits("service id", service_id, fields.service_id, name)
     for key, value in sorted((options or {}).items()):
         width = fields.options.get(key)
-        if width is not None:
+        if width is not None and not (width == fields.service_id and value == service_id):
             problems += _fits(f"option {key}", value, width, name)
     if protocol.lower() == "sgip" and not (options or {}).get("listen_port"):
         problems.append(
