@@ -168,8 +168,14 @@ def test_every_failed_attempt_is_kept_with_the_receivers_answer(db: Database, se
 
 def test_reports_keep_the_message_they_are_about(db: Database, setup: Setup) -> None:
     run(db, enqueue_reports, [(setup.both, report(41)), (setup.status_only, report(42))], 100)
+    run(db, enqueue_report, setup.both, report(43), 100)
     run(db, enqueue_reply, setup.both, {"replyid": "7"}, 100)
-    assert [(r.kind, r.message_id) for r in rows(db)] == [("report", 41), ("report", 42), ("reply", None)]
+    assert [(r.kind, r.message_id) for r in rows(db)] == [
+        ("report", 41),
+        ("report", 42),
+        ("report", 43),
+        ("reply", None),
+    ]
 
 
 def test_a_late_failure_does_not_revive_a_settled_row(db: Database, setup: Setup) -> None:

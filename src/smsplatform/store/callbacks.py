@@ -54,12 +54,10 @@ def _enqueue_one(conn: sa.Connection, kind: str, account_id: int, item: Mapping[
         sa.literal(PENDING, sa.String),
         sa.literal(now, sa.BigInteger),
         sa.literal(now, sa.BigInteger),
+        sa.literal(_message_id(item) if kind == REPORT else None, sa.Integer),
     ).where(accounts.c.id == account_id, _URL_COLUMN[kind] != "")
-    conn.execute(
-        sa.insert(callbacks).from_select(
-            ["account_id", "kind", "payload", "state", "next_attempt_at", "created_at"], source
-        )
-    )
+    columns = ["account_id", "kind", "payload", "state", "next_attempt_at", "created_at", "message_id"]
+    conn.execute(sa.insert(callbacks).from_select(columns, source))
 
 
 def enqueue_report(conn: sa.Connection, account_id: int, item: Mapping[str, str], now: int) -> None:
