@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.samples import Sample
 
 log = logging.getLogger(__name__)
 
@@ -330,13 +331,27 @@ def collect_local() -> list[Metric]:
             if merged is None:
                 families[family.name] = family
             else:
-                merged.samples.extend(family.samples)
+                merged.samples = _merged(merged, family.samples)
     running = _running_links(families.get("smsplatform_connector_links"))
     for name in LINK_GAUGES:
         gauge = families.get(name)
         if gauge is not None:
             gauge.samples = [s for s in gauge.samples if s.labels.get("connector") in running]
     return list(families.values())
+
+
+def _merged(family: Metric, more: Iterable[Sample]) -> list[Sample]:
+    """`family`'s samples and `more`. A series both have (a counter every process creates, such as
+    one without labels) is summed: each process counted its own. Gauges are each set by one process."""
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s for s in family.samples}
+    for sample in more:
+        key = (sample.name, tuple(sorted(sample.labels.items())))
+        known = samples.get(key)
+        if known is None:
+            samples[key] = sample
+        elif family.type != "gauge":
+            samples[key] = known._replace(value=known.value + sample.value)
+    return list(samples.values())
 
 
 def _running_links(family: Metric | None) -> set[str]:

@@ -55,7 +55,11 @@ async def scrape(db: Database) -> Samples:
 
 
 def parse(text: str) -> Samples:
-    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+    """The samples of an exposition, each series once (Prometheus refuses a scrape that repeats one)."""
+    samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+    series = [(s.name, tuple(sorted(s.labels.items()))) for s in samples]
+    assert len(series) == len(set(series)), sorted(k for k in series if series.count(k) > 1)
+    return samples
 
 
 def value(samples: Samples, name: str, **labels: str) -> float | None:
