@@ -6,6 +6,7 @@ from smsplatform.admin.api.endpoint import Endpoint
 from smsplatform.admin.api.resources import (
     accounts,
     audit,
+    callbacks,
     connectors,
     customers,
     messages,
@@ -23,6 +24,7 @@ ENDPOINTS: list[Endpoint] = [
     *templates.ENDPOINTS,
     *review.ENDPOINTS,
     *messages.ENDPOINTS,
+    *callbacks.ENDPOINTS,
     *connectors.ENDPOINTS,
     *routing.ENDPOINTS,
     *words.ENDPOINTS,
