@@ -35,8 +35,8 @@ from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.dispatch.dispatcher import Dispatcher
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
-from smsplatform.logs import configure_logging
 from smsplatform.domain.routes import BUILTIN_SIMULATORS as BUILTIN_SIMULATORS
+from smsplatform.logs import configure_logging
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator
 from smsplatform.simulator.server import SmscServer
