@@ -105,13 +105,19 @@ def _id_bounds(conn: sa.Connection, table: sa.Table) -> tuple[int, int]:
     return (0, 0) if low is None else (int(low), int(high) + 1)
 
 
-def first_id_at(conn: sa.Connection, table: sa.Table, stamp: sa.Column[Any], ts: int) -> int:
+def first_id_at(
+    conn: sa.Connection,
+    table: sa.Table,
+    stamp: sa.Column[Any],
+    ts: int,
+    bounds: tuple[int, int] | None = None,
+) -> int:
     """The smallest id from which on rows are stamped at `ts` or later (largest id + 1 when none is).
 
-    Binary search over the id space: each step reads the first row at or above a midpoint by primary
-    key, so it costs about log2(rows) lookups and never a scan.
+    Binary search over the id space (`bounds`: the table's, when known): each step reads the first row
+    at or above a midpoint by primary key, so it costs about log2(rows) lookups and never a scan.
     """
-    low, high = _id_bounds(conn, table)
+    low, high = bounds or _id_bounds(conn, table)
     probe = (
         sa.select(table.c.id, stamp).where(table.c.id >= sa.bindparam("b_at")).order_by(table.c.id).limit(1)
     )
@@ -129,11 +135,11 @@ def id_range(
     conn: sa.Connection, table: sa.Table, stamp: sa.Column[Any], since: int | None, until: int | None
 ) -> tuple[int, int]:
     """[low, high) ids holding every row stamped in [since, until) (and a few around it)."""
-    low, high = _id_bounds(conn, table)
+    bounds = low, high = _id_bounds(conn, table)
     if since is not None and low < high:
-        low = max(low, first_id_at(conn, table, stamp, since - TIME_SLACK))
+        low = max(low, first_id_at(conn, table, stamp, since - TIME_SLACK, bounds))
     if until is not None and low < high:
-        high = min(high, first_id_at(conn, table, stamp, until + TIME_SLACK))
+        high = min(high, first_id_at(conn, table, stamp, until + TIME_SLACK, bounds))
     return low, high
 
 
