@@ -72,7 +72,7 @@ def _inject(platform: Platform, protocol: str, **mo: str) -> None:
 
 def _sent_per_link(platform: Platform) -> dict[str, int]:
     listed = json.loads(platform.cli("connector", "list", "--json"))
-    return {link["name"]: link.get("sent", 0) for link in listed}
+    return {link["name"]: link["health"]["sent"] for link in listed}
 
 
 def test_one_batch_to_all_carriers_goes_over_each_carriers_protocol(

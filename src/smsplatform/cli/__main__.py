@@ -1,0 +1,5 @@
+import sys
+
+from smsplatform.cli import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""serve, migrate and simulator: running the platform, its schema, and a simulated SMSC alone."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from typing import Any
+
+from smsplatform.cli.commands import CliError, Registry
+from smsplatform.cli.runner import Operations
+
+PROTOCOLS = ("smpp", "cmpp", "cmpp2", "sgip", "smgp")
+
+
+def serve(args: argparse.Namespace, ops: Operations) -> None:
+    from smsplatform.app import serve as run
+
+    run(
+        ops.settings.with_overrides(
+            host=args.host,
+            port=args.port,
+            role=args.role,
+            dispatch_workers=args.dispatch_workers,
+            admin_host=args.admin_host,
+            admin_port=args.admin_port,
+        )
+    )
+
+
+def migrate(args: argparse.Namespace, ops: Operations) -> Any:
+    ops.open()  # opening migrates
+    return {"database": "migrated"}
+
+
+def simulator(args: argparse.Namespace, ops: Operations) -> None:
+    from smsplatform.simulator.rules import LastDigitRule, OutcomeRule, PercentageRule
+    from smsplatform.simulator.runner import run_simulator
+
+    accounts = {}
+    for pair in args.account or ["smsplatform:password"]:
+        system_id, sep, password = pair.partition(":")
+        if not sep:
+            raise CliError(f"--account takes SYSTEM_ID:PASSWORD, not {pair!r}")
+        accounts[system_id] = password
+    rule: OutcomeRule
+    try:
+        if args.outcomes == "last-digit":
+            rule = LastDigitRule(delay=args.receipt_delay)
+        else:
+            weights = {}
+            for part in args.outcomes.split(","):
+                stat, _, weight = part.partition("=")
+                weights[stat.strip().upper()] = float(weight)
+            rule = PercentageRule(weights, delay=args.receipt_delay)
+    except ValueError as exc:
+        raise CliError(f"bad --outcomes {args.outcomes!r}: {exc}") from exc
+    options = {"version": "2.0"} if args.protocol == "cmpp2" else {}
+    protocol = "cmpp" if args.protocol == "cmpp2" else args.protocol
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_simulator(
+                protocol,
+                args.host,
+                args.port,
+                accounts,
+                rule,
+                options=options,
+                control_port=args.control_port,
+                record=args.record,
+            )
+        )
+
+
+def register(registry: Registry) -> None:
+    groups = registry.groups
+    p = registry.command(
+        groups, "serve", serve, "run the platform (API, dispatch, callbacks, simulators, console)"
+    )
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    p.add_argument("--role", help="all (default), or some of api,dispatch,callbacks,admin")
+    p.add_argument("--admin-host", help="address of the console, management API and /metrics (127.0.0.1)")
+    p.add_argument("--admin-port", type=int, help="their port (default 8081)")
+    p.add_argument(
+        "--dispatch-workers",
+        type=int,
+        help="processes running the dispatch role (default: one per core, up to 4); 0: in this process",
+    )
+    registry.command(groups, "migrate", migrate, "create or upgrade the database schema")
+
+    p = registry.command(groups, "simulator", simulator, "run a simulated SMSC alone")
+    p.add_argument("--protocol", required=True, choices=PROTOCOLS)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", required=True, type=int, help="0: any free port (printed)")
+    p.add_argument("--account", action="append", help="SYSTEM_ID:PASSWORD it accepts (repeatable)")
+    p.add_argument("--receipt-delay", type=float, default=0.2, help="seconds before a status report")
+    p.add_argument(
+        "--outcomes",
+        default="last-digit",
+        help='"last-digit" (0-6 DELIVRD, 7 UNDELIV, 8 EXPIRED, 9 REJECTD) or "DELIVRD=95,UNDELIV=5"',
+    )
+    p.add_argument("--control-port", type=int, help="port of the control line protocol (MO, faults)")
+    p.add_argument("--record", action="store_true", help="keep every message received (for the control port)")
