@@ -442,7 +442,7 @@ def _record_failures(
         refunds[row.account_id] += row.segments
         reports.append(_report(row, stat, errcode, now))
         errors.append((f.message_id, row.attempts, f.connector or "", FAILED, f.error[:_ERROR_TEXT_LEN], now))
-        finished.append(row[_AFTER_REPORT + 1 :])
+        finished.append(row[_AFTER_REPORT + 1 :])  # past the attempts
     _refund(conn, refunds)
     enqueue_reports(conn, reports, now)
     _record_errors(conn, errors)
@@ -657,7 +657,7 @@ def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int, 
             # Writers run side by side here: one statement decides and changes each row under its lock.
             rows = conn.execute(_FINISH, {"b_ids": chunk, "b_now": now}).all()
             reports.extend(_report(row, row.stat, row.errcode, now) for row in rows)
-            tally.finished(now, [row[_AFTER_REPORT + 2 :] for row in rows])
+            tally.finished(now, [row[_AFTER_REPORT + 2 :] for row in rows])  # past stat and errcode
             continue
         # SQLite has one writer at a time, so reading, then writing, is as safe and several times
         # cheaper than the correlated statement (this runs for every receipt).
