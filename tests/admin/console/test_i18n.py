@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from smsplatform.admin import review
 from smsplatform.admin.actors import Role, Via
 from smsplatform.admin.console import i18n, site
+from smsplatform.domain.numbers import Carrier
+from smsplatform.domain.templates import TemplateKind
+from smsplatform.store.accounts import AccountStatus
+from smsplatform.store.search import MESSAGE_STATES
 
 CONSOLE = Path(site.__file__).parent
 TEMPLATES = resources.files("smsplatform.admin").joinpath("templates")
@@ -20,6 +25,34 @@ DYNAMIC = {
     "role.": [r.value for r in Role],
     "via.": [v.value for v in Via],
     "lang.": list(i18n.LANGUAGES),
+    "status.": [s.name.lower() for s in AccountStatus],
+    "kind.": [k.value for k in TemplateKind],
+    "carrier.": [c.value for c in Carrier],
+    "state.": list(MESSAGE_STATES),
+    "finding.": [
+        review.SENSITIVE_WORD,
+        review.SIGNATURE_FORMAT,
+        review.TEMPLATE_RULE,
+        review.ACCOUNT_NOT_APPROVED,
+        review.CUSTOMER_DISABLED,
+        review.CUSTOMER_EXPIRED,
+    ],
+    "field.": ["company", "signature", "content", "account", "customer"],
+    "event.": [
+        "accepted",
+        "submit_failed",
+        "submitted",
+        "report",
+        "finished",
+        "callback_failed",
+        "callback_done",
+        "callback_dead",
+        "callback_waiting",
+    ],
+    "outcome.": ["retry", "failed", "maybe_sent"],
+    "callback.state.": ["pending", "done", "dead"],
+    "source.": ["default", "environment", "configured"],
+    "link.": ["bound", "connecting", "backoff", "stopping", "stopped", "not_running"],
 }
 
 
@@ -45,7 +78,7 @@ def used_keys() -> set[str]:
     keys: set[str] = set()
     for text in template_sources().values():
         keys.update(re.findall(r"""_\(\s*["']([a-z0-9_.]+)["']""", text))
-        for prefix in re.findall(r"""_\(\s*["']([a-z0-9_]+\.)["']\s*~""", text):
+        for prefix in re.findall(r"""_\(\s*["']([a-z0-9_.]+\.)["']\s*~""", text):
             assert prefix in DYNAMIC, f"a key built from {prefix!r}: list its values in DYNAMIC"
             keys.update(prefix + value for value in DYNAMIC[prefix])
     for text in python_sources().values():

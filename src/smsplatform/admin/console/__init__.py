@@ -18,7 +18,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsplatform.admin.console import session
-from smsplatform.admin.console.pages import audit, dashboard, login
+from smsplatform.admin.console.pages import (
+    audit,
+    customers,
+    dashboard,
+    login,
+    messages,
+    review,
+    settings,
+    words,
+)
 from smsplatform.admin.console.site import Console, console_of
 from smsplatform.admin.context import AdminContext
 
@@ -62,6 +71,11 @@ def page_routes() -> list[BaseRoute]:
     return [
         *login.routes(),
         *dashboard.routes(),
+        *review.routes(),
+        *customers.routes(),
+        *messages.routes(),
+        *words.routes(),
+        *settings.routes(),
         *audit.routes(),
     ]
 
