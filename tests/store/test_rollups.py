@@ -405,3 +405,29 @@ def test_prune_keeps_minutes_three_days_hours_ninety_and_days_for_good(db: Datab
             for period, start in conn.execute(sa.select(table.c.period, table.c.start)):
                 starts[period].add(start)
             assert starts == kept, table.name
+
+
+def test_postgres_processes_add_to_the_same_figures_without_waiting_for_each_other(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes' transactions counting the same minute, side by side: neither waits for the
+    other's row lock (which, across the several rows of a group commit, could deadlock)."""
+    if db.dialect != "postgresql":
+        pytest.skip("row locks between concurrent writers: PostgreSQL only (SQLite writers take turns)")
+    first, second = db.engine.connect(), db.engine.connect()
+    try:
+        for writer, conn in ((11, first), (22, second)):
+            monkeypatch.setitem(rollups._WRITER, "postgresql", writer)
+            conn.begin()
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            tally = Tally()
+            tally.accepted(T0, {(1, "mobile", "verification"): 5})
+            tally.write(conn)  # the second would wait here (and time out) on a shared row
+        first.commit()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    with db.engine.connect() as conn:
+        figures = traffic(conn, period=MINUTE, since=T0 - MINUTE, until=T0 + MINUTE)
+    assert figures[()].accepted == 10

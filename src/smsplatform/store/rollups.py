@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import secrets
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -99,6 +100,11 @@ def _upsert(table: sa.Table, insert: Any, sums: Sequence[str]) -> sa.Insert:
     )
 
 
+# This process's rollup rows on PostgreSQL (see `writer` in schema.py): random, so that processes on
+# different machines do not share one either.
+_POSTGRES_WRITER = 1 + secrets.randbelow(2**31 - 2)
+_WRITER = {"sqlite": 0, "postgresql": _POSTGRES_WRITER}
+
 # Built once per backend: building a statement costs more than running it on this path.
 _UPSERT_TRAFFIC = {
     "sqlite": _upsert(traffic_stats, sqlite.insert, _FIGURES),
@@ -120,7 +126,7 @@ class Tally:
 
     The outbox's functions feed it what their statements returned and call `write` once at the end,
     so the rollup rows are touched once per unit of work, in one order (PostgreSQL writers that lock
-    them in one order cannot deadlock on them).
+    them in one order; on PostgreSQL each process writes rows of its own besides).
     """
 
     __slots__ = ("_latency", "_traffic")
@@ -180,10 +186,12 @@ class Tally:
                     else:
                         for index, n in enumerate(figures):
                             row[index] += n
+            dialect = conn.dialect.name
+            writer = _WRITER[dialect]
             conn.execute(
-                _UPSERT_TRAFFIC[conn.dialect.name],
+                _UPSERT_TRAFFIC[dialect],
                 [
-                    dict(zip(_TRAFFIC_COLUMNS, (*key, *figures), strict=True))
+                    dict(zip(_TRAFFIC_COLUMNS, (*key, writer, *figures), strict=True))
                     for key, figures in sorted(traffic.items())
                 ],
             )
@@ -198,18 +206,30 @@ class Tally:
                     else:
                         row[0] += count
                         row[1] += total
+            dialect = conn.dialect.name
+            writer = _WRITER[dialect]
             conn.execute(
-                _UPSERT_LATENCY[conn.dialect.name],
+                _UPSERT_LATENCY[dialect],
                 [
-                    dict(zip(_LATENCY_COLUMNS, (*key, *sums), strict=True))
+                    dict(zip(_LATENCY_COLUMNS, (*key, writer, *sums), strict=True))
                     for key, sums in sorted(latency.items())
                 ],
             )
             self._latency = {}
 
 
-_TRAFFIC_COLUMNS = ("period", "start", "customer_id", "carrier", "connector", "kind", *_FIGURES)
-_LATENCY_COLUMNS = ("period", "start", "metric", "carrier", "connector", "bucket", "count", "total_ms")
+_TRAFFIC_COLUMNS = ("period", "start", "customer_id", "carrier", "connector", "kind", "writer", *_FIGURES)
+_LATENCY_COLUMNS = (
+    "period",
+    "start",
+    "metric",
+    "carrier",
+    "connector",
+    "bucket",
+    "writer",
+    "count",
+    "total_ms",
+)
 
 
 @functools.lru_cache(maxsize=1024)  # a batch's changes share a few distinct seconds

@@ -329,7 +329,9 @@ audit_log = sa.Table(
 
 # Traffic figures rolled up as messages change state, so that the dashboard and /metrics never scan
 # the message table. One row per period (60: a minute, 3600: an hour, 86400: a local day) and key;
-# each change adds to the three periods it falls in.
+# each change adds to the three periods it falls in. Readers sum over `writer`: on PostgreSQL each
+# process adds to rows of its own, so that processes committing side by side never wait for (or
+# deadlock on) each other's rollup rows; on SQLite, where writers take turns, it is 0.
 traffic_stats = sa.Table(
     "traffic_stats",
     metadata,
@@ -339,6 +341,7 @@ traffic_stats = sa.Table(
     sa.Column("carrier", sa.String(16), primary_key=True),
     sa.Column("connector", sa.String(64), primary_key=True),  # "" before a message is submitted
     sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("writer", sa.Integer, primary_key=True, server_default="0"),
     sa.Column("accepted", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("submitted", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("delivered", sa.BigInteger, nullable=False, server_default="0"),
@@ -356,6 +359,7 @@ latency_stats = sa.Table(
     sa.Column("carrier", sa.String(16), primary_key=True),
     sa.Column("connector", sa.String(64), primary_key=True),
     sa.Column("bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("writer", sa.Integer, primary_key=True, server_default="0"),
     sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("total_ms", sa.BigInteger, nullable=False, server_default="0"),
 )

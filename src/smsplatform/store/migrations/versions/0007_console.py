@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("carrier", sa.String(16), primary_key=True),
         sa.Column("connector", sa.String(64), primary_key=True),
         sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("writer", sa.Integer, primary_key=True, server_default="0"),
         sa.Column("accepted", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("submitted", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("delivered", sa.BigInteger, nullable=False, server_default="0"),
@@ -74,6 +75,7 @@ def upgrade() -> None:
         sa.Column("carrier", sa.String(16), primary_key=True),
         sa.Column("connector", sa.String(64), primary_key=True),
         sa.Column("bucket", sa.SmallInteger, primary_key=True),
+        sa.Column("writer", sa.Integer, primary_key=True, server_default="0"),
         sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("total_ms", sa.BigInteger, nullable=False, server_default="0"),
     )
