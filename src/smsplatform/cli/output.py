@@ -134,7 +134,7 @@ def record(data: Mapping[str, Any], indent: str = "") -> list[str]:
 
 def _flat(value: Mapping[str, Any]) -> bool:
     """A mapping of a few scalars (limits by kind, options): shown on one line."""
-    return all(not isinstance(v, Mapping | list | tuple) for v in value.values())
+    return len(value) <= 4 and all(not isinstance(v, Mapping | list | tuple) for v in value.values())
 
 
 def render(shown: Shown) -> list[str]:

@@ -9,7 +9,7 @@ from smsplatform.admin import accounts, customers, review, templates
 from smsplatform.admin.review import AccountReview, Finding, TemplateReview
 from smsplatform.cli.arguments import cidr, last_day, positive_int, text
 from smsplatform.cli.commands import CliError, Registry
-from smsplatform.cli.output import Shown
+from smsplatform.cli.output import Shown, plain
 from smsplatform.cli.runner import Operations
 from smsplatform.domain.templates import TemplateKind
 
@@ -125,7 +125,7 @@ def account_list(args: argparse.Namespace, ops: Operations) -> Any:
 
 
 def account_show(args: argparse.Namespace, ops: Operations) -> Any:
-    return _account_review(ops.read(review.check_account, args.id))
+    return _account_review(ops.read(review.check_account, args.id), args.json)
 
 
 def account_approve(args: argparse.Namespace, ops: Operations) -> Any:
@@ -166,7 +166,7 @@ def template_list(args: argparse.Namespace, ops: Operations) -> Any:
 
 
 def template_show(args: argparse.Namespace, ops: Operations) -> Any:
-    return _template_review(ops.read(review.check_template, args.id))
+    return _template_review(ops.read(review.check_template, args.id), args.json)
 
 
 def template_approve(args: argparse.Namespace, ops: Operations) -> Any:
@@ -193,12 +193,16 @@ def _findings(found: list[Finding]) -> str:
     return "; ".join(finding_text(f) for f in found) or "none"
 
 
-def _account_review(checked: AccountReview) -> Shown:
-    return Shown({"account": checked.account, "findings": _findings(checked.findings)})
+def _account_review(checked: AccountReview, as_json: bool) -> Any:
+    if as_json:
+        return checked
+    return Shown({**plain(checked.account), "findings": _findings(checked.findings)})
 
 
-def _template_review(checked: TemplateReview) -> Shown:
-    return Shown({"template": checked.template, "findings": _findings(checked.findings)})
+def _template_review(checked: TemplateReview, as_json: bool) -> Any:
+    if as_json:
+        return checked
+    return Shown({**plain(checked.template), "findings": _findings(checked.findings)})
 
 
 def review_list(args: argparse.Namespace, ops: Operations) -> Any:
