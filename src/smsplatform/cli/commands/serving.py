@@ -38,7 +38,8 @@ def simulator(args: argparse.Namespace, ops: Operations) -> None:
     from smsplatform.simulator.runner import run_simulator
 
     accounts = {}
-    for pair in args.account or ["smsplatform:password"]:
+    # The built-in simulators' login by default: short enough for every protocol (CMPP's is 6 characters).
+    for pair in args.account or ["901234:password"]:
         system_id, sep, password = pair.partition(":")
         if not sep:
             raise CliError(f"--account takes SYSTEM_ID:PASSWORD, not {pair!r}")
@@ -94,7 +95,11 @@ def register(registry: Registry) -> None:
     p.add_argument("--protocol", required=True, choices=PROTOCOLS)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", required=True, type=int, help="0: any free port (printed)")
-    p.add_argument("--account", action="append", help="SYSTEM_ID:PASSWORD it accepts (repeatable)")
+    p.add_argument(
+        "--account",
+        action="append",
+        help="SYSTEM_ID:PASSWORD it accepts (repeatable; default 901234:password)",
+    )
     p.add_argument("--receipt-delay", type=float, default=0.2, help="seconds before a status report")
     p.add_argument(
         "--outcomes",
