@@ -169,7 +169,7 @@ def _newest_first(
     if not sparse:
         rows = list(conn.execute(ordered.where(key < high, key >= low).limit(limit + 1)))
         return (rows[:limit], int(rows[limit - 1][0])) if len(rows) > limit else (rows, None)
-    deadline = time.monotonic() + budget
+    started = time.monotonic()
     found: list[sa.Row[Any]] = []
     top, window = high, _FIRST_WINDOW
     while top > low:
@@ -178,9 +178,14 @@ def _newest_first(
         if len(found) > limit:
             return found[:limit], int(found[limit - 1][0])
         top = bottom
-        if time.monotonic() >= deadline:
+        elapsed = time.monotonic() - started
+        if elapsed >= budget:
             break
-        window = min(window * 4, _MAX_WINDOW)
+        # The next window grows, but only as far as the reading speed seen so far lets it end
+        # within the budget.
+        per_id = elapsed / (high - top)
+        fits = int((budget - elapsed) / per_id) if per_id > 0 else _MAX_WINDOW
+        window = max(_FIRST_WINDOW, min(window * 4, _MAX_WINDOW, fits))
     return found, (top if top > low else None)
 
 
