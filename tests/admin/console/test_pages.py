@@ -26,6 +26,10 @@ ACTION = re.compile(r'\b(?:action|hx-post)="([^"]+)"')
 REVIEWER_POSTS = re.compile(r"^/(?:logout|review/.*)$")
 
 
+# Pieces of pages that htmx swaps in.
+FRAGMENTS = ("/dashboard/charts?window=1h", "/connectors?part=status")
+
+
 def pages(world: World) -> list[str]:
     return [
         "/",
@@ -37,6 +41,14 @@ def pages(world: World) -> list[str]:
         "/messages",
         "/messages?mobile=13800138000&state=delivered",
         f"/messages/{world.message}",
+        "/?window=1h",
+        "/?window=30d",
+        "/callbacks",
+        "/replies",
+        "/replies?mobile=13800138000&text=TD",
+        "/replies/optouts",
+        "/connectors",
+        "/connectors/sim-cmpp",
         "/words",
         "/words?q=赌",
         "/settings",
@@ -64,6 +76,10 @@ async def test_every_page_renders_for_each_role_in_each_language(
             posts = [ACTION.search(form) for form in POST_FORM.findall(html)]
             actions = [found.group(1) for found in posts if found]
             assert all(REVIEWER_POSTS.match(a) for a in actions), (path, actions)
+    for path in FRAGMENTS:
+        fragment = await browser.get(path, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and "<html" not in fragment.text, path
+        assert not RAW_KEY.search(fragment.text), (path, RAW_KEY.search(fragment.text))
     if lang == "zh":
         assert "短信记录" in (await browser.get("/")).text
 

@@ -20,10 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smsplatform.admin.console import session
 from smsplatform.admin.console.pages import (
     audit,
+    callbacks,
+    connectors,
     customers,
     dashboard,
     login,
     messages,
+    replies,
     review,
     settings,
     words,
@@ -74,6 +77,9 @@ def page_routes() -> list[BaseRoute]:
         *review.routes(),
         *customers.routes(),
         *messages.routes(),
+        *callbacks.routes(),
+        *replies.routes(),
+        *connectors.routes(),
         *words.routes(),
         *settings.routes(),
         *audit.routes(),

@@ -74,6 +74,15 @@ def translator(request: Request) -> i18n.Translate:
     return i18n.catalogue().translator(language(request))
 
 
+def label(request: Request, prefix: str, value: str) -> str:
+    """A value's name in the catalogue (`carrier.mobile` → China Mobile), or the value itself for one
+    the catalogue does not know (a carrier or link state added later still shows)."""
+    key = f"{prefix}.{value.replace(' ', '_')}"
+    if key in i18n.catalogue().texts:
+        return translator(request)(key)
+    return value or "–"
+
+
 def tr(request: Request, key: str, **values: Any) -> str:
     """The catalogue's text for `key` in the request's language (for flash lines written in Python)."""
     return translator(request)(key, **values)
@@ -117,6 +126,7 @@ class Console:
             "lang": lang,
             "languages": i18n.LANGUAGES,
             "_": translator(request),
+            "label": lambda prefix, value: label(request, prefix, value),
             "actor": actor,
             "can_manage": actor is not None and actor.can(Permission.MANAGE),
             "can_review": actor is not None and actor.can(Permission.REVIEW),
