@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 260
+WIDTH, HEIGHT = 560, 250
 _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 34, 46
 _COLOURS = 6
 # Steps a time axis may tick at (seconds); the first that gives at most `_MAX_TIME_TICKS` ticks wins.
@@ -28,6 +28,7 @@ class Series:
 
     name: str
     points: Sequence[tuple[float, float]]
+    colour: int | None = None  # the stylesheet's s0…s5; None: by position
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Bars:
 
     name: str
     values: Sequence[float]
+    colour: int | None = None
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -105,11 +107,15 @@ def _y_axis(parts: list[str], ticks: list[float], y: Callable[[float], float], w
         )
 
 
-def _legend(parts: list[str], names: Sequence[str], height: int) -> None:
+def _colour(index: int, colour: int | None) -> str:
+    return f"s{(index if colour is None else colour) % _COLOURS}"
+
+
+def _legend(parts: list[str], entries: Sequence[tuple[str, str]], height: int) -> None:
     x = _LEFT
     parts.append('<g class="legend">')
-    for index, name in enumerate(names):
-        parts.append(f'<rect class="s{index % _COLOURS}" x="{x}" y="{height - 14}" width="10" height="10"/>')
+    for name, colour in entries:
+        parts.append(f'<rect class="{colour}" x="{x}" y="{height - 14}" width="10" height="10"/>')
         parts.append(f'<text x="{x + 14}" y="{height - 5}">{escape(name)}</text>')
         x += 24 + 7 * len(name) + 5 * sum(1 for c in name if ord(c) > 0x2E80)  # CJK is wider
     parts.append("</g>")
@@ -161,7 +167,7 @@ def line_chart(
     if not values:
         _no_data(parts, no_data, width, height)
     for index, line in enumerate(series):
-        colour = f"s{index % _COLOURS}"
+        colour = _colour(index, line.colour)
         shown = [(at, v) for at, v in line.points if start <= at <= end]
         if not shown:
             continue
@@ -174,7 +180,7 @@ def line_chart(
                     f'<circle class="{colour}" cx="{x(at):.1f}" cy="{y(v):.1f}" r="2.5">'
                     f"<title>{escape(line.name)} {escape(when)}: {escape(value_label(v))}</title></circle>"
                 )
-    _legend(parts, [s.name for s in series], height)
+    _legend(parts, [(s.name, _colour(i, s.colour)) for i, s in enumerate(series)], height)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -212,8 +218,9 @@ def bar_chart(
         for b_index, series in enumerate(bars):
             value = series.values[c_index] if c_index < len(series.values) else 0.0
             top_y = y(value)
+            colour = _colour(b_index, series.colour)
             parts.append(
-                f'<rect class="bar s{b_index % _COLOURS}" x="{left + b_index * bar_w:.1f}" y="{top_y:.1f}" '
+                f'<rect class="bar {colour}" x="{left + b_index * bar_w:.1f}" y="{top_y:.1f}" '
                 f'width="{max(bar_w - 2, 1):.1f}" height="{_TOP + plot_h - top_y:.1f}">'
                 f"<title>{escape(category)} · {escape(series.name)}: {escape(value_label(value))}</title>"
                 "</rect>"
@@ -222,6 +229,6 @@ def bar_chart(
             f'<text x="{_LEFT + (c_index + 0.5) * group_w:.1f}" y="{_TOP + plot_h + 16}" '
             f'text-anchor="middle">{escape(category)}</text>'
         )
-    _legend(parts, [b.name for b in bars], height)
+    _legend(parts, [(b.name, _colour(i, b.colour)) for i, b in enumerate(bars)], height)
     parts.append("</svg>")
     return Markup("".join(parts))
