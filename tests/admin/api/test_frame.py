@@ -110,3 +110,11 @@ async def test_changes_through_the_api_are_audited_as_the_token_s_operator(mgmt:
     older = await mgmt.ok("GET", "/audit", params={"operator": "alice", "before_id": entries[0]["id"]})
     assert [e["id"] for e in older] == [entries[1]["id"]]
     assert await mgmt.ok("GET", "/audit", params={"action": "operator.password", "limit": 1}) == entries[:1]
+
+
+async def test_an_empty_body_means_no_fields_but_whitespace_is_not_json(mgmt: Mgmt) -> None:
+    assert (await mgmt.client.post("/callbacks/retry", content=b"")).status_code == 200
+    blank = await mgmt.client.post(
+        "/callbacks/retry", content=b" ", headers={"Content-Type": "application/json"}
+    )
+    assert blank.status_code == 400 and blank.json()["error"] == "malformed_json"

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import schemathesis
@@ -103,6 +104,10 @@ def _inject(case: Any, known: Platform) -> None:
 def test_every_generated_call_is_answered_as_described(case: Any, platform: Platform) -> None:
     _inject(case, platform)
     response = case.call(app=platform.app)
+    if "\n" in unquote(urlsplit(str(response.request.url)).path):
+        # Starlette's Mount does not match a path with a line break: the listener answers, not the API.
+        assert response.status_code == 404
+        return
     case.validate_response(
         response,
         checks=[

@@ -22,6 +22,9 @@ from smsplatform.admin.context import AdminContext
 JSON = "application/json"
 CSV = "text/csv"
 _PLACEHOLDER = re.compile(r"{([a-z_][a-z0-9_]*)}")
+# What a path parameter may hold: no name, number or host has control characters, and a line break
+# could not even reach the API (the listener's routing stops at one).
+PATH_SEGMENT = re.compile(r"[^\x00-\x1f\x7f]+")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The first two parameters of every operation are supplied by the handler: a connection, or for an
 # operation that streams its answer (a CSV export read in chunks) the database itself.
@@ -140,7 +143,13 @@ class Operation:
         return {name: supply(ctx) for name, supply in self.supplied.items()}
 
     def parse_path(self, values: Mapping[str, str]) -> dict[str, Any]:
-        return {p.name: types.parse_text(values[p.name], p.type, p.name) for p in self.path_params}
+        parsed = {}
+        for p in self.path_params:
+            value = values[p.name]
+            if not PATH_SEGMENT.fullmatch(value):
+                raise types.BadInput(f"{p.name} may not contain control characters")
+            parsed[p.name] = types.parse_text(value, p.type, p.name)
+        return parsed
 
     def parse_query(self, query: list[tuple[str, str]]) -> dict[str, Any]:
         known = {p.name: p for p in self.query_params}

@@ -50,7 +50,7 @@ async def _body(request: Request) -> Any:
             raise ApiError(413, "too_large", f"the request body is over {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
     raw = b"".join(chunks)
-    if not raw.strip():
+    if not raw:  # no body at all; whitespace alone is not JSON
         return None
     try:
         return orjson.loads(raw)

@@ -8,7 +8,7 @@ from typing import Any
 
 from smsplatform.admin.actors import Permission
 from smsplatform.admin.api import types
-from smsplatform.admin.api.endpoint import CSV, JSON, Operation, Param
+from smsplatform.admin.api.endpoint import CSV, JSON, PATH_SEGMENT, Operation, Param
 
 SERVER = "/admin/api"
 _ERROR_SCHEMA = {
@@ -45,6 +45,8 @@ def _parameter(param: Param, where: str, schemas: types.Schemas) -> dict[str, An
     tp = types.without_none(param.type) if types.is_optional(param.type) else param.type
     item = types.sequence_item(tp)
     schema = types.input_schema(schemas, tp)
+    if where == "path" and schema.get("type") == "string":
+        schema = {**schema, "pattern": f"^{PATH_SEGMENT.pattern}$"}
     described: dict[str, Any] = {
         "name": param.name,
         "in": where,
