@@ -18,6 +18,7 @@ from typing import Any
 from smsplatform.admin.actors import Permission
 from smsplatform.admin.api import types
 from smsplatform.admin.context import AdminContext
+from smsplatform.store.clock import now
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -46,7 +47,8 @@ class Endpoint:
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # argument → description
     description: str = ""
     # Arguments the route supplies rather than the request: a fixed value (`/disable` is enabled=False)
-    # or one of the listener's (the settings it runs with). See `fixed` and `from_settings`.
+    # or one of the listener's (the settings it runs with, the time of the request), computed for each
+    # request. See `fixed`, `from_settings`, `the_settings` and `the_time`.
     supplied: Mapping[str, Callable[[AdminContext], Any]] = dataclasses.field(default_factory=dict)
     name: str = ""  # the operationId; by default `<module>.<function>`, which must then be unique
 
@@ -61,6 +63,11 @@ def from_settings(name: str) -> Callable[[AdminContext], Any]:
 
 def the_settings(ctx: AdminContext) -> Any:
     return ctx.settings
+
+
+def the_time(_: AdminContext) -> int:
+    """Now, in unix seconds: operations that show "today" take it as an argument, to be testable."""
+    return now()
 
 
 @dataclasses.dataclass(frozen=True)

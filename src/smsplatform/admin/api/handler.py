@@ -127,13 +127,12 @@ async def stream(operation: Operation, lines: AsyncIterator[str]) -> Response:
 
 def make_handler(ctx: AdminContext, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
     run = ctx.db.write if operation.writes else ctx.db.read
-    supplied = operation.supplied_values(ctx)
 
     async def handle(request: Request) -> Response:
         try:
             actor = await actor_of(ctx, request)
             actor.require(operation.permission)
-            kwargs = dict(supplied)
+            kwargs = operation.supplied_values(ctx)
             kwargs.update(operation.parse_path(request.path_params))
             kwargs.update(operation.parse_query(request.query_params.multi_items()))
             if operation.body_params:

@@ -9,6 +9,7 @@ from smsplatform.admin.api.resources import (
     callbacks,
     connectors,
     customers,
+    dashboard,
     messages,
     operators,
     platform,
@@ -19,6 +20,7 @@ from smsplatform.admin.api.resources import (
 )
 
 ENDPOINTS: list[Endpoint] = [
+    *dashboard.ENDPOINTS,
     *customers.ENDPOINTS,
     *accounts.ENDPOINTS,
     *templates.ENDPOINTS,
