@@ -124,6 +124,11 @@ def log_in(browser: Any, base: str, name: str) -> Any:
     context = browser.new_context(base_url=base, viewport={"width": 1400, "height": 900}, locale="en-US")
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
+    # Script errors and CSP violations (the console allows no inline script or style) fail the test.
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
     page.goto("/")
     assert page.url.endswith("/login?next=/")
     page.fill("input[name=name]", name)
@@ -131,6 +136,11 @@ def log_in(browser: Any, base: str, name: str) -> Any:
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
     return page
+
+
+def script_errors(page: Any) -> list[str]:
+    """What the browser reported as errors, but the refusals the test itself provoked."""
+    return [e for e in page.errors if "status of 403" not in e and "status of 401" not in e]
 
 
 def shot(page: Any, name: str) -> None:
@@ -216,6 +226,7 @@ def test_an_operator_reviews_finds_a_message_and_watches_the_links(
     page.go_back()
     page.reload()
     assert "1,000" in page.locator("dl.facts").first.inner_text()  # the quota as it was
+    assert not script_errors(page)
     page.context.close()
 
 
@@ -234,6 +245,7 @@ def test_a_reviewer_cannot_change_a_customer(console: dict[str, Any], browser: A
     assert forged.status == 403
     page.reload()
     assert page.locator("h1 .badge", has_text="enabled").count() == 1
+    assert not script_errors(page)
     page.context.close()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from starlette.applications import Starlette
 
 from smsplatform.admin import auth
 from smsplatform.admin.console import session
@@ -75,7 +74,16 @@ async def test_a_session_ends_after_its_lifetime(admin: Browser, monkeypatch: py
     assert (await admin.get("/")).status_code == 303
 
 
-async def test_a_post_of_an_ended_session_changes_nothing(browser: Browser, console: Starlette) -> None:
-    await browser.get("/login")
-    answer = await browser.post("/logout")
-    assert answer.status_code == 401
+async def test_a_post_of_an_ended_session_changes_nothing(
+    admin: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await admin.get("/customers/1")
+    later = time.time() + session.IDLE_SECONDS + 60  # idle too long; the cookie itself still valid
+    monkeypatch.setattr(session.time, "time", lambda: later)
+    answer = await admin.post("/customers/1/disable")
+    assert answer.status_code == 401 and 'href="/login"' in answer.text
+
+
+async def test_an_anonymous_post_is_refused_for_its_missing_token(browser: Browser) -> None:
+    answer = await browser.client.post("/logout")
+    assert answer.status_code == 403

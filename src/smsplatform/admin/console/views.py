@@ -70,14 +70,14 @@ def view(permission: Permission = Permission.VIEW) -> Callable[[Handler], Endpoi
     def wrap(handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             console = console_of(request)
+            if request.method == "POST" and not await csrf_checked(request):
+                return console.error(request, 403, "error.csrf")
             actor = await current_actor(request)
             if actor is None:
-                if request.method == "POST":  # a POST of an expired session: nothing runs
+                if request.method == "POST":  # a POST of an ended session: nothing runs
                     return console.error(request, 401, "error.session_expired", login_link=True)
                 return login_redirect(request)
             request.state.actor = actor
-            if request.method == "POST" and not await csrf_checked(request):
-                return console.error(request, 403, "error.csrf")
             if not actor.can(permission):
                 return console.error(request, 403, "error.forbidden")
             try:

@@ -21,6 +21,8 @@ from smsplatform.domain.numbers import Carrier
 from smsplatform.store.search import MESSAGE_STATES
 
 PAGE_SIZE = 50
+# Customers offered by name in the search form (the field takes any id).
+CUSTOMERS_OFFERED = 1000
 FILTERS = ("msgid", "mobile", "customer", "account", "carrier", "connector", "state", "since", "until")
 
 
@@ -49,7 +51,7 @@ async def message_search(request: Request, actor: Actor) -> Response:
     )
     kept = {name: query[name] for name in FILTERS if query.get(name, "").strip()}
     older = {**kept, "before": str(page.next_before_id)} if page.next_before_id is not None else None
-    known = await console.read(customers.list_customers, actor)
+    known = (await console.read(customers.list_customers, actor))[:CUSTOMERS_OFFERED]
     return console.render(
         request,
         "messages.html",
