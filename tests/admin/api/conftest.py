@@ -9,12 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from smsplatform.admin import auth
 from smsplatform.admin.actors import Role, cli_actor
-from smsplatform.admin.api import create_management_api
+from smsplatform.admin.app import create_admin_app
 from smsplatform.admin.context import AdminContext
 from smsplatform.config import Settings
 from smsplatform.store.database import Database
@@ -57,8 +55,8 @@ def operator_tokens(db: Database) -> tuple[str, str]:
 
 
 def admin_app(db: Database) -> Any:
-    ctx = AdminContext(settings=Settings(), db=db, secret_key="test-key")
-    return Starlette(routes=[Mount("/admin/api", app=create_management_api(ctx))])
+    """The whole admin listener (console, API, metrics), as `serve` runs it."""
+    return create_admin_app(AdminContext(settings=Settings(), db=db, secret_key="test-key"))
 
 
 @pytest.fixture
