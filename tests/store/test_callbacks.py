@@ -286,3 +286,19 @@ def test_purge_deletes_old_settled_rows_only(db: Database, setup: Setup) -> None
     assert [r.id for r in rows(db)] == [d, e]
     assert run(db, purge_settled, DEAD, 111, 10) == 1
     assert [(r.id, r.state) for r in rows(db)] == [(e, PENDING)]
+
+
+def test_purge_takes_a_callbacks_failed_attempts_with_it(db: Database, setup: Setup) -> None:
+    for n in range(2):
+        run(db, enqueue_report, setup.both, report(n), 100)
+    kept, purged = (x.id for x in run(db, claim_due, 100, 10, lease_seconds=10))
+    run(db, settle, retries=[(kept, 150, "HTTP 502"), (purged, 150, "HTTP 503")], now=105)
+    run(db, settle, dead=[(purged, "HTTP 500")], now=106)
+
+    def errors_of() -> set[int]:
+        with db.engine.connect() as conn:
+            return set(conn.execute(sa.select(callback_errors.c.callback_id)).scalars())
+
+    assert errors_of() == {kept, purged}
+    assert run(db, purge_settled, DEAD, 10_000, 10) == 1
+    assert errors_of() == {kept}

@@ -315,12 +315,21 @@ def purge_settled(conn: sa.Connection, state: str, before: int, limit: int) -> i
     A settled row's `next_attempt_at` is the lease of its last claim, so it marks (within a lease) when
     the row was settled, and the (state, next_attempt_at) index finds old rows without a scan.
     """
-    old = (
-        sa.select(callbacks.c.id)
-        .where(callbacks.c.state == state, callbacks.c.next_attempt_at < before)
-        .limit(limit)
+    old = list(
+        conn.execute(
+            sa.select(callbacks.c.id)
+            .where(callbacks.c.state == state, callbacks.c.next_attempt_at < before)
+            .limit(limit)
+        ).scalars()
     )
-    return int(conn.execute(sa.delete(callbacks).where(callbacks.c.id.in_(old.scalar_subquery()))).rowcount)
+    if not old:
+        return 0
+    deleted = 0
+    for chunk in chunks(old):
+        # A callback's failed attempts go with it: they are only ever read beside it.
+        conn.execute(sa.delete(callback_errors).where(callback_errors.c.callback_id.in_(chunk)))
+        deleted += int(conn.execute(sa.delete(callbacks).where(callbacks.c.id.in_(chunk))).rowcount)
+    return deleted
 
 
 def count_by_state(conn: sa.Connection) -> dict[str, int]:
