@@ -77,10 +77,6 @@ class Param:
     required: bool
     description: str
 
-    @property
-    def is_list(self) -> bool:
-        return types.sequence_item(self.type) is not None
-
 
 class Operation:
     """An endpoint with its operation's signature read: the inputs, their places, and the result."""
@@ -133,6 +129,10 @@ class Operation:
                 if not types.is_text_type(param.type if item is None else item):
                     raise TypeError(f"{self.name}: query parameter {name} must be plain values")
                 self.query_params.append(param)
+        given_by_request = set(names[2:]) - set(self.supplied)
+        described = set(endpoint.params) - given_by_request
+        if described:
+            raise TypeError(f"{self.name}: describes {sorted(described)}, which a request does not give")
         missing = set(in_path) - {p.name for p in self.path_params}
         if missing:
             raise TypeError(f"{self.name}: {self.path} names {sorted(missing)}, which it does not take")
