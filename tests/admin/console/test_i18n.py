@@ -97,7 +97,7 @@ def test_every_key_in_use_is_in_the_catalogue_in_both_languages() -> None:
     used = used_keys()
     assert len(used) > 20
     missing = sorted(used - set(catalogue.texts))
-    assert not missing, f"not in admin/messages/{i18n.CATALOGUE_FILE}: {missing}"
+    assert not missing, f"not in admin/locale/{i18n.CATALOGUE_FILE}: {missing}"
     for key in used:
         texts = catalogue.texts[key]
         assert all(texts[lang].strip() for lang in i18n.LANGUAGES), key

@@ -1,6 +1,6 @@
 """The console's words in English and Chinese, from one catalogue, and the choice between them.
 
-`admin/messages/console.toml` maps each key to its two texts (`"nav.dashboard" = { en = "…", zh = "…" }`);
+`admin/locale/console.toml` maps each key to its two texts (`"nav.dashboard" = { en = "…", zh = "…" }`);
 a text may name values in braces (`{count}`), filled in by the caller. The language comes from the
 `lang` cookie that the switch sets, else from the browser's `Accept-Language`, else English.
 """
@@ -61,7 +61,7 @@ class Catalogue:
 
 @cache
 def catalogue() -> Catalogue:
-    data = resources.files("smsplatform.admin").joinpath("messages", CATALOGUE_FILE).read_bytes()
+    data = resources.files("smsplatform.admin").joinpath("locale", CATALOGUE_FILE).read_bytes()
     return Catalogue.parse(tomllib.loads(data.decode("utf-8")))
 
 
