@@ -313,6 +313,28 @@ class _CsvChunk:
     next_before_id: int | None  # where the next chunk starts; None: the export is complete
 
 
+@dataclass(slots=True)
+class _ExportCursor:
+    """Where an export stands, for the chunk reads of `export_csv` and `stream_csv` alike."""
+
+    max_rows: int
+    written: int = 0
+    before_id: int | None = None
+    complete: bool = False
+
+    def next_limit(self) -> int | None:
+        """Rows the next chunk asks for; None when the export is done."""
+        if self.complete or self.written >= self.max_rows:
+            return None
+        return min(_EXPORT_CHUNK, self.max_rows - self.written)
+
+    def took(self, chunk: _CsvChunk) -> list[str]:
+        self.written += len(chunk.lines)
+        self.before_id = chunk.next_before_id
+        self.complete = chunk.next_before_id is None
+        return chunk.lines
+
+
 def _csv_chunk(
     conn: sa.Connection, actor: Actor, where: MessageFilter, limit: int, before_id: int | None
 ) -> _CsvChunk:
@@ -356,15 +378,9 @@ def export_csv(
 
 def _export(conn: sa.Connection, actor: Actor, where: MessageFilter, max_rows: int) -> Iterator[str]:
     yield csv_header()
-    written = 0
-    before_id: int | None = None
-    while written < max_rows:
-        chunk = _csv_chunk(conn, actor, where, min(_EXPORT_CHUNK, max_rows - written), before_id)
-        yield from chunk.lines
-        written += len(chunk.lines)
-        if chunk.next_before_id is None:
-            return
-        before_id = chunk.next_before_id
+    cursor = _ExportCursor(max_rows)
+    while (limit := cursor.next_limit()) is not None:
+        yield from cursor.took(_csv_chunk(conn, actor, where, limit, cursor.before_id))
 
 
 async def stream_csv(
@@ -398,13 +414,7 @@ async def stream_csv(
         until=until,
     )
     yield csv_header()
-    written = 0
-    before_id: int | None = None
-    while written < max_rows:
-        chunk = await db.read(_csv_chunk, actor, where, min(_EXPORT_CHUNK, max_rows - written), before_id)
-        for line in chunk.lines:
+    cursor = _ExportCursor(max_rows)
+    while (limit := cursor.next_limit()) is not None:
+        for line in cursor.took(await db.read(_csv_chunk, actor, where, limit, cursor.before_id)):
             yield line
-        written += len(chunk.lines)
-        if chunk.next_before_id is None:
-            return
-        before_id = chunk.next_before_id
