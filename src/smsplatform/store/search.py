@@ -405,7 +405,23 @@ class MessageRecord:
     maybe_sent: int
 
 
-_RECORD_COLUMNS = [messages.c[name] for name in MessageRecord.__dataclass_fields__]
+def _columns(table: sa.Table, record: type[Any], *, but: Collection[str] = ()) -> list[sa.Column[Any]]:
+    """The table's columns named as the record's fields, in the record's order."""
+    return [table.c[name] for name in record.__dataclass_fields__ if name not in but]
+
+
+def _of_message(
+    table: sa.Table, record: type[Any], message_id: int, *, but: Collection[str] = ()
+) -> sa.Select[Any]:
+    """A message's rows of `table`, as `record`'s fields, in the order they were written."""
+    return (
+        sa.select(*_columns(table, record, but=but))
+        .where(table.c.message_id == message_id)
+        .order_by(table.c.id)
+    )
+
+
+_RECORD_COLUMNS = _columns(messages, MessageRecord)
 
 
 def get_message(conn: sa.Connection, message_id: int) -> MessageRecord | None:
@@ -425,18 +441,7 @@ class PartRecord:
 
 
 def parts_of(conn: sa.Connection, message_id: int) -> list[PartRecord]:
-    query = (
-        sa.select(
-            message_parts.c.part,
-            message_parts.c.connector,
-            message_parts.c.remote_id,
-            message_parts.c.stat,
-            message_parts.c.err,
-        )
-        .where(message_parts.c.message_id == message_id)
-        .order_by(message_parts.c.id)
-    )
-    return [PartRecord(*row) for row in conn.execute(query)]
+    return [PartRecord(*row) for row in conn.execute(_of_message(message_parts, PartRecord, message_id))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,17 +456,7 @@ class SubmitErrorRecord:
 
 
 def submit_errors_of(conn: sa.Connection, message_id: int) -> list[SubmitErrorRecord]:
-    query = (
-        sa.select(
-            submit_errors.c.attempt,
-            submit_errors.c.connector,
-            submit_errors.c.outcome,
-            submit_errors.c.error,
-            submit_errors.c.at,
-        )
-        .where(submit_errors.c.message_id == message_id)
-        .order_by(submit_errors.c.id)
-    )
+    query = _of_message(submit_errors, SubmitErrorRecord, message_id)
     return [SubmitErrorRecord(*row) for row in conn.execute(query)]
 
 
@@ -490,37 +485,17 @@ class CallbackRecord:
 
 def callbacks_of(conn: sa.Connection, message_id: int) -> list[CallbackRecord]:
     """The status report callbacks owed for a message, each with its failed attempts."""
-    query = (
-        sa.select(
-            callbacks.c.id,
-            callbacks.c.kind,
-            callbacks.c.state,
-            callbacks.c.attempts,
-            callbacks.c.next_attempt_at,
-            callbacks.c.created_at,
-            callbacks.c.done_at,
-            callbacks.c.last_error,
-            callbacks.c.payload,
-        )
-        .where(callbacks.c.message_id == message_id)
-        .order_by(callbacks.c.id)
-    )
-    rows = list(conn.execute(query))
+    rows = list(conn.execute(_of_message(callbacks, CallbackRecord, message_id, but=("errors",))))
     errors: dict[int, list[CallbackErrorRecord]] = {int(r.id): [] for r in rows}
     if errors:
         error_query = (
-            sa.select(
-                callback_errors.c.callback_id,
-                callback_errors.c.attempt,
-                callback_errors.c.error,
-                callback_errors.c.at,
-            )
+            sa.select(callback_errors.c.callback_id, *_columns(callback_errors, CallbackErrorRecord))
             .where(callback_errors.c.callback_id.in_(sorted(errors)))
             .order_by(callback_errors.c.id)
         )
         for callback_id, attempt, error, at in conn.execute(error_query):
             errors[int(callback_id)].append(CallbackErrorRecord(attempt, error, at))
-    return [CallbackRecord(*row, errors=errors[int(row.id)]) for row in rows]
+    return [CallbackRecord(**row._asdict(), errors=errors[int(row.id)]) for row in rows]
 
 
 # --- replies --------------------------------------------------------------------------------------
