@@ -43,7 +43,8 @@ def duration_ms(ms: float | None) -> str:
     if ms is None:
         return "–"
     if ms < 1000:
-        return f"{ms:.0f} ms"
+        # The store keeps times to the second: below one, a figure would only be the interpolation.
+        return "< 1 s"
     seconds = ms / 1000
     if seconds < 120:
         return f"{seconds:.1f} s"

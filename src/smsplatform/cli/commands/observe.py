@@ -139,7 +139,10 @@ def _percent(rate: float | None) -> str:
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f} ms"
+    if value is None:
+        return "-"
+    # The store keeps times to the second: below one, a figure would only be the interpolation.
+    return "< 1 s" if value < 1000 else f"{value / 1000:,.1f} s"
 
 
 def _figures(label: str, w: WindowFigures | Breakdown) -> dict[str, Any]:
