@@ -3,12 +3,11 @@ templates, and override the frequency limits of one kind of message."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smsplatform.admin import audit, checks
+from smsplatform.admin import audit, decisions
 from smsplatform.admin.actors import Actor, Permission
 from smsplatform.domain.frequency import parse_limits
 from smsplatform.domain.templates import TemplateKind
@@ -16,8 +15,8 @@ from smsplatform.store import accounts, customers
 from smsplatform.store.accounts import Account, AccountStatus
 from smsplatform.store.errors import InvalidState
 
-STATUS_NAMES = {status: status.name.lower() for status in AccountStatus}
-MAX_REASON = 500
+STATUS_NAMES = decisions.status_names(AccountStatus)
+MAX_REASON = decisions.MAX_REASON
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +42,7 @@ class AccountInfo:
 
 def status_value(name: str) -> int:
     """The stored status of a status name (`pending`, …): what faces filter by."""
-    for status, known in STATUS_NAMES.items():
-        if known == name.strip().lower():
-            return int(status)
-    raise ValueError(f"unknown status {name!r}; one of: {', '.join(STATUS_NAMES.values())}")
+    return decisions.status_value(name, STATUS_NAMES)
 
 
 def info(account: Account, customer_name: str) -> AccountInfo:
@@ -99,21 +95,12 @@ def get_account(conn: sa.Connection, actor: Actor, account_id: int) -> AccountIn
 
 
 def approve_account(conn: sa.Connection, actor: Actor, account_id: int) -> AccountInfo:
-    actor.require(Permission.REVIEW)
-    before = load(conn, account_id)
-    if before.status == "approved":
-        raise InvalidState(f"account {account_id} is already approved")
-    accounts.review_account(conn, account_id, approve=True)
-    return _changed(conn, actor, "account.approve", before)
+    return decisions.approve(conn, actor, "account", account_id, load, accounts.review_account)
 
 
 def reject_account(conn: sa.Connection, actor: Actor, account_id: int, reason: str) -> AccountInfo:
     """The sub-account answers 226 until approved; `reason` is what the customer reads (failreason)."""
-    actor.require(Permission.REVIEW)
-    reason = checks.text(reason, field="reason", limit=MAX_REASON)
-    before = load(conn, account_id)
-    accounts.review_account(conn, account_id, approve=False, reason=reason)
-    return _changed(conn, actor, "account.reject", before)
+    return decisions.reject(conn, actor, "account", account_id, reason, load, accounts.review_account)
 
 
 def disable_account(conn: sa.Connection, actor: Actor, account_id: int) -> AccountInfo:
@@ -170,10 +157,4 @@ def set_frequency_limits(
 
 
 def _changed(conn: sa.Connection, actor: Actor, action: str, before: AccountInfo) -> AccountInfo:
-    after = load(conn, before.id)
-    audit.record(conn, actor, action, f"account {after.id}", before=_record(before), after=_record(after))
-    return after
-
-
-def _record(account: AccountInfo) -> dict[str, Any]:
-    return asdict(account)
+    return decisions.changed(conn, actor, action, before, load)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smsplatform.admin import audit, checks
+from smsplatform.admin import decisions
 from smsplatform.admin.actors import Actor, Permission
 from smsplatform.store import accounts, templates
 from smsplatform.store.accounts import AccountOwner
-from smsplatform.store.errors import InvalidState
 from smsplatform.store.templates import Template, TemplateStatus
 
-STATUS_NAMES = {status: status.name.lower() for status in TemplateStatus}
-MAX_REASON = 500
+STATUS_NAMES = decisions.status_names(TemplateStatus)
+MAX_REASON = decisions.MAX_REASON
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +32,7 @@ class TemplateInfo:
 
 
 def status_value(name: str) -> int:
-    for status, known in STATUS_NAMES.items():
-        if known == name.strip().lower():
-            return int(status)
-    raise ValueError(f"unknown status {name!r}; one of: {', '.join(STATUS_NAMES.values())}")
+    return decisions.status_value(name, STATUS_NAMES)
 
 
 def info(template: Template, owner: AccountOwner | None) -> TemplateInfo:
@@ -86,24 +82,9 @@ def get_template(conn: sa.Connection, actor: Actor, template_id: int) -> Templat
 
 
 def approve_template(conn: sa.Connection, actor: Actor, template_id: int) -> TemplateInfo:
-    actor.require(Permission.REVIEW)
-    before = load(conn, template_id)
-    if before.status == "approved":
-        raise InvalidState(f"template {template_id} is already approved")
-    templates.review_template(conn, template_id, approve=True)
-    return _changed(conn, actor, "template.approve", before)
+    return decisions.approve(conn, actor, "template", template_id, load, templates.review_template)
 
 
 def reject_template(conn: sa.Connection, actor: Actor, template_id: int, reason: str) -> TemplateInfo:
     """Sends matching only this template answer 225; `reason` is what the customer reads (failreason)."""
-    actor.require(Permission.REVIEW)
-    reason = checks.text(reason, field="reason", limit=MAX_REASON)
-    before = load(conn, template_id)
-    templates.review_template(conn, template_id, approve=False, reason=reason)
-    return _changed(conn, actor, "template.reject", before)
-
-
-def _changed(conn: sa.Connection, actor: Actor, action: str, before: TemplateInfo) -> TemplateInfo:
-    after = load(conn, before.id)
-    audit.record(conn, actor, action, f"template {after.id}", before=asdict(before), after=asdict(after))
-    return after
+    return decisions.reject(conn, actor, "template", template_id, reason, load, templates.review_template)
