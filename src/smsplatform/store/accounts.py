@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import sqlalchemy as sa
@@ -42,6 +42,8 @@ class Account:
     extension: str
     freq_limits: Mapping[str, str]
     addtime: int
+    # Seconds a message of each kind may wait to be submitted, where the operator overrides the platform's.
+    max_age: Mapping[str, int] = field(default_factory=dict)
 
 
 EDITABLE = ("company", "signature", "statusurl", "replyurl", "replyusername", "replypassword", "totalnum")
@@ -50,6 +52,7 @@ EDITABLE = ("company", "signature", "statusurl", "replyurl", "replyusername", "r
 def _from_row(row: sa.Row[tuple[object, ...]]) -> Account:
     m = dict(row._mapping)
     m["freq_limits"] = json.loads(m["freq_limits"] or "{}")
+    m["max_age"] = json.loads(m.get("max_age") or "{}")
     return Account(**m)
 
 

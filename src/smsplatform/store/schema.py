@@ -55,6 +55,9 @@ accounts = sa.Table(
     sa.Column("extension", sa.String(12), nullable=False, unique=True),
     # Operator overrides of the frequency limits, e.g. {"verification": "4/60,5/3600,8/86400"} as JSON text.
     sa.Column("freq_limits", sa.Text, nullable=False, server_default="{}"),
+    # Operator overrides of how long a message of each kind may wait to be submitted before it expires,
+    # in seconds, e.g. {"verification": 300} as JSON text.
+    sa.Column("max_age", sa.Text, nullable=False, server_default="{}"),
     sa.Column("addtime", sa.BigInteger, nullable=False),
     sa.CheckConstraint("usednum <= totalnum", name="quota"),
 )
@@ -388,4 +391,15 @@ callback_errors = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("error", sa.String(200), nullable=False),
     sa.Column("at", sa.BigInteger, nullable=False),
+)
+
+# Request counters that must outlive a restart (a customer's daily requests, a caller's per-minute
+# sends): one row per scope, key and window.
+limit_counters = sa.Table(
+    "limit_counters",
+    metadata,
+    sa.Column("scope", sa.String(16), primary_key=True),  # e.g. "daily", "ip"
+    sa.Column("key", sa.String(64), primary_key=True),  # e.g. a customer id, an address
+    sa.Column("window_start", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
 )
