@@ -157,4 +157,4 @@ def set_frequency_limits(
 
 
 def _changed(conn: sa.Connection, actor: Actor, action: str, before: AccountInfo) -> AccountInfo:
-    return decisions.changed(conn, actor, action, before, load)
+    return audit.changed(conn, actor, action, before, load)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -49,6 +50,28 @@ def record(
         before=_json(before),
         after=_json(after),
     )
+
+
+class Shown(Protocol):
+    """A thing as the operations show it: a dataclass with its id."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def id(self) -> int: ...
+
+
+S = TypeVar("S", bound=Shown)
+
+
+def changed(
+    conn: sa.Connection, actor: Actor, action: str, before: S, load: Callable[[sa.Connection, int], S]
+) -> S:
+    """`before` read again after its change, logged as `action` (`customer.topup` of `customer <id>`)."""
+    after = load(conn, before.id)
+    noun = action.partition(".")[0]
+    record(conn, actor, action, f"{noun} {after.id}", before=asdict(before), after=asdict(after))
+    return after
 
 
 def list_audit(

@@ -110,9 +110,7 @@ def topup(conn: sa.Connection, actor: Actor, customer_id: int, amount: int) -> C
     if before.totalnum + amount > checks.MAX_COUNT:
         raise ValueError(f"a quota is at most {checks.MAX_COUNT}")
     customers.topup(conn, customer_id, amount)
-    after = _load(conn, customer_id)
-    _audit(conn, actor, "customer.topup", before, after)
-    return after
+    return audit.changed(conn, actor, "customer.topup", before, _load)
 
 
 def set_enabled(conn: sa.Connection, actor: Actor, customer_id: int, enabled: bool) -> CustomerInfo:
@@ -120,9 +118,7 @@ def set_enabled(conn: sa.Connection, actor: Actor, customer_id: int, enabled: bo
     actor.require(Permission.MANAGE)
     before = _load(conn, customer_id)
     customers.set_enabled(conn, customer_id, enabled)
-    after = _load(conn, customer_id)
-    _audit(conn, actor, "customer.enable" if enabled else "customer.disable", before, after)
-    return after
+    return audit.changed(conn, actor, "customer.enable" if enabled else "customer.disable", before, _load)
 
 
 def set_allow_ips(
@@ -133,9 +129,7 @@ def set_allow_ips(
     cleaned = tuple(dict.fromkeys(checks.cidr(network) for network in networks))
     before = _load(conn, customer_id)
     customers.set_allow_ips(conn, customer_id, cleaned)
-    after = _load(conn, customer_id)
-    _audit(conn, actor, "customer.allow_ips", before, after)
-    return after
+    return audit.changed(conn, actor, "customer.allow_ips", before, _load)
 
 
 def set_daily_limit(conn: sa.Connection, actor: Actor, customer_id: int, limit: int | None) -> CustomerInfo:
@@ -144,9 +138,7 @@ def set_daily_limit(conn: sa.Connection, actor: Actor, customer_id: int, limit: 
     limit = _daily_limit(limit)
     before = _load(conn, customer_id)
     customers.set_daily_request_limit(conn, customer_id, limit)
-    after = _load(conn, customer_id)
-    _audit(conn, actor, "customer.daily_limit", before, after)
-    return after
+    return audit.changed(conn, actor, "customer.daily_limit", before, _load)
 
 
 def set_expiry(conn: sa.Connection, actor: Actor, customer_id: int, expires_at: int | None) -> CustomerInfo:
@@ -155,10 +147,4 @@ def set_expiry(conn: sa.Connection, actor: Actor, customer_id: int, expires_at: 
     expires_at = _expiry(expires_at)
     before = _load(conn, customer_id)
     customers.set_expires_at(conn, customer_id, expires_at)
-    after = _load(conn, customer_id)
-    _audit(conn, actor, "customer.expiry", before, after)
-    return after
-
-
-def _audit(conn: sa.Connection, actor: Actor, action: str, before: CustomerInfo, after: CustomerInfo) -> None:
-    audit.record(conn, actor, action, f"customer {after.id}", before=_record(before), after=_record(after))
+    return audit.changed(conn, actor, "customer.expiry", before, _load)

@@ -1,14 +1,10 @@
-"""Approving and rejecting what a customer submits for review: sub-accounts and templates alike.
-
-Each is loaded before and after the change, and the audit log keeps both.
-"""
+"""Approving and rejecting what a customer submits for review: sub-accounts and templates alike."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from enum import IntEnum
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -19,13 +15,8 @@ from smsplatform.store.errors import InvalidState
 MAX_REASON = 500
 
 
-class Reviewed(Protocol):
-    """A reviewed thing as the operations show it: a dataclass with its id and its status's name."""
-
-    __dataclass_fields__: ClassVar[dict[str, Any]]
-
-    @property
-    def id(self) -> int: ...
+class Reviewed(audit.Shown, Protocol):
+    """A reviewed thing as the operations show it, with its status's name."""
 
     @property
     def status(self) -> str: ...
@@ -56,7 +47,7 @@ def approve(conn: sa.Connection, actor: Actor, noun: str, target_id: int, load: 
     if before.status == "approved":
         raise InvalidState(f"{noun} {target_id} is already approved")
     review(conn, target_id, approve=True)
-    return changed(conn, actor, f"{noun}.approve", before, load)
+    return audit.changed(conn, actor, f"{noun}.approve", before, load)
 
 
 def reject(
@@ -66,12 +57,4 @@ def reject(
     reason = checks.text(reason, field="reason", limit=MAX_REASON)
     before = load(conn, target_id)
     review(conn, target_id, approve=False, reason=reason)
-    return changed(conn, actor, f"{noun}.reject", before, load)
-
-
-def changed(conn: sa.Connection, actor: Actor, action: str, before: R, load: Load[R]) -> R:
-    """`before` as it is now, with the change logged as `action` (`account.approve`: of `account N`)."""
-    after = load(conn, before.id)
-    noun = action.partition(".")[0]
-    audit.record(conn, actor, action, f"{noun} {after.id}", before=asdict(before), after=asdict(after))
-    return after
+    return audit.changed(conn, actor, f"{noun}.reject", before, load)
