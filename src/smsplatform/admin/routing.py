@@ -3,7 +3,7 @@ connectors, shown as dispatch follows them (`domain/routes.py`), each entry with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -54,6 +54,43 @@ def _mobile(value: str) -> str:
     return mobile
 
 
+def _set_carrier(
+    conn: sa.Connection,
+    actor: Actor,
+    noun: str,
+    key: str,
+    carrier: str,
+    before: str | None,
+    write: Callable[[sa.Connection, str, str], object],
+) -> None:
+    """A prefix's or pin's carrier set (`noun`: prefix, pin), with the one before it in the log."""
+    write(conn, key, carrier)
+    audit.record(
+        conn,
+        actor,
+        f"{noun}.set",
+        f"{noun} {key}",
+        before=None if before is None else {"carrier": before},
+        after={"carrier": carrier},
+    )
+
+
+def _remove_carrier(
+    conn: sa.Connection,
+    actor: Actor,
+    noun: str,
+    key: str,
+    before: str | None,
+    remove: Callable[[sa.Connection, str], object],
+) -> str:
+    """Removes a prefix or pin; the carrier it had."""
+    if before is None:
+        raise NotFound(f"{noun} {key}")
+    remove(conn, key)
+    audit.record(conn, actor, f"{noun}.remove", f"{noun} {key}", before={"carrier": before})
+    return before
+
+
 # --- prefixes ------------------------------------------------------------------------------------
 
 
@@ -68,15 +105,7 @@ def set_prefix(conn: sa.Connection, actor: Actor, prefix: str, carrier: str) -> 
     actor.require(Permission.MANAGE)
     prefix, carrier = _prefix(prefix), checks.carrier(carrier)
     before = routing.list_prefixes(conn).get(prefix)
-    routing.set_prefix(conn, prefix, carrier)
-    audit.record(
-        conn,
-        actor,
-        "prefix.set",
-        f"prefix {prefix}",
-        before=None if before is None else {"carrier": before},
-        after={"carrier": carrier},
-    )
+    _set_carrier(conn, actor, "prefix", prefix, carrier, before, routing.set_prefix)
     return PrefixInfo(prefix, carrier)
 
 
@@ -84,11 +113,7 @@ def remove_prefix(conn: sa.Connection, actor: Actor, prefix: str) -> PrefixInfo:
     actor.require(Permission.MANAGE)
     prefix = prefix.strip()
     before = routing.list_prefixes(conn).get(prefix)
-    if before is None:
-        raise NotFound(f"prefix {prefix}")
-    routing.remove_prefix(conn, prefix)
-    audit.record(conn, actor, "prefix.remove", f"prefix {prefix}", before={"carrier": before})
-    return PrefixInfo(prefix, before)
+    return PrefixInfo(prefix, _remove_carrier(conn, actor, "prefix", prefix, before, routing.remove_prefix))
 
 
 # --- pins ----------------------------------------------------------------------------------------
@@ -104,15 +129,7 @@ def set_pin(conn: sa.Connection, actor: Actor, mobile: str, carrier: str) -> Pin
     actor.require(Permission.MANAGE)
     mobile, carrier = _mobile(mobile), checks.carrier(carrier)
     before = routing.pins_for(conn, [mobile]).get(mobile)
-    routing.set_pin(conn, mobile, carrier)
-    audit.record(
-        conn,
-        actor,
-        "pin.set",
-        f"pin {mobile}",
-        before=None if before is None else {"carrier": before},
-        after={"carrier": carrier},
-    )
+    _set_carrier(conn, actor, "pin", mobile, carrier, before, routing.set_pin)
     return PinInfo(mobile, carrier)
 
 
@@ -120,11 +137,7 @@ def remove_pin(conn: sa.Connection, actor: Actor, mobile: str) -> PinInfo:
     actor.require(Permission.MANAGE)
     mobile = normalize_mobile(mobile) or mobile.strip()
     before = routing.pins_for(conn, [mobile]).get(mobile)
-    if before is None:
-        raise NotFound(f"pin {mobile}")
-    routing.remove_pin(conn, mobile)
-    audit.record(conn, actor, "pin.remove", f"pin {mobile}", before={"carrier": before})
-    return PinInfo(mobile, before)
+    return PinInfo(mobile, _remove_carrier(conn, actor, "pin", mobile, before, routing.remove_pin))
 
 
 # --- routes --------------------------------------------------------------------------------------
