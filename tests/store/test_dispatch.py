@@ -445,20 +445,90 @@ def test_rematch_applies_kept_receipts_whose_part_appeared(db: Database) -> None
     assert run(db, purge_unmatched, 1_006) == 1
 
 
-def test_receipts_prefer_the_part_of_their_own_connector(db: Database) -> None:
+def test_a_receipt_never_takes_another_connectors_part(db: Database) -> None:
     account = make_account(db)
     first, second = queue(db, account, ["13800138000", "13800138001"])
     run(db, claim, ME, 1_001, 10, 30)
-    run(
-        db,
-        record_results,
-        ME,
-        [Submitted(first, "smsc-1", ("77",)), Submitted(second, "smsc-2", ("77",))],
-        1_010,
-    )
-    run(db, apply_receipts, [receipt("77", "UNDELIV", "005", connector="smsc-2")], 1_020)
+    submit(db, first, "77", connector="smsc-1")
+    # smsc-2 reports its own "77" before its submit result is stored: it waits, smsc-1's part untouched.
+    summary = run(db, apply_receipts, [receipt("77", "UNDELIV", "005", connector="smsc-2")], 1_011)
+    assert (summary.applied, summary.unmatched) == (0, 1)
     assert message(db, first).state == SUBMITTED
-    assert message(db, second).state == UNDELIVERED
+    result = run(db, record_results, ME, [Submitted(second, "smsc-2", ("77",))], 1_012)
+    assert (result.early_receipts, result.finished) == (1, 1)
+    assert (message(db, first).state, message(db, second).state) == (SUBMITTED, UNDELIVERED)
+    run(db, apply_receipts, [receipt("77", connector="smsc-1")], 1_013)
+    assert (message(db, first).state, message(db, second).state) == (DELIVERED, UNDELIVERED)
+    assert unmatched_count(db) == 0
+    assert sorted(item["status"] for item in callback_items(db)) == ["DELIVRD", "UNDELIV"]
+
+
+def test_a_kept_receipt_waits_for_its_own_connectors_part(db: Database) -> None:
+    account = make_account(db)
+    first, second = queue(db, account, ["13800138000", "13800138001"])
+    run(db, claim, ME, 1_001, 10, 30)
+    run(db, apply_receipts, [receipt("5", "REJECTD", "008", connector="smsc-2")], 1_005)
+    # smsc-1 records a part under the same id: the kept receipt is not its.
+    result = run(db, record_results, ME, [Submitted(first, "smsc-1", ("5",))], 1_006)
+    assert (result.early_receipts, result.finished) == (0, 0)
+    assert message(db, first).state == SUBMITTED and unmatched_count(db) == 1
+    result = run(db, record_results, ME, [Submitted(second, "smsc-2", ("5",))], 1_007)
+    assert (result.early_receipts, result.finished) == (1, 1)
+    assert (message(db, first).state, message(db, second).state) == (SUBMITTED, REJECTED)
+
+
+def test_a_receipt_naming_another_number_waits_for_its_own_part(db: Database) -> None:
+    """One connector, one id, two messages: the SMSC restarted and counts from 1 again while the
+    first message's report was lost."""
+    account = make_account(db)
+    old, new = queue(db, account, ["13800138000", "13900139001"])
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, old, "0000000001")
+    early = ReceiptIn("smsc-1", "0000000001", "UNDELIV", "005", destination="8613900139001")
+    summary = run(db, apply_receipts, [early], 1_011)
+    assert (summary.applied, summary.unmatched) == (0, 1)
+    assert message(db, old).state == SUBMITTED
+    result = run(db, record_results, ME, [Submitted(new, "smsc-1", ("0000000001",))], 1_012)
+    assert (result.early_receipts, result.finished) == (1, 1)
+    assert (message(db, old).state, message(db, new).state) == (SUBMITTED, UNDELIVERED)
+    # Both parts recorded now: each receipt finds the part sent to the number it names.
+    late = ReceiptIn("smsc-1", "0000000001", "DELIVRD", "000", destination="13800138000")
+    run(db, apply_receipts, [late], 1_013)
+    assert (message(db, old).state, message(db, new).state) == (DELIVERED, UNDELIVERED)
+    assert [item["mobile"] for item in callback_items(db)] == ["13900139001", "13800138000"]
+
+
+def test_a_receipt_whose_number_cannot_be_read_takes_its_connectors_open_part(db: Database) -> None:
+    account = make_account(db)
+    [message_id] = queue(db, account, ["13800138000"])
+    run(db, claim, ME, 1_001, 10, 30)
+    submit(db, message_id, "m1")
+    run(db, apply_receipts, [ReceiptIn("smsc-1", "m1", "DELIVRD", "000", destination="1069000")], 1_011)
+    assert message(db, message_id).state == DELIVERED
+
+
+def test_rematch_applies_a_kept_receipt_only_to_its_own_connectors_part(db: Database) -> None:
+    account = make_account(db)
+    first, second = queue(db, account, ["13800138000", "13800138001"])
+    kept = [
+        ReceiptIn("smsc-2", "r1", "UNDELIV", "005", destination="13800138001"),
+        ReceiptIn("smsc-1", "r1", "DELIVRD", "000", destination="13800138001"),  # names the wrong number
+    ]
+    run(db, apply_receipts, kept, 1_005)
+
+    def submitted_elsewhere(conn: sa.Connection) -> None:  # as a concurrent transaction would have
+        for message_id, connector in ((first, "smsc-1"), (second, "smsc-2")):
+            conn.execute(sa.update(messages).where(messages.c.id == message_id).values(state=SUBMITTED))
+            conn.execute(
+                sa.insert(message_parts).values(
+                    message_id=message_id, part=1, connector=connector, remote_id="r1"
+                )
+            )
+
+    run(db, submitted_elsewhere)
+    assert run(db, rematch_receipts, 1_010, 1_005) == (1, 1)
+    assert (message(db, first).state, message(db, second).state) == (SUBMITTED, UNDELIVERED)
+    assert unmatched_count(db) == 1  # smsc-1's receipt names a number smsc-1 did not send "r1" to
 
 
 def test_a_reused_remote_id_goes_to_the_open_part(db: Database) -> None:

@@ -378,7 +378,8 @@ class Dispatcher:
 
     def _on_report(self, report: DeliveryReport) -> Awaitable[None]:
         """The connector acknowledges the receipt to its SMSC when the returned awaitable is done."""
-        receipt = ReceiptIn(report.connector, report.remote_id, report.stat, report.err)
+        # Its connector and number pick its part: message ids are unique per SMSC at best.
+        receipt = ReceiptIn(report.connector, report.remote_id, report.stat, report.err, report.destination)
         if self._journal is None:
             return self._receipts.submit(receipt)
         return self._journal_receipt(self._journal, receipt)

@@ -61,7 +61,13 @@ class Recovered:
 
 
 def _encode(receipt: ReceiptIn) -> bytes:
-    line = {"c": receipt.connector, "r": receipt.remote_id, "s": receipt.stat, "e": receipt.err}
+    line = {
+        "c": receipt.connector,
+        "r": receipt.remote_id,
+        "s": receipt.stat,
+        "e": receipt.err,
+        "d": receipt.destination,
+    }
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
@@ -69,7 +75,10 @@ def _decode(lines: Iterator[bytes]) -> Iterator[ReceiptIn]:
     for line in lines:
         try:
             item = json.loads(line)
-            yield ReceiptIn(str(item["c"]), str(item["r"]), str(item["s"]), str(item["e"]))
+            # "d" (the number) is absent from lines an earlier version wrote.
+            yield ReceiptIn(
+                str(item["c"]), str(item["r"]), str(item["s"]), str(item["e"]), str(item.get("d", ""))
+            )
         except (ValueError, KeyError, TypeError):
             # A line torn by a crash was never fsynced, hence never acknowledged: the SMSC resends it.
             continue

@@ -10,9 +10,11 @@ Claims are leases: `claim` moves due `queued` rows to `submitting` under the dis
 dispatcher's claims back, counting each as possibly sent (`maybe_sent`): it may have reached the
 carrier before the process died.
 
-Receipts that arrive before their submit result was committed find no part yet; they are stored in
-`unmatched_receipts` (and the SMSC is acknowledged), applied when `record_results` inserts the part,
-and swept up by `rematch_receipts` for the cases where the two transactions ran side by side.
+A receipt is matched only among the parts of the connector it came through (message ids are unique
+per SMSC at best), and only to a part sent to the number it names. One that arrives before its
+submit result was committed finds no part yet; it is stored in `unmatched_receipts` (and the SMSC is
+acknowledged), applied when `record_results` inserts its part, and swept up by `rematch_receipts` for
+the cases where the two transactions ran side by side.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import functools
 import operator
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -303,8 +305,7 @@ def record_results(
     failed = _record_failures(conn, owner, failures, now, tally) if failures else 0
     early, finished = 0, 0
     if stored:
-        remote_ids = [rid[:_ID_LEN] for o in stored for rid in o.remote_ids]
-        early, finished = _apply_early_receipts(conn, remote_ids, now, tally)
+        early, finished = _apply_early_receipts(conn, stored, now, tally)
     tally.write(conn)
     return RecordSummary(len(stored), retried, failed, early, finished)
 
@@ -478,6 +479,7 @@ class ReceiptIn:
     remote_id: str
     stat: str
     err: str = ""
+    destination: str = ""  # the number the report names, as the SMSC wrote it; "" when it named none
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,8 +491,8 @@ class ReceiptSummary:
     finished: int = 0  # messages that became final (one report each)
 
 
-# A part a receipt may be for: (id, message_id, connector, stat). A plain tuple, read by unpacking: a
-# Row's attribute lookup costs more than the rest of the work on a receipt.
+# A part a receipt may be for: (id, message_id, its message's mobile, stat). A plain tuple, read by
+# unpacking: a Row's attribute lookup costs more than the rest of the work on a receipt.
 _Part = tuple[int, int, str, str]
 
 
@@ -508,6 +510,7 @@ def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int)
                     "stat": r.stat[:_STAT_LEN],
                     "err": r.err[:_ERR_LEN],
                     "received_at": now,
+                    "destination": _mobile(r.destination),
                 }
                 for r in unmatched
             ],
@@ -519,8 +522,8 @@ def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int)
 
 
 _PARTS_BY_REMOTE_ID = (
-    f"SELECT remote_id, id, message_id, connector, stat FROM {message_parts.name}"
-    " WHERE remote_id IN ({ids})"
+    f"SELECT p.remote_id, p.id, p.message_id, m.mobile, p.stat FROM {message_parts.name} p"
+    f" JOIN {messages.name} m ON m.id = p.message_id WHERE p.connector = ? AND p.remote_id IN ({{ids}})"
 )
 # One statement per distinct (stat, err) of a batch: nearly all receipts share one.
 _SET_PART_STATE = f"UPDATE {message_parts.name} SET stat = ?, err = ? WHERE id IN ({{ids}}) AND stat = ''"
@@ -563,37 +566,60 @@ def _finish_statement() -> sa.Update:
 
 _FINISH = _finish_statement()
 _KEPT_BY_REMOTE_ID = (
-    f"SELECT id, connector, remote_id, stat, err FROM {unmatched_receipts.name} WHERE remote_id IN ({{ids}})"
+    f"SELECT id, connector, remote_id, stat, err, destination FROM {unmatched_receipts.name}"
+    " WHERE connector = ? AND remote_id IN ({ids})"
 )
+
+
+def _mobile(destination: str) -> str:
+    """The 11-digit number a receipt names, or "" when it names none we can read (then any of its
+    connector's parts with its id may be its own)."""
+    return (normalize_mobile(destination) or "") if destination else ""
+
+
+def _by_connector(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(connector, remote id) pairs as each connector's distinct ids, cut to the column's width."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for connector, remote_id in keys:
+        grouped[connector].add(remote_id[:_ID_LEN])
+    return {connector: sorted(ids) for connector, ids in grouped.items()}
 
 
 def _match(
     conn: sa.Connection, receipts: Sequence[ReceiptIn]
 ) -> tuple[list[tuple[ReceiptIn, _Part]], list[ReceiptIn]]:
-    """Each receipt's part by remote id: the same connector's first, open parts before final ones,
-    newer before older (an SMSC that restarted may hand out an id again)."""
-    wanted = sorted({r.remote_id[:_ID_LEN] for r in receipts})
-    candidates: dict[str, list[_Part]] = defaultdict(list)
-    for chunk in chunks(wanted):
-        for row in execute_for_ids(conn, _PARTS_BY_REMOTE_ID, chunk).all():
-            candidates[row[0]].append(row[1:])
+    """Each receipt's part among the parts its own connector recorded under its id.
+
+    Message ids are unique per SMSC at best (SMPP 3.4 §4.4.2; CMPP, SGIP and SMGP per gateway): another
+    connector's part is never a candidate, whatever it recorded under the same id. Within a connector
+    one id can still name two messages (an SMSC that restarted and counts again; two processes of one
+    SGIP node), so a receipt that names its number takes only a part sent to that number, and one
+    whose own part is not recorded yet waits for it (unmatched) rather than land on the other. Among
+    the parts left: open before final, newer before older.
+    """
+    candidates: dict[tuple[str, str], list[_Part]] = defaultdict(list)
+    for connector, remote_ids in _by_connector((r.connector, r.remote_id) for r in receipts).items():
+        for chunk in chunks(remote_ids):
+            for row in execute_for_ids(conn, _PARTS_BY_REMOTE_ID, chunk, connector).all():
+                candidates[connector, row[0]].append(row[1:])
     matched: list[tuple[ReceiptIn, _Part]] = []
     unmatched: list[ReceiptIn] = []
     for receipt in receipts:
-        parts = candidates.get(receipt.remote_id[:_ID_LEN])
+        parts = candidates.get((receipt.connector, receipt.remote_id[:_ID_LEN]))
+        if parts and receipt.destination:
+            mobile = _mobile(receipt.destination)
+            if mobile:
+                parts = [part for part in parts if part[2] == mobile]
         if not parts:
             unmatched.append(receipt)
             continue
-        if len(parts) > 1:
-            connector = receipt.connector
-            parts = [max(parts, key=lambda part: _preference(part, connector))]
-        matched.append((receipt, parts[0]))
+        matched.append((receipt, parts[0] if len(parts) == 1 else max(parts, key=_preference)))
     return matched, unmatched
 
 
-def _preference(part: _Part, connector: str) -> tuple[bool, bool, int]:
-    part_id, _, part_connector, stat = part
-    return part_connector == connector, stat == "", part_id
+def _preference(part: _Part) -> tuple[bool, int]:
+    part_id, _, _, stat = part
+    return stat == "", part_id
 
 
 def _settle(
@@ -681,12 +707,14 @@ def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int, 
 
 
 def _apply_early_receipts(
-    conn: sa.Connection, remote_ids: Sequence[str], now: int, tally: Tally
+    conn: sa.Connection, stored: Sequence[Submitted], now: int, tally: Tally
 ) -> tuple[int, int]:
-    """Apply kept receipts for parts just inserted; returns (receipts applied, messages finished)."""
+    """Apply kept receipts for the parts just inserted; returns (receipts applied, messages finished)."""
+    keys = ((o.connector, remote_id) for o in stored for remote_id in o.remote_ids)
     rows: list[Any] = []
-    for chunk in chunks(sorted(set(remote_ids))):
-        rows.extend(execute_for_ids(conn, _KEPT_BY_REMOTE_ID, chunk).all())
+    for connector, remote_ids in _by_connector(keys).items():
+        for chunk in chunks(remote_ids):
+            rows.extend(execute_for_ids(conn, _KEPT_BY_REMOTE_ID, chunk, connector).all())
     return _apply_kept(conn, rows, now, tally)
 
 
@@ -698,10 +726,20 @@ def rematch_receipts(conn: sa.Connection, now: int, since: int, limit: int = 100
     side with the one inserting its part. Only PostgreSQL runs writers side by side; on SQLite one
     transaction always sees the other's work, and there is nothing to catch.
     """
-    has_part = sa.exists().where(message_parts.c.remote_id == unmatched_receipts.c.remote_id)
+    kept = unmatched_receipts.c
+    has_part = (
+        sa.select(message_parts.c.id)
+        .join(messages, messages.c.id == message_parts.c.message_id)
+        .where(
+            message_parts.c.connector == kept.connector,
+            message_parts.c.remote_id == kept.remote_id,
+            sa.or_(kept.destination == "", messages.c.mobile == kept.destination),
+        )
+        .exists()
+    )
     query = (
         sa.select(unmatched_receipts)
-        .where(unmatched_receipts.c.received_at >= since, has_part)
+        .where(kept.received_at >= since, has_part)
         .order_by(unmatched_receipts.c.id)
         .limit(limit)
     )
@@ -715,7 +753,9 @@ def rematch_receipts(conn: sa.Connection, now: int, since: int, limit: int = 100
 def _apply_kept(conn: sa.Connection, rows: Sequence[Any], now: int, tally: Tally) -> tuple[int, int]:
     if not rows:
         return 0, 0
-    kept = [(row.id, ReceiptIn(row.connector, row.remote_id, row.stat, row.err)) for row in rows]
+    kept = [
+        (row.id, ReceiptIn(row.connector, row.remote_id, row.stat, row.err, row.destination)) for row in rows
+    ]
     matched, _ = _match(conn, [receipt for _, receipt in kept])
     if not matched:
         return 0, 0

@@ -194,7 +194,8 @@ message_parts = sa.Table(
 )
 
 # Receipts whose part was not recorded yet (the receipt overtook the submit result on its way to the
-# store): kept, acknowledged, and applied once the part exists.
+# store): kept, acknowledged, and applied once a part of their own connector with their id, sent to
+# their number, exists. Message ids are unique per SMSC at best, so the connector is part of the key.
 unmatched_receipts = sa.Table(
     "unmatched_receipts",
     metadata,
@@ -204,7 +205,9 @@ unmatched_receipts = sa.Table(
     sa.Column("stat", sa.String(16), nullable=False),
     sa.Column("err", sa.String(32), nullable=False, server_default=""),
     sa.Column("received_at", sa.BigInteger, nullable=False),
-    sa.Index("ix_unmatched_receipts_remote_id", "remote_id"),
+    # The number the receipt names, 11 digits; "" when it named none we could read.
+    sa.Column("destination", sa.String(20), nullable=False, server_default=""),
+    sa.Index("ix_unmatched_receipts_connector_remote_id", "connector", "remote_id"),
 )
 
 # Replies (MO) received from subscribers.

@@ -92,20 +92,27 @@ def _row_health(health: ConnectorHealth) -> dict[str, Any]:
     }
 
 
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """A connector's settings as `add` and `edit` take them from the command line (None: not given)."""
+    return {
+        "protocol": args.protocol,
+        "host": args.host,
+        "port": args.port,
+        "system_id": args.system_id,
+        "password": args.password,
+        "window": args.window,
+        "tps": args.tps,
+        "options": _options(args),
+    }
+
+
 def connector_add(args: argparse.Namespace, ops: Operations) -> Any:
     added = ops.write(
         connectors.add_connector,
         args.name,
-        protocol=args.protocol,
-        host=args.host,
-        port=args.port,
-        system_id=args.system_id,
-        password=args.password,
-        window=args.window,
-        tps=args.tps,
+        **_settings(args),
         source_number=args.src_number or "",
         carriers=args.carriers or (),
-        options=_options(args),
         simulators_on=ops.settings.simulators,
     )
     return added if args.json else _detail(added)
@@ -115,16 +122,9 @@ def connector_edit(args: argparse.Namespace, ops: Operations) -> Any:
     edited = ops.write(
         connectors.edit_connector,
         args.name,
-        protocol=args.protocol,
-        host=args.host,
-        port=args.port,
-        system_id=args.system_id,
-        password=args.password,
-        window=args.window,
-        tps=args.tps,
+        **_settings(args),
         source_number=args.src_number,
         carriers=args.carriers,
-        options=_options(args),
         simulators_on=ops.settings.simulators,
     )
     return edited if args.json else _detail(edited)
