@@ -177,45 +177,35 @@ class Tally:
     def write(self, conn: sa.Connection) -> None:
         """Add everything tallied to the minute, hour and day rows it falls in; then start afresh."""
         if self._traffic:
-            traffic: dict[tuple[Any, ...], list[int]] = {}
-            for (at, *key), figures in self._traffic.items():
-                for period, start in _starts(at):
-                    row = traffic.get((period, start, *key))
-                    if row is None:
-                        traffic[(period, start, *key)] = list(figures)
-                    else:
-                        for index, n in enumerate(figures):
-                            row[index] += n
-            dialect = conn.dialect.name
-            writer = _WRITER[dialect]
-            conn.execute(
-                _UPSERT_TRAFFIC[dialect],
-                [
-                    dict(zip(_TRAFFIC_COLUMNS, (*key, writer, *figures), strict=True))
-                    for key, figures in sorted(traffic.items())
-                ],
-            )
+            _add_up(conn, _UPSERT_TRAFFIC, _TRAFFIC_COLUMNS, self._traffic)
             self._traffic = {}
         if self._latency:
-            latency: dict[tuple[Any, ...], list[int]] = {}
-            for (at, *key), (count, total) in self._latency.items():
-                for period, start in _starts(at):
-                    row = latency.get((period, start, *key))
-                    if row is None:
-                        latency[(period, start, *key)] = [count, total]
-                    else:
-                        row[0] += count
-                        row[1] += total
-            dialect = conn.dialect.name
-            writer = _WRITER[dialect]
-            conn.execute(
-                _UPSERT_LATENCY[dialect],
-                [
-                    dict(zip(_LATENCY_COLUMNS, (*key, writer, *sums), strict=True))
-                    for key, sums in sorted(latency.items())
-                ],
-            )
+            _add_up(conn, _UPSERT_LATENCY, _LATENCY_COLUMNS, self._latency)
             self._latency = {}
+
+
+def _add_up(
+    conn: sa.Connection,
+    upserts: Mapping[str, sa.Executable],
+    columns: Sequence[str],
+    tallies: Mapping[tuple[Any, ...], Sequence[int]],
+) -> None:
+    """Tallies by (second, *key) added to the minute, hour and day rows of `columns` they fall in."""
+    rows: dict[tuple[Any, ...], list[int]] = {}
+    for (at, *key), figures in tallies.items():
+        for period, start in _starts(at):
+            row = rows.get((period, start, *key))
+            if row is None:
+                rows[(period, start, *key)] = list(figures)
+            else:
+                for index, n in enumerate(figures):
+                    row[index] += n
+    dialect = conn.dialect.name
+    writer = _WRITER[dialect]
+    conn.execute(
+        upserts[dialect],
+        [dict(zip(columns, (*key, writer, *figures), strict=True)) for key, figures in sorted(rows.items())],
+    )
 
 
 _TRAFFIC_COLUMNS = ("period", "start", "customer_id", "carrier", "connector", "kind", "writer", *_FIGURES)
