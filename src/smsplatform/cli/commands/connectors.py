@@ -41,6 +41,18 @@ def _load(health: ConnectorHealth) -> str:
     return f"{health.in_flight}/{health.window}" if health.window else str(health.in_flight)
 
 
+def _figures(health: ConnectorHealth) -> dict[str, Any]:
+    """A link's figures as both tables show them: the connectors and one connector's processes."""
+    return {
+        "since": health.since,
+        "binds": health.binds,
+        "in_flight": _load(health),
+        "rate": f"{cell('', health.submit_rate)}/s",
+        "sent": health.sent,
+        "errors": health.errors,
+    }
+
+
 def _row(info: ConnectorInfo) -> dict[str, Any]:
     health = info.health
     state = (
@@ -50,12 +62,7 @@ def _row(info: ConnectorInfo) -> dict[str, Any]:
         "name": info.name + (" (built-in)" if info.builtin else ""),
         "protocol": info.protocol,
         "state": state,
-        "since": health.since,
-        "binds": health.binds,
-        "in_flight": _load(health),
-        "rate": f"{cell('', health.submit_rate)}/s",
-        "sent": health.sent,
-        "errors": health.errors,
+        **_figures(health),
         "carriers": ", ".join(info.routes) or "-",
         "last_error": f"{health.last_error} ({cell('at', health.last_error_at)})"
         if health.last_error
@@ -81,12 +88,7 @@ def _detail(info: ConnectorInfo) -> Shown:
 def _row_health(health: ConnectorHealth) -> dict[str, Any]:
     return {
         "state": health.state,
-        "since": health.since,
-        "binds": health.binds,
-        "in_flight": _load(health),
-        "rate": f"{cell('', health.submit_rate)}/s",
-        "sent": health.sent,
-        "errors": health.errors,
+        **_figures(health),
         "last_error": health.last_error,
         "updated_at": health.updated_at,
     }
