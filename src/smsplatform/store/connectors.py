@@ -56,25 +56,26 @@ def _from_row(row: sa.Row[tuple[object, ...]]) -> ConnectorRow:
     )
 
 
+def _settings(row: ConnectorRow) -> dict[str, Any]:
+    """The columns of a connector's settings, as added and as updated."""
+    return {
+        "protocol": row.protocol,
+        "host": row.host,
+        "port": row.port,
+        "system_id": row.system_id,
+        "password": row.password,
+        "window": row.window,
+        "tps": row.tps,
+        "source_number": row.source_number,
+        "carriers": ",".join(row.carriers),
+        "options": json.dumps(dict(row.options), sort_keys=True),
+    }
+
+
 def add_connector(conn: sa.Connection, row: ConnectorRow) -> ConnectorRow:
     if conn.execute(sa.select(connectors.c.name).where(connectors.c.name == row.name)).first():
         raise ConnectorExists(row.name)
-    conn.execute(
-        sa.insert(connectors).values(
-            name=row.name,
-            protocol=row.protocol,
-            host=row.host,
-            port=row.port,
-            system_id=row.system_id,
-            password=row.password,
-            window=row.window,
-            tps=row.tps,
-            source_number=row.source_number,
-            carriers=",".join(row.carriers),
-            options=json.dumps(dict(row.options), sort_keys=True),
-            created_at=now(),
-        )
-    )
+    conn.execute(sa.insert(connectors).values(name=row.name, **_settings(row), created_at=now()))
     bump_config_version(conn)
     return row
 
@@ -93,20 +94,7 @@ def get_connector(conn: sa.Connection, name: str) -> ConnectorRow:
 def update_connector(conn: sa.Connection, row: ConnectorRow) -> ConnectorRow:
     """Replaces the settings of the connector named `row.name`; running links are replaced with it."""
     updated = conn.execute(
-        sa.update(connectors)
-        .where(connectors.c.name == row.name)
-        .values(
-            protocol=row.protocol,
-            host=row.host,
-            port=row.port,
-            system_id=row.system_id,
-            password=row.password,
-            window=row.window,
-            tps=row.tps,
-            source_number=row.source_number,
-            carriers=",".join(row.carriers),
-            options=json.dumps(dict(row.options), sort_keys=True),
-        )
+        sa.update(connectors).where(connectors.c.name == row.name).values(**_settings(row))
     ).rowcount
     if not updated:
         raise NotFound(f"connector {row.name}")
