@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -493,3 +495,17 @@ def test_options() -> None:
 
 def test_registry_builds_the_sgip_adapter() -> None:
     assert isinstance(create_connector(SGIP).adapter, SgipAdapter)
+
+
+def test_processes_of_one_node_issue_different_sequences() -> None:
+    """Dispatch workers of one SGIP connector are one node in several processes."""
+    program = (
+        "from datetime import datetime;"
+        "from smsplatform.connectors.sgip import sequence_source;"
+        "print(sequence_source(3000012345).next(datetime(2026, 1, 1)).format())"
+    )
+    issued = {
+        subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
+    assert len(issued) == 2

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from smsplatform.simulator.rules import LastDigitRule, Outcome, PercentageRule
+from smsplatform.simulator.rules import LastDigitRule, Outcome, PercentageRule, parse_outcomes
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,34 @@ def test_percentage_rule_rejects_bad_weights(weights: dict[str, float]) -> None:
 def test_negative_delay_is_refused() -> None:
     with pytest.raises(ValueError):
         LastDigitRule(delay=-1)
+
+
+def test_outcomes_from_the_command_line() -> None:
+    default = parse_outcomes("last-digit", delay=0.3)
+    assert isinstance(default, LastDigitRule) and default.delay == 0.3
+    assert [default.outcome(f"1380013800{d}").stat for d in "0789"] == [
+        "DELIVRD",
+        "UNDELIV",
+        "EXPIRED",
+        "REJECTD",
+    ]
+    changed = parse_outcomes("last-digit:0-4=expired, 56789=REJECTD")
+    assert [changed.outcome(f"1380013800{d}").stat for d in "0459"] == [
+        "EXPIRED",
+        "EXPIRED",
+        "REJECTD",
+        "REJECTD",
+    ]
+    partly = parse_outcomes("last-digit:7=DELIVRD")
+    assert [partly.outcome(f"1380013800{d}").stat for d in "789"] == ["DELIVRD", "EXPIRED", "REJECTD"]
+    weighted = parse_outcomes("UNDELIV=1")
+    assert isinstance(weighted, PercentageRule) and weighted.outcome("x").stat == "UNDELIV"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["last-digit:0-4", "last-digit:4-0=DELIVRD", "last-digit:x=DELIVRD", "last-digit:1=NOPE", "DELIVRD"],
+)
+def test_outcomes_that_name_no_rule_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_outcomes(text)

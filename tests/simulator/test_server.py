@@ -174,3 +174,42 @@ async def test_malformed_pdus(smsc: SmscServer[Any]) -> None:
     with pytest.raises(ConnectionError):
         await client.receive()
     client.close()
+
+
+async def test_simulators_with_one_first_id_issue_the_same_ids() -> None:
+    servers = [SmscServer(FakeDialect(), {"esme": "pw"}, first_id=41) for _ in range(2)]
+    ids = []
+    for server in servers:
+        await server.start()
+        try:
+            client = await Client.connect(server)
+            await client.bind()
+            ids.append([(await client.submit(receipt=False)).body.decode() for _ in range(2)])
+            client.close()
+        finally:
+            await server.close()
+    assert ids == [["00000029", "0000002A"]] * 2  # 41 and 42, as FakeDialect spells them
+
+
+async def test_reports_first_answers_a_submit_only_once_its_receipt_was_answered() -> None:
+    server = SmscServer(FakeDialect(), {"esme": "pw"}, LastDigitRule(delay=30.0), reports_first=True)
+    await server.start()
+    try:
+        client = await Client.connect(server)
+        await client.bind()
+        submit = client.send(
+            SUBMIT, b"1069\x0013800138007\x001\x000\x00" + "hi".encode("utf-16-be")
+        )  # fmt: skip
+        receipt = await client.receive()  # at once, not after the rule's 30 seconds
+        assert receipt.command == DELIVER and receipt.body.endswith(b"\0UNDELIV\x00005\x0013800138007")
+        assert server.counters.responses_after_report == 0
+        client.send(DELIVER | RESPONSE, sequence=receipt.sequence)
+        answer = await client.receive()
+        assert (answer.command, answer.sequence, answer.status) == (SUBMIT | RESPONSE, submit, 0)
+        assert receipt.body.startswith(b"R" + answer.body + b"\0")  # the receipt named this submit's id
+        assert server.counters.responses_after_report == 1
+        # Without a receipt the answer comes at once.
+        assert (await client.submit(receipt=False)).status == 0
+        client.close()
+    finally:
+        await server.close()

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import ClassVar, Final
@@ -103,10 +104,14 @@ _GENERATORS: dict[int, SequenceGenerator] = {}
 
 
 def sequence_source(node_id: int) -> SequenceGenerator:
-    """The process-wide sequence generator of `node_id`."""
+    """The process-wide sequence generator of `node_id`.
+
+    Its counter starts at a random point: the dispatch workers of one connector are one node in
+    separate processes, and counters that all started at 0 would issue the same ids within a second.
+    """
     generator = _GENERATORS.get(node_id)
     if generator is None:
-        generator = _GENERATORS[node_id] = SequenceGenerator(node_id)
+        generator = _GENERATORS[node_id] = SequenceGenerator(node_id, secrets.randbelow(1 << 32))
     return generator
 
 

@@ -97,3 +97,38 @@ class PercentageRule(OutcomeRule):
 
     def outcome(self, destination: str) -> Outcome:
         return self._random.choices(self._outcomes, self._weights)[0]
+
+
+def parse_outcomes(text: str, delay: float = DEFAULT_DELAY) -> OutcomeRule:
+    """The rule a command line names; ValueError when it names none.
+
+    - "last-digit": the default map (module docstring);
+    - "last-digit:0-4=EXPIRED,5-9=REJECTD" (digits as ranges or lists, "789=UNDELIV"): the default
+      map with those digits changed, so that two simulators can decide differently for every number;
+    - "DELIVRD=95,UNDELIV=5": a PercentageRule with those weights.
+    """
+    name, _, spec = text.partition(":")
+    if name.strip() == "last-digit":
+        mapping = dict(LAST_DIGIT_OUTCOMES)
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            digits, sep, stat = item.partition("=")
+            if not sep:
+                raise ValueError(f"{item!r} is not DIGITS=STATE")
+            first, dash, last = digits.strip().partition("-")
+            chosen = _digit_range(first, last) if dash else digits.strip()
+            if not chosen or not chosen.isdigit() or not chosen.isascii():
+                raise ValueError(f"{digits!r} are not last digits")
+            Outcome.of(stat.strip().upper())  # a known state, or ValueError
+            mapping.update(dict.fromkeys(chosen, stat.strip().upper()))
+        return LastDigitRule(mapping, delay=delay)
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        stat, _, weight = part.partition("=")
+        weights[stat.strip().upper()] = float(weight)
+    return PercentageRule(weights, delay=delay)
+
+
+def _digit_range(first: str, last: str) -> str:
+    if len(first) != 1 or len(last) != 1 or not (first + last).isdigit() or first > last:
+        raise ValueError(f"{first}-{last} is not a range of digits")
+    return "".join(str(d) for d in range(int(first), int(last) + 1))

@@ -62,14 +62,21 @@ def create_simulator(
     options: Mapping[str, str] | None = None,
     record: bool = True,
     seed: int | None = None,
+    first_id: int = 1,
+    reports_first: bool = False,
 ) -> SmscServer[Any]:
-    """An SMSC for `protocol`, not listening yet (call `await server.start(host, port)`)."""
+    """An SMSC for `protocol`, not listening yet (call `await server.start(host, port)`).
+
+    `first_id` and `reports_first`: see SmscServer (ids counted from a set number; receipts sent
+    ahead of their submit responses)."""
     return SmscServer(
         dialect_for(protocol, options),
         DEFAULT_ACCOUNTS if accounts is None else accounts,
         rule,
         record=record,
         seed=seed,
+        first_id=first_id,
+        reports_first=reports_first,
     )
 
 
@@ -84,6 +91,8 @@ async def run_simulator(
     control_port: int | None = None,
     record: bool = False,
     seed: int | None = None,
+    first_id: int = 1,
+    reports_first: bool = False,
     started: Callable[[SmscServer[Any], int | None], None] | None = None,
     announce: Callable[[str], None] | None = print,
 ) -> None:
@@ -97,7 +106,16 @@ async def run_simulator(
     """
     from smsplatform.simulator.control import start_control
 
-    server = create_simulator(protocol, accounts, rule, options=options, record=record, seed=seed)
+    server = create_simulator(
+        protocol,
+        accounts,
+        rule,
+        options=options,
+        record=record,
+        seed=seed,
+        first_id=first_id,
+        reports_first=reports_first,
+    )
     await server.start(host, port)
     control: asyncio.Server | None = None
     if control_port is not None:

@@ -11,6 +11,10 @@ The protocol comes from a dialect (`dialect.py`); this module owns the sockets a
   session ends, or answered with an error, is sent again.
 - Faults switch on and off at run time (see faults.py). A submit whose response is dropped is
   still accepted: recorded, and receipted, as a real SMSC would after losing the response.
+- Message ids count from `first_id` (in dialects that number them by count, SMPP: two simulators
+  with one `first_id` issue the same ids, as two real SMSCs may). With `reports_first`, a segment's
+  receipt is sent at once and its submit response only once the receipt was answered (or after
+  `HOLD_LIMIT` seconds): the ESME gets every report before it knows the id it is for.
 - `received` records each message with its text reassembled and its segments' ids, unless
   `record=False` (benchmarks), when only the counters move.
 """
@@ -47,6 +51,7 @@ from smsplatform.simulator.rules import LastDigitRule, OutcomeRule
 log = logging.getLogger(__name__)
 
 _TEXT_HEAD = 20  # characters of the message a receipt quotes
+HOLD_LIMIT = 5.0  # seconds a response held for its receipt's answer waits at most (reports_first)
 _TWO_OCTET = frozenset({TextEncoding.UCS2, TextEncoding.GBK})
 
 
@@ -75,6 +80,7 @@ class SimulatorCounters:
     link_tests_received: int = 0
     link_tests_answered: int = 0  # answers to our own link tests (see SmscServer.ping)
     max_unanswered: int = 0  # most submits one session had waiting for a (slowed) response
+    responses_after_report: int = 0  # submit responses sent once their receipt was answered
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -230,7 +236,11 @@ class SmscServer(Generic[P]):
         deliver_window: int = 16,
         redeliver_delay: float = 1.0,
         seed: int | None = None,
+        first_id: int = 1,
+        reports_first: bool = False,
     ) -> None:
+        if first_id < 0:
+            raise ValueError("first_id must not be negative")
         self.dialect = dialect
         self.accounts = dict(accounts)
         self.rule = rule or LastDigitRule()
@@ -246,7 +256,10 @@ class SmscServer(Generic[P]):
         self._receipts: deque[tuple[float, str, Receipt]] = deque()
         self._receipts_waiting = asyncio.Event()
         self._segments: Reassembler[tuple[str, str]] = Reassembler()
-        self._number = 0
+        self._number = first_id - 1
+        self.reports_first = reports_first
+        # Submit responses waiting for their receipt's answer, by (system_id, message id).
+        self._held: dict[tuple[str, str], tuple[SmscSession[P], bytes]] = {}
         self._mo_ref = 0
         self._server: asyncio.Server | None = None
         self._receipt_task: asyncio.Task[None] | None = None
@@ -412,7 +425,7 @@ class SmscServer(Generic[P]):
         self._number += 1
         message_id = request.message_id or dialect.message_id(self._number)
         counters.submits += 1
-        self._accept(session.system_id, request, message_id)
+        receipt = self._accept(session.system_id, request, message_id)
         frame = dialect.submit_response_frame(pdu, message_id, SubmitStatus.OK)
         if faults.active:
             if faults.should_drop():
@@ -423,7 +436,21 @@ class SmscServer(Generic[P]):
                 counters.max_unanswered = max(counters.max_unanswered, session.unanswered)
                 asyncio.get_running_loop().call_later(faults.response_delay, session.answer_late, frame)
                 return
+        if receipt is not None and self.reports_first:
+            key = (session.system_id, message_id)
+            self._held[key] = (session, frame)
+            asyncio.get_running_loop().call_later(HOLD_LIMIT, self._release, key, False)
+            return
         session.write(frame)
+
+    def _release(self, key: tuple[str, str], answered: bool) -> None:
+        """Send the submit response held for the receipt `key` (a closed session drops it)."""
+        held = self._held.pop(key, None)
+        if held is not None:
+            session, frame = held
+            if answered:
+                self.counters.responses_after_report += 1
+            session.write(frame)
 
     def on_deliver_response(self, session: SmscSession[P], item: Outgoing | None, pdu: P) -> None:
         counters = self.counters
@@ -437,6 +464,8 @@ class SmscServer(Generic[P]):
         else:
             loop = asyncio.get_running_loop()
             loop.call_later(self.redeliver_delay, self._redeliver, session.system_id, item)
+        if self._held and isinstance(item, Receipt):  # answered either way: the report went first
+            self._release((session.system_id, item.message_id), True)
         self._pump(session.system_id)
 
     def _redeliver(self, system_id: str, item: Outgoing) -> None:
@@ -445,7 +474,8 @@ class SmscServer(Generic[P]):
 
     # -- messages -----------------------------------------------------------------------------------
 
-    def _accept(self, system_id: str, request: SubmitRequest, message_id: str) -> None:
+    def _accept(self, system_id: str, request: SubmitRequest, message_id: str) -> Receipt | None:
+        """Record the segment and schedule its receipt; returns the receipt, if it gets one."""
         encoding = request.encoding or TextEncoding.LATIN1
         if self.record:
             text = decode_text(request.text_bytes, encoding, "replace")
@@ -454,14 +484,19 @@ class SmscServer(Generic[P]):
             text = decode_text(request.text_bytes[:octets], encoding, "replace")
         else:
             text = ""
+        receipt = None
         if request.want_receipt:
-            self._schedule_receipt(system_id, request, message_id, text)
+            receipt = self._schedule_receipt(system_id, request, message_id, text)
         self._record(system_id, request, message_id, text)
+        return receipt
 
-    def _schedule_receipt(self, system_id: str, request: SubmitRequest, message_id: str, text: str) -> None:
+    def _schedule_receipt(
+        self, system_id: str, request: SubmitRequest, message_id: str, text: str
+    ) -> Receipt | None:
         outcome = self.rule.outcome(request.destination)
         if request.failure_receipt_only and outcome.stat == "DELIVRD":
-            return
+            return None
+        delay = 0.0 if self.reports_first else self.rule.delay
         now = time.time()
         receipt = Receipt(
             message_id=message_id,
@@ -470,13 +505,18 @@ class SmscServer(Generic[P]):
             stat=outcome.stat,
             err=outcome.err,
             submit_time=now,
-            done_time=now + self.rule.delay,
+            done_time=now + delay,
             text_head=text[:_TEXT_HEAD],
         )
+        if self.reports_first:  # at once, ahead of the submit response (which waits for its answer)
+            self._outboxes.setdefault(system_id, deque()).append(receipt)
+            self._pump(system_id)
+            return receipt
         if not self._receipts:
             self._receipts_waiting.set()
-        due = asyncio.get_running_loop().time() + self.rule.delay
+        due = asyncio.get_running_loop().time() + delay
         self._receipts.append((due, system_id, receipt))
+        return receipt
 
     def _record(self, system_id: str, request: SubmitRequest, message_id: str, text: str) -> None:
         concat = request.concat

@@ -34,7 +34,7 @@ def migrate(args: argparse.Namespace, ops: Operations) -> Any:
 
 
 def simulator(args: argparse.Namespace, ops: Operations) -> None:
-    from smsplatform.simulator.rules import LastDigitRule, OutcomeRule, PercentageRule
+    from smsplatform.simulator.rules import OutcomeRule, parse_outcomes
     from smsplatform.simulator.runner import run_simulator
 
     accounts = {}
@@ -46,14 +46,7 @@ def simulator(args: argparse.Namespace, ops: Operations) -> None:
         accounts[system_id] = password
     rule: OutcomeRule
     try:
-        if args.outcomes == "last-digit":
-            rule = LastDigitRule(delay=args.receipt_delay)
-        else:
-            weights = {}
-            for part in args.outcomes.split(","):
-                stat, _, weight = part.partition("=")
-                weights[stat.strip().upper()] = float(weight)
-            rule = PercentageRule(weights, delay=args.receipt_delay)
+        rule = parse_outcomes(args.outcomes, args.receipt_delay)
     except ValueError as exc:
         raise CliError(f"bad --outcomes {args.outcomes!r}: {exc}") from exc
     options = {"version": "2.0"} if args.protocol == "cmpp2" else {}
@@ -70,6 +63,8 @@ def simulator(args: argparse.Namespace, ops: Operations) -> None:
                 options=options,
                 control_port=args.control_port,
                 record=args.record,
+                first_id=args.first_id,
+                reports_first=args.reports_first,
             )
         )
 
@@ -104,7 +99,19 @@ def register(registry: Registry) -> None:
     p.add_argument(
         "--outcomes",
         default="last-digit",
-        help='"last-digit" (0-6 DELIVRD, 7 UNDELIV, 8 EXPIRED, 9 REJECTD) or "DELIVRD=95,UNDELIV=5"',
+        help='"last-digit" (0-6 DELIVRD, 7 UNDELIV, 8 EXPIRED, 9 REJECTD), with changed digits'
+        ' ("last-digit:0-4=EXPIRED,5-9=REJECTD"), or "DELIVRD=95,UNDELIV=5"',
+    )
+    p.add_argument(
+        "--first-id",
+        type=int,
+        default=1,
+        help="number of the first message id (SMPP): simulators with one first id issue the same ids",
+    )
+    p.add_argument(
+        "--reports-first",
+        action="store_true",
+        help="send each status report at once, and the submit's response only once it was answered",
     )
     p.add_argument("--control-port", type=int, help="port of the control line protocol (MO, faults)")
     p.add_argument("--record", action="store_true", help="keep every message received (for the control port)")
