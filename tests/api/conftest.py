@@ -250,6 +250,7 @@ async def make_api(api_database_url: str) -> AsyncIterator[ApiFactory]:
     yield make
     for platform, client in opened:
         await client.aclose()
+        await platform.api.limits.close()
         platform.db.close()
 
 

@@ -72,6 +72,18 @@ async def test_daily_request_quota_is_104_for_that_customer_only(api: Api) -> No
     assert ok(await other.call("balance")) == []
 
 
+async def test_the_daily_quota_holds_across_a_restart(make_api: ApiFactory) -> None:
+    first = await make_api()
+    limited = await first.customer(daily_request_limit=3)
+    for _ in range(3):
+        ok(await limited.call("balance"))
+    # A new process over the same database, as after SIGKILL: each call was counted before its answer.
+    restarted = await make_api()
+    again = Tenant(restarted, limited.customer)
+    assert error(await again.call("balance")) == 104
+    assert error(await again.call("send")) == 104
+
+
 @pytest.mark.parametrize(
     ("allow", "expected"),
     [
@@ -109,6 +121,16 @@ async def test_per_ip_limit_on_send_is_106(make_api: ApiFactory) -> None:
     # Only send is limited.
     assert ok(await tenant.call("balance"))
     assert [m["mobile"] for m in await api.messages()] == mobiles
+
+
+async def test_per_ip_minute_holds_across_a_restart(make_api: ApiFactory) -> None:
+    first = await make_api(ip_limit_per_minute=3)
+    tenant = await first.customer()
+    for _ in range(3):
+        assert error(await tenant.send("13800138001", filled(NOTIFY))) == 205  # counted all the same
+    await first.platform.api.limits.close()  # what shutdown does; without it, within a second
+    restarted = await make_api(ip_limit_per_minute=3)
+    assert error(await restarted.call("send", {"appkey": tenant.appkey})) == 106
 
 
 async def test_per_second_ip_limit(make_api: ApiFactory) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from smsplatform.store import accounts as account_repo
 from smsplatform.store.accounts import Account
 from smsplatform.store.schema import optouts
-from tests.api.conftest import MARKET, NOTIFY, VERIFY, Api, Tenant, error, filled, ok
+from tests.api.conftest import MARKET, NOTIFY, VERIFY, Api, ApiFactory, Tenant, error, filled, ok
 
 A, B, C = "13800138001", "13800138002", "13800138003"
 FREQUENCY = {"mobile": A, "status": "210", "msg": "指定时间内发送数量超限"}
@@ -76,6 +77,31 @@ async def test_invalid_numbers_and_limits_are_listed_in_request_order(tenant: Te
     result = ok(await tenant.send(f"123,{A},{B}", filled(MARKET)))
     assert result["count"] == "1"
     assert result["failed"] == [{"mobile": "123", "status": "202", "msg": "手机号有误"}, FREQUENCY]
+
+
+async def test_limits_hold_across_a_restart(make_api: ApiFactory) -> None:
+    """A new process over the same database (what a restart after SIGTERM or SIGKILL leaves): the
+    counts are the stored messages, written before the first process answered."""
+    first = await make_api()
+    tenant = await first.customer()
+    shop = await tenant.shop()
+    await first.write(account_repo.set_frequency_limits, shop.id, {"verification": "5/3600"})
+    for code in range(5):
+        ok(await tenant.send(A, filled(VERIFY, str(code))))
+    ok(await tenant.send(B, filled(MARKET)))
+
+    restarted = await make_api()
+    again = Tenant(restarted, tenant.customer)
+    assert error(await again.send(A, filled(VERIFY, "6"))) == 210
+    assert error(await again.send(B, filled(MARKET, "6"))) == 210
+    ok(await again.send(C, filled(VERIFY)))
+    assert len(await restarted.messages()) == 7
+
+
+async def test_concurrent_sends_to_one_number_stop_at_the_limit(tenant: Tenant, shop: Account) -> None:
+    answers = await asyncio.gather(*(tenant.send(A, filled(VERIFY, str(n))) for n in range(10)))
+    assert sorted(a["status"] for a in answers) == ["0"] * 4 + ["210"] * 6
+    assert len(await tenant.api.messages()) == 4
 
 
 # --- opt-out -----------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ from hypothesis import strategies as st
 
 from smsplatform.domain.frequency import (
     DEFAULT_LIMITS,
+    BucketCounter,
     Limit,
     SlidingWindowCounter,
     format_limits,
     limits_for,
     parse_limits,
+    within_limits,
 )
 from smsplatform.domain.templates import TemplateKind
 
@@ -148,4 +150,102 @@ def test_agrees_with_counting_all_hits(gaps: list[float], limits: list[Limit]) -
         )
         assert counter.try_acquire("k", limits, now) == allowed
         if allowed:
+            accepted.append(now)
+
+
+# --- judging stored send times --------------------------------------------------------------------
+
+
+def test_within_limits_judges_the_earlier_sends() -> None:
+    assert within_limits([], VERIFICATION, 0)
+    assert within_limits([0, 10, 20], VERIFICATION, 30)
+    assert not within_limits([0, 10, 20, 30], VERIFICATION, 40)
+    assert within_limits([0, 10, 20, 30], VERIFICATION, 60)  # the window is (now - 60, now]
+    assert not within_limits([0, 10, 20, 30, 60], VERIFICATION, 600)
+    assert not within_limits([], [Limit(60, 0)], 0)
+    assert within_limits([1, 2, 3], [], 3)
+
+
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=60),
+    st.lists(st.builds(Limit, st.integers(1, 30), st.integers(0, 6)), max_size=3),
+)
+def test_within_limits_agrees_with_the_in_memory_counter(gaps: list[int], limits: list[Limit]) -> None:
+    counter = SlidingWindowCounter()
+    accepted: list[int] = []
+    now = 0
+    for gap in gaps:
+        now += gap
+        allowed = within_limits(accepted, limits, now)
+        assert counter.try_acquire("k", limits, now) == allowed
+        if allowed:
+            accepted.append(now)
+
+
+# --- one-second buckets ---------------------------------------------------------------------------
+
+PER_MINUTE = [Limit(60, 3)]
+
+
+def test_buckets_count_a_minute_and_forget_within_a_second_after() -> None:
+    counter = BucketCounter()
+    for t in (100.2, 100.7, 130.0):
+        assert counter.allows("ip", PER_MINUTE, t)
+        counter.hit("ip", PER_MINUTE, t)
+    assert not counter.allows("ip", PER_MINUTE, 159.9)
+    assert not counter.allows("ip", PER_MINUTE, 160.5)  # second 100 is still partly in the window
+    assert counter.allows("ip", PER_MINUTE, 161.0)
+    assert counter.allows("other", PER_MINUTE, 130.0)
+    assert not counter.allows("ip", [Limit(60, 0)], 0)
+
+
+def test_buckets_hand_over_what_to_store_and_take_back_what_was_stored() -> None:
+    counter = BucketCounter()
+    for t in (100.1, 100.9, 101.5):
+        counter.hit("ip", PER_MINUTE, t)
+    assert counter.pending == 2
+    drained = counter.drain()
+    assert sorted(drained) == [("ip", 100, 2), ("ip", 101, 1)]
+    assert (counter.pending, counter.drain()) == (0, [])
+    counter.restore_pending(drained)  # the write failed: written next time
+    assert sorted(counter.drain()) == sorted(drained)
+    # A new process reads them back: counted, not pending.
+    restarted = BucketCounter()
+    for key, second, count in drained:
+        restarted.add(key, second, count, 60)
+    assert not restarted.allows("ip", PER_MINUTE, 102)
+    assert restarted.pending == 0
+
+
+def test_idle_callers_are_evicted() -> None:
+    counter = BucketCounter(sweep_interval=1)
+    for i in range(1000):
+        counter.hit(("ip", i), PER_MINUTE, i / 100)
+    assert len(counter) == 1000
+    counter.hit("late", PER_MINUTE, 65)
+    assert len(counter) == 1 + sum(1 for i in range(1000) if int(i / 100) >= 5)
+    counter.hit("later", PER_MINUTE, 200)
+    assert len(counter) == 1
+
+
+@given(
+    st.lists(st.floats(0, 3, allow_nan=False), min_size=1, max_size=80),
+    st.lists(st.builds(Limit, st.integers(60, 120), st.integers(0, 8)), min_size=1, max_size=2),
+)
+def test_buckets_never_forget_early_nor_late(gaps: list[float], limits: list[Limit]) -> None:
+    counter = BucketCounter()
+    accepted: list[float] = []
+    now = 1000.0
+    for gap in gaps:
+        now += gap
+        # Exact in seconds: a hit counts while its whole second has not left the window.
+        allowed = all(
+            sum(1 for t in accepted if int(t) >= int(now) - lim.window_seconds) < lim.max_count
+            for lim in limits
+        )
+        assert counter.allows("k", limits, now) == allowed
+        # Never early: whatever an exact sliding window refuses, the buckets refuse too.
+        assert within_limits(accepted, limits, now) or not allowed
+        if allowed:
+            counter.hit("k", limits, now)
             accepted.append(now)

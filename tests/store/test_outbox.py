@@ -120,7 +120,9 @@ def test_marketing_skips_opted_out_numbers(conn: sa.Connection, account: Account
         {"mobile": "13800138001", "status": "233", "msg": "号码已退订"},
     ]
     only = accept_send(conn, request(account, message("13800138001", "marketing")))
-    assert only == Refused("opted_out", ["13800138001"])
+    assert only == Refused(
+        "opted_out", ["13800138001"], [{"mobile": "13800138001", "status": "233", "msg": "号码已退订"}]
+    )
     notice = accept_send(conn, request(account, message("13800138001", "notification")))
     assert isinstance(notice, Accepted)
     assert [r["mobile"] for r in stored(conn)] == ["13800138002", "13800138001"]

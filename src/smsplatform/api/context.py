@@ -1,4 +1,4 @@
-"""What every handler needs: settings, the database, the cached configuration and the in-memory limits."""
+"""What every handler needs: settings, the database, the cached configuration and the request limits."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smsplatform.config import Settings
-from smsplatform.domain.frequency import Limit, SlidingWindowCounter
+from smsplatform.domain.frequency import Limit
 from smsplatform.store.catalog import Catalog, CustomerView, Snapshot
 from smsplatform.store.database import Database
+from smsplatform.store.limits import RequestLimits, StoreRequestLimits
 
 
 @dataclass
@@ -16,12 +17,13 @@ class ApiContext:
     settings: Settings
     db: Database
     catalog: Catalog
-    # Frequency limits per (sub-account, kind, number), per caller IP, and per appkey per day.
-    frequency: SlidingWindowCounter = field(default_factory=SlidingWindowCounter)
-    ip_hits: SlidingWindowCounter = field(default_factory=SlidingWindowCounter)
-    daily_requests: SlidingWindowCounter = field(default_factory=SlidingWindowCounter)
     # Called after messages were committed to the outbox: wakes the dispatchers up.
     on_accepted: Callable[[], None] = lambda: None
+    # Per caller IP and per appkey a day; the frequency limits per number are the acceptance's.
+    limits: RequestLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = StoreRequestLimits(self.db)
 
     @property
     def ip_limits(self) -> tuple[Limit, ...]:

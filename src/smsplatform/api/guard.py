@@ -9,7 +9,6 @@ from functools import lru_cache
 from smsplatform.api import codes
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
-from smsplatform.domain.frequency import Limit
 
 
 @lru_cache(maxsize=4096)
@@ -35,7 +34,8 @@ async def admit(ctx: ApiContext, endpoint: str, params: dict[str, str], client_i
         raise ApiError(codes.ENDPOINT_DISABLED)
     now = time.time()
     # Anti-bombing: counted before the appkey is even looked at, so floods with bad keys are cut too.
-    if endpoint == "send" and ctx.ip_limits and not ctx.ip_hits.try_acquire(client_ip, ctx.ip_limits, now):
+    limits = ctx.ip_limits if endpoint == "send" else ()
+    if limits and not await ctx.limits.allow_caller(client_ip, limits, now):
         raise ApiError(codes.IP_RATE_EXCEEDED)
     appkey = params.get("appkey", "").strip()
     if not appkey or len(appkey) > 64:
@@ -50,8 +50,8 @@ async def admit(ctx: ApiContext, endpoint: str, params: dict[str, str], client_i
         raise ApiError(codes.APPKEY_EXPIRED)
     if not ip_allowed(client_ip, customer.allow_ips):
         raise ApiError(codes.IP_FORBIDDEN)
-    if customer.daily_request_limit is not None and not ctx.daily_requests.try_acquire(
-        customer.id, (Limit(86400, customer.daily_request_limit),), now
+    if customer.daily_request_limit is not None and not await ctx.limits.allow_request(
+        customer.id, customer.daily_request_limit, now
     ):
         raise ApiError(codes.REQUEST_QUOTA_EXCEEDED)
     return Call(endpoint, params, snapshot, view, client_ip)

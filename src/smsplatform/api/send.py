@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Hashable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from smsplatform.api import codes
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
-from smsplatform.domain.frequency import limits_for, parse_limits
+from smsplatform.domain.frequency import Limit, limits_for, parse_limits
 from smsplatform.domain.numbers import normalize_mobile
 from smsplatform.domain.segments import count_chars, count_segments
 from smsplatform.domain.signatures import SignatureError, split_signature
@@ -148,10 +148,8 @@ async def send(ctx: ApiContext, call: Call) -> Any:
         if replay is not None:
             return _replayed(replay)
 
-    now = time.time()
-    overrides = {kind: parse_limits(spec) for kind, spec in account.freq_limits.items()}
     failed: list[dict[str, str]] = []
-    held: list[Hashable] = []
+    failed_at: list[int] = []
     batch: list[NewMessage] = []
     carriers = call.snapshot.carriers
     for index, raw in enumerate(raw_mobiles):
@@ -159,47 +157,42 @@ async def send(ctx: ApiContext, call: Call) -> Any:
         mobile = normalize_mobile(raw)
         if mobile is None:
             failed.append(_failure(raw, codes.MOBILE_INVALID))
+            failed_at.append(index)
             continue
-        key = (account.id, item.kind, mobile)
-        if not ctx.frequency.try_acquire(key, limits_for(TemplateKind(item.kind), overrides), now):
-            failed.append(_failure(mobile, codes.FREQUENCY_EXCEEDED))
-            continue
-        held.append(key)
         carrier = carriers.carrier_of(mobile)
         batch.append(
             NewMessage(
-                mobile, item.content, item.segments, item.kind, carrier.value if carrier else "unknown"
+                mobile, item.content, item.segments, item.kind, carrier.value if carrier else "unknown", index
             )
         )
     if not batch:
         raise ApiError(int(failed[0]["status"]))
 
+    # The frequency limits are counted by the acceptance, from the stored messages (store/limits.py).
+    overrides = {kind: parse_limits(spec) for kind, spec in account.freq_limits.items()}
     request = SendRequest(
         customer_id=call.customer_id,
         account_id=account.id,
         messages=batch,
-        now=int(now),
+        now=int(time.time()),
         request_id=request_id,
         fingerprint=fingerprint,
         failed=failed,
-        opted_out_error=(str(codes.OPTED_OUT), codes.message_for(codes.OPTED_OUT)),
+        opted_out_error=_OPTED_OUT_ERROR,
+        failed_at=failed_at,
+        limits=_limits_of(checked.values(), overrides),
+        frequency_error=_FREQUENCY_ERROR,
     )
-    try:
-        outcome = await ctx.db.write_batched(accept_sends, request)
-    except BaseException:
-        _release(ctx, held, now)
-        raise
+    outcome = await ctx.db.write_batched(accept_sends, request)
     if isinstance(outcome, Accepted):
         ctx.on_accepted()
         return outcome.result
-    _release(ctx, held, now)
     if isinstance(outcome, Replay):
         return _replayed(outcome)
     assert isinstance(outcome, Refused)
     if outcome.reason == "quota":
         raise ApiError(codes.BALANCE_LOW)
-    first = failed[0]["status"] if failed else str(codes.OPTED_OUT)
-    raise ApiError(int(first))
+    raise ApiError(int(outcome.failed[0]["status"]))
 
 
 def _replayed(replay: Replay) -> Any:
@@ -212,6 +205,13 @@ def _failure(mobile: str, code: int) -> dict[str, str]:
     return {"mobile": mobile, "status": str(code), "msg": codes.message_for(code)}
 
 
-def _release(ctx: ApiContext, held: list[Hashable], now: float) -> None:
-    for key in held:
-        ctx.frequency.release(key, now)
+def _limits_of(
+    checked: Iterable[_Checked], overrides: dict[str, tuple[Limit, ...]]
+) -> dict[str, tuple[Limit, ...]]:
+    """The frequency limits of the kinds sent; a kind without any (an empty override) is not counted."""
+    kinds = {c.kind for c in checked}
+    return {kind: limits for kind in kinds if (limits := limits_for(TemplateKind(kind), overrides))}
+
+
+_OPTED_OUT_ERROR = (str(codes.OPTED_OUT), codes.message_for(codes.OPTED_OUT))
+_FREQUENCY_ERROR = (str(codes.FREQUENCY_EXCEEDED), codes.message_for(codes.FREQUENCY_EXCEEDED))

@@ -1,14 +1,17 @@
-"""Frequency limits (anti-bombing): the policy, and the in-memory counter of the embedded mode.
+"""Frequency limits (anti-bombing): the policy, and the counters that apply it.
 
 A limit is "at most N sends in any window of W seconds", checked per (sub-account, kind,
-number) and per caller IP. The scaled-out mode keeps the same policy in Redis.
+number) and per caller IP. Per number, the times of the earlier sends are read from the stored
+messages (`within_limits` judges them); per caller IP, the counts live in this process
+(`SlidingWindowCounter` for windows under a minute, `BucketCounter` for the rest, whose counts the
+store keeps so that they outlive a restart). The scaled-out mode keeps the same policy in Redis.
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict, deque
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -16,11 +19,13 @@ from smsplatform.domain.templates import TemplateKind
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "BucketCounter",
     "Limit",
     "SlidingWindowCounter",
     "format_limits",
     "limits_for",
     "parse_limits",
+    "within_limits",
 ]
 
 
@@ -55,6 +60,21 @@ def limits_for(kind: TemplateKind, overrides: Mapping[str, Sequence[Limit]] | No
         if override is not None:
             return tuple(override)
     return DEFAULT_LIMITS[kind]
+
+
+def within_limits(times: Sequence[float], limits: Sequence[Limit], now: float) -> bool:
+    """Whether one more send at ``now`` keeps every limit, given the earlier sends' times, oldest first.
+
+    A limit of N per window is reached exactly when the N-th most recent send is still inside the
+    window (later than ``now - window``), so only the last ``max(N)`` times matter.
+    """
+    for limit in limits:
+        count = limit.max_count
+        if count == 0:
+            return False
+        if len(times) >= count and times[-count] > now - limit.window_seconds:
+            return False
+    return True
 
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -188,3 +208,94 @@ class SlidingWindowCounter:
                 emptied.append(horizon)
         for horizon in emptied:
             del self._by_horizon[horizon]
+
+
+class BucketCounter:
+    """Hits per key counted in one-second buckets, for limits of a minute or longer.
+
+    A count per second can be written to the store as it is and read back after a restart, where a
+    list of hit times could not; at a minute's length the rounding is small. A bucket counts as long
+    as any part of its second is inside a window, so a hit is forgotten between W and W + 1 seconds
+    after it: never early. Memory: per key, at most one bucket per second of its longest window
+    (plus the sweep interval's); keys whose newest bucket has left it are evicted in sweeps every
+    ``sweep_interval`` seconds.
+
+    ``pending`` counts the hits not yet written to the store; ``drain`` hands them over. Not
+    thread-safe: meant for one event loop. ``now`` is unix time.
+    """
+
+    __slots__ = ("_buckets", "_horizon", "_next_sweep", "_pending", "_sweep_interval")
+
+    def __init__(self, sweep_interval: float = 10.0) -> None:
+        self._buckets: dict[Hashable, dict[int, int]] = {}
+        self._horizon: dict[Hashable, int] = {}
+        self._pending: dict[tuple[Hashable, int], int] = {}
+        self._sweep_interval = sweep_interval
+        self._next_sweep = float("-inf")
+
+    def allows(self, key: Hashable, limits: Sequence[Limit], now: float) -> bool:
+        """Whether one more hit at ``now`` keeps every limit (nothing is recorded)."""
+        buckets = self._buckets.get(key)
+        for limit in limits:
+            if limit.max_count == 0:
+                return False
+            if buckets is not None:
+                oldest = int(now) - limit.window_seconds  # the second in which the window starts
+                if sum(n for second, n in buckets.items() if second >= oldest) >= limit.max_count:
+                    return False
+        return True
+
+    def hit(self, key: Hashable, limits: Sequence[Limit], now: float) -> None:
+        """Records one hit at ``now``, remembered for the longest of ``limits``."""
+        if now >= self._next_sweep:
+            self._sweep(now)
+        second = int(now)
+        buckets = self._buckets.get(key)
+        if buckets is None:
+            buckets = self._buckets[key] = {}
+        buckets[second] = buckets.get(second, 0) + 1
+        horizon = max((limit.window_seconds for limit in limits), default=0)
+        if horizon > self._horizon.get(key, 0):
+            self._horizon[key] = horizon
+        pending = (key, second)
+        self._pending[pending] = self._pending.get(pending, 0) + 1
+
+    def add(self, key: Hashable, second: int, count: int, horizon: int) -> None:
+        """Counts read back from the store (not pending: they are stored already)."""
+        buckets = self._buckets.setdefault(key, {})
+        buckets[second] = buckets.get(second, 0) + count
+        if horizon > self._horizon.get(key, 0):
+            self._horizon[key] = horizon
+
+    def drain(self) -> list[tuple[Hashable, int, int]]:
+        """The hits counted since the last drain, as (key, second, count), and forgets them as pending."""
+        drained = [(key, second, count) for (key, second), count in self._pending.items()]
+        self._pending = {}
+        return drained
+
+    def restore_pending(self, drained: Iterable[tuple[Hashable, int, int]]) -> None:
+        """Hands back what ``drain`` gave when it could not be stored, to be written next time."""
+        for key, second, count in drained:
+            self._pending[(key, second)] = self._pending.get((key, second), 0) + count
+
+    @property
+    def pending(self) -> int:
+        """Buckets with hits not drained yet."""
+        return len(self._pending)
+
+    def __len__(self) -> int:
+        """Keys currently tracked."""
+        return len(self._buckets)
+
+    def _sweep(self, now: float) -> None:
+        """Drops buckets that left their key's longest window, and keys left without any."""
+        self._next_sweep = now + self._sweep_interval
+        second = int(now)
+        for key in list(self._buckets):
+            oldest = second - self._horizon.get(key, 0)
+            buckets = self._buckets[key]
+            for stale in [s for s in buckets if s < oldest]:
+                del buckets[stale]
+            if not buckets:
+                del self._buckets[key]
+                self._horizon.pop(key, None)

@@ -1,7 +1,10 @@
-"""Accepting a send: the quota debit and one `queued` message per number, in one transaction.
+"""Accepting a send: the frequency limits, the quota debit and one `queued` message per number, in one
+transaction.
 
 The message table is the outbox that dispatchers claim from; once `accept_send` has committed, the
-messages exist and will be delivered whatever process dies next.
+messages exist and will be delivered whatever process dies next. It is also what the frequency limits
+count (`store/limits.py`): checked in the transaction that adds to it, they hold across restarts and
+cost no memory.
 """
 
 from __future__ import annotations
@@ -9,13 +12,15 @@ from __future__ import annotations
 import json
 import operator
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from smsplatform.domain.frequency import Limit, within_limits
 from smsplatform.domain.templates import TemplateKind
+from smsplatform.store.limits import STORED_HISTORY, NumberKey, SendHistory
 from smsplatform.store.rollups import Tally
 from smsplatform.store.routing import pins_for
 from smsplatform.store.schema import accounts, messages, optouts, sends
@@ -31,6 +36,7 @@ class NewMessage:
     segments: int
     kind: str  # marketing, verification or notification: the template's
     carrier: str  # from the prefix table; a pinned number's carrier replaces it
+    position: int = 0  # where the number stood in the request: skipped numbers are listed in that order
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,11 @@ class SendRequest:
     # the whole answer is stored with the messages, so a replay after a crash answers the same.
     failed: Sequence[dict[str, str]] = ()
     opted_out_error: tuple[str, str] = ("", "")
+    # Where each of `failed` stood in the request (none given: before every message).
+    failed_at: Sequence[int] = ()
+    # The frequency limits per kind; a kind not named has none. And the status/msg of a number over them.
+    limits: Mapping[str, Sequence[Limit]] = field(default_factory=dict)
+    frequency_error: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +73,11 @@ class Replay:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    reason: str  # "quota": the sub-account's balance cannot cover the fee; "opted_out": no number left
+    # "quota": the sub-account's balance cannot cover the fee; "opted_out", "limits": no number left
+    reason: str
     opted_out: list[str] = field(default_factory=list)
+    # Every number skipped, as `failed` would have listed them: the first one's status is the answer.
+    failed: list[dict[str, str]] = field(default_factory=list)
 
 
 SendOutcome = Accepted | Replay | Refused
@@ -164,16 +178,21 @@ def accept_send(conn: sa.Connection, req: SendRequest) -> SendOutcome:
     return accept_sends(conn, [req])[0]
 
 
-def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[SendOutcome]:
+def accept_sends(
+    conn: sa.Connection, requests: Sequence[SendRequest], history: SendHistory = STORED_HISTORY
+) -> list[SendOutcome]:
     """Accepts many sends in a handful of statements: the hot path under concurrent load.
 
-    Each request is judged on its own (its quota debit succeeds or not); the messages of all accepted
+    Each request is judged on its own, in order (its numbers within the frequency limits, counting
+    the requests accepted before it; its quota debit succeeds or not); the messages of all accepted
     requests are inserted with one executemany.
     """
     outcomes: list[SendOutcome | None] = [None] * len(requests)
     batches: list[list[NewMessage]] = []
+    skipped: list[list[tuple[int, dict[str, str]]]] = []
     opted: list[list[str]] = []
     debits: list[int] = []
+    sent = _sent_before(conn, requests, history)
     for index, req in enumerate(requests):
         replay = (
             find_replay(conn, req.customer_id, req.request_id, req.fingerprint, req.now, release_expired=True)
@@ -183,19 +202,29 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
         if replay is not None:
             outcomes[index] = replay
             batches.append([])
+            skipped.append([])
             opted.append([])
             continue
-        batch, opted_out = _without_opted_out(conn, req)
+        within, failed = _within_limits(req, sent)
+        batch, opted_out = _without_opted_out(conn, req, within)
         batches.append(batch)
+        skipped.append(failed)
         opted.append(opted_out)
         if not batch:
-            outcomes[index] = Refused("opted_out", opted_out)
+            reason = "opted_out" if opted_out else "limits"
+            outcomes[index] = Refused(reason, opted_out, _failures(req, failed, opted_out))
             continue
         fee = sum(m.segments for m in batch)
         if not conn.execute(_DEBIT, {"account": req.account_id, "fee": fee}).rowcount:
-            outcomes[index] = Refused("quota", opted_out)
+            outcomes[index] = Refused("quota", opted_out, _failures(req, failed, opted_out))
             continue
         debits.append(index)
+        if req.limits:
+            # The requests after this one count its messages too.
+            hits = [((req.account_id, m.kind, m.mobile), req.now) for m in batch if m.kind in req.limits]
+            for key, at in hits:
+                sent.setdefault(key, []).append(at)
+            history.record(conn, hits)
     if not debits:
         return [o for o in outcomes if o is not None]
 
@@ -239,7 +268,7 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
             for m in batches[i]
         )
         tally.accepted(req.now, Counter(map(_FIGURE_KEY, rows[start:])))
-        outcomes[i] = Accepted(_result(req, send_id, batches[i], opted[i]))
+        outcomes[i] = Accepted(_result(req, send_id, batches[i], _failures(req, skipped[i], opted[i])))
     _insert_messages(conn, rows)
     tally.write(conn)
     responses = [
@@ -252,8 +281,68 @@ def accept_sends(conn: sa.Connection, requests: Sequence[SendRequest]) -> list[S
     return [o for o in outcomes if o is not None]
 
 
-def _without_opted_out(conn: sa.Connection, req: SendRequest) -> tuple[list[NewMessage], list[str]]:
-    batch = list(req.messages)
+def _sent_before(
+    conn: sa.Connection, requests: Sequence[SendRequest], history: SendHistory
+) -> dict[NumberKey, list[int]]:
+    """The earlier sends the batch's frequency limits count: one look-up for all its requests."""
+    limited = [req for req in requests if req.limits]
+    mobiles = {m.mobile for req in limited for m in req.messages if m.kind in req.limits}
+    if not mobiles:
+        return {}
+    since = min(
+        req.now - max((limit.window_seconds for kind in req.limits.values() for limit in kind), default=0)
+        for req in limited
+    )
+    return history.sent(conn, {req.account_id for req in limited}, mobiles, since)
+
+
+def _within_limits(
+    req: SendRequest, sent: Mapping[NumberKey, list[int]]
+) -> tuple[list[NewMessage], list[tuple[int, dict[str, str]]]]:
+    """The request's messages within the frequency limits, and the skipped numbers with their positions.
+
+    A number twice in one request counts twice: each message counts the ones before it.
+    """
+    if not req.limits:
+        return list(req.messages), []
+    status, msg = req.frequency_error
+    within: list[NewMessage] = []
+    failed: list[tuple[int, dict[str, str]]] = []
+    added: dict[NumberKey, int] = {}
+    for m in req.messages:
+        limits = req.limits.get(m.kind)
+        if limits is None:
+            within.append(m)
+            continue
+        key = (req.account_id, m.kind, m.mobile)
+        times: Sequence[int] = sent.get(key, ())
+        extra = added.get(key, 0)
+        if extra:
+            times = [*times, *([req.now] * extra)]
+        if within_limits(times, limits, req.now):
+            within.append(m)
+            added[key] = extra + 1
+        else:
+            failed.append((m.position, {"mobile": m.mobile, "status": status, "msg": msg}))
+    return within, failed
+
+
+def _failures(
+    req: SendRequest, over_limits: list[tuple[int, dict[str, str]]], opted_out: list[str]
+) -> list[dict[str, str]]:
+    """The skipped numbers as the answer lists them: in request order, then the opted-out ones."""
+    failed = list(req.failed)
+    if over_limits:
+        at = list(req.failed_at) or [-1] * len(failed)
+        merged = sorted([*zip(at, failed, strict=True), *over_limits], key=operator.itemgetter(0))
+        failed = [entry for _, entry in merged]
+    status, msg = req.opted_out_error
+    return [*failed, *({"mobile": m, "status": status, "msg": msg} for m in opted_out)]
+
+
+def _without_opted_out(
+    conn: sa.Connection, req: SendRequest, batch: list[NewMessage]
+) -> tuple[list[NewMessage], list[str]]:
     marketing = [m.mobile for m in batch if m.kind == MARKETING]
     if not marketing:
         return batch, []
@@ -265,15 +354,15 @@ def _without_opted_out(conn: sa.Connection, req: SendRequest) -> tuple[list[NewM
     return kept, [m.mobile for m in batch if m.kind == MARKETING and m.mobile in blocked]
 
 
-def _result(req: SendRequest, send_id: int, batch: list[NewMessage], opted_out: list[str]) -> dict[str, Any]:
+def _result(
+    req: SendRequest, send_id: int, batch: list[NewMessage], failed: list[dict[str, str]]
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "count": str(len(batch)),
         "accountid": str(req.account_id),
         "msgid": str(send_id),
         "fee": str(sum(m.segments for m in batch)),
     }
-    status, msg = req.opted_out_error
-    failed = [*req.failed, *({"mobile": m, "status": status, "msg": msg} for m in opted_out)]
     if failed:
         result["failed"] = failed
     return result
