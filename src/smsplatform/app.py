@@ -35,6 +35,7 @@ from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.dispatch.dispatcher import Dispatcher
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
+from smsplatform.dispatch.submit_journal import SubmitJournal
 from smsplatform.domain.routes import BUILTIN_SIMULATORS as BUILTIN_SIMULATORS
 from smsplatform.logs import configure_logging
 from smsplatform.simulator.rules import LastDigitRule
@@ -136,6 +137,7 @@ class Services:
             self.manager,
             self.dispatch_wake,
             journal=self._journal(),
+            submit_journal=self._submit_journal(),
             on_callbacks_due=self.on_callbacks_due or self.callbacks_wake.set,
         )
         self._spawn(self.dispatcher.run(), "dispatcher")
@@ -199,6 +201,19 @@ class Services:
         if self.db.dialect != "sqlite" or not database or database == ":memory:":
             return None
         return ReceiptJournal(Path(database).parent / "receipts")
+
+    def _submit_journal(self) -> SubmitJournal | None:
+        """What went on the wire and what was answered, kept on this machine's disk (beside the
+        SQLite database, or in the data directory): a dispatch process that dies, here or in a
+        worker, then costs duplicates only for the submits that were awaiting their answers. Every
+        dispatch process on this machine shares the directory, to give back the claims of one that
+        died (workers.py restarts it)."""
+        database = self.db.engine.url.database
+        if self.db.dialect == "sqlite":
+            if not database or database == ":memory:":
+                return None
+            return SubmitJournal(Path(database).parent / "submits")
+        return SubmitJournal(self.settings.data_dir / "submits")
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:

@@ -50,7 +50,7 @@ class Link:
         self.state = state
         self.sent: list[OutboundSms] = []
 
-    async def submit(self, sms: OutboundSms) -> SubmitResult:
+    async def submit(self, sms: OutboundSms, wire_log: object = None) -> SubmitResult:
         self.sent.append(sms)
         return self.answer
 

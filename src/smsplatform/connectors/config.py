@@ -41,6 +41,9 @@ class ConnectorConfig:
     reconnect_initial: float = 1.0  # first backoff delay after a failure; doubles up to reconnect_max
     reconnect_max: float = 30.0
     stop_timeout: float = 5.0  # how long stop() waits for in-flight responses and the unbind answer
+    # How long, when the SMSC unbinds, the link waits for the answers to its submits on the wire
+    # before it answers and closes (each unanswered one is sent again: a possible duplicate).
+    unbind_wait: float = 2.0
     # Several processes listen on the same port (SGIP's SMSC connects back to us): the kernel spreads
     # the SMSC's connections among them.
     shared_listener: bool = False

@@ -20,7 +20,7 @@ from smsplatform.connectors.model import (
     SubmitResult,
 )
 from smsplatform.connectors.ratelimit import TokenBucket
-from smsplatform.connectors.session import LinkCounters, Session, SessionSettings
+from smsplatform.connectors.session import LinkCounters, Session, SessionSettings, WireLog
 from smsplatform.connectors.trouble import TroubleLog, describe_connect_error
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class Connector:
             response_timeout=config.response_timeout or adapter.default_response_timeout,
             response_tries=config.response_tries or adapter.default_response_tries,
             enquire_interval=config.enquire_interval or adapter.default_enquire_interval,
+            unbind_wait=config.unbind_wait,
         )
         self._counters = LinkCounters()
         self._bucket = TokenBucket(config.tps) if config.tps else None
@@ -149,8 +150,11 @@ class Connector:
 
     # -- traffic ------------------------------------------------------------------------------------
 
-    async def submit(self, sms: OutboundSms) -> SubmitResult:
-        """Send one message (all its segments); never raises for link trouble, returns a result."""
+    async def submit(self, sms: OutboundSms, wire_log: WireLog | None = None) -> SubmitResult:
+        """Send one message (all its segments); never raises for link trouble, returns a result.
+
+        `wire_log` hears of each segment as it goes on the wire and as it is answered.
+        """
         deadline: float | None = None
         while True:
             if self._stopping:
@@ -173,7 +177,7 @@ class Connector:
                 except TimeoutError:
                     return _not_sent(sms, "not bound")
                 continue
-            result = await session.submit(sms, self._bucket)
+            result = await session.submit(sms, self._bucket, wire_log)
             if result is not None:
                 return result
             # The session ended before a segment left: wait for the next one (within bind_wait).
@@ -234,7 +238,9 @@ class Connector:
     # -- sessions -----------------------------------------------------------------------------------
 
     def _new_session(self, *, accepted: bool) -> Session[Any]:
-        return Session(self.adapter, self.settings, self._counters, self._deliver, accepted=accepted)
+        return Session(
+            self.adapter, self.settings, self._counters, self._deliver, accepted=accepted, name=self.name
+        )
 
     async def _keep_bound(self, role: SessionRole) -> None:
         loop = asyncio.get_running_loop()

@@ -12,6 +12,12 @@ Hot path: asyncio.Protocol callbacks, no per-PDU tasks; writes made in one loop 
 into one transport.write; one timer task per session sweeps timeouts and heartbeats. A submit that
 finds the window full is queued and sent by the session itself when a response frees a slot, so its
 submitter wakes once, for its answer; a report is acknowledged from a callback on its owner's future.
+
+A `WireLog` given with a submit hears of each segment as it goes on the wire and as it is answered,
+and is flushed before any bytes reach the socket: after a crash, what the SMSC may have received and
+what it answered are on record (dispatch's submit journal). An SMSC that unbinds gets its answer only
+once the submits on the wire are answered, or after `unbind_wait`: closing at once would leave them
+unanswered, and sent again, while the SMSC had taken them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
-from typing import Any, Final, Generic, cast
+from typing import Any, Final, Generic, Protocol, cast
 
 from smsplatform.connectors.adapter import (
     AckStatus,
@@ -46,6 +52,23 @@ log = logging.getLogger(__name__)
 DeliveryHandler = Callable[[Delivery], Awaitable[None] | None]
 
 _MAX_SEQUENCE: Final = 0x7FFFFFFF
+
+# A submit segment as its WireLog knows it: (message key, segment number from 1, segments).
+_Note = tuple[int, int, int]
+
+
+class WireLog(Protocol):
+    """Where a session notes its submits: each segment before it is written, each answer as it comes.
+
+    `flush` comes before any bytes are handed to the socket, so that whatever the SMSC may have
+    received is on record first.
+    """
+
+    def written(self, connector: str, key: int, segment: int, segments: int) -> None: ...
+
+    def answered(self, connector: str, key: int, segment: int, answer: SegmentAnswer) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class _Failure(StrEnum):
@@ -78,6 +101,7 @@ class SessionSettings:
     response_tries: int = 1  # sends of one request before it times out for good
     enquire_interval: float = 30.0  # idle seconds (nothing received) before a link test
     max_unacked_deliveries: int = 256  # stop reading while this many deliveries await their owner
+    unbind_wait: float = 2.0  # seconds an SMSC that unbinds waits for the answers to our submits
 
 
 @dataclass(slots=True)
@@ -95,16 +119,23 @@ class LinkCounters:
 class _Pending:
     """A request awaiting its response."""
 
-    __slots__ = ("deadline", "frame", "future", "kind", "tries_left")
+    __slots__ = ("deadline", "frame", "future", "kind", "note", "tries_left")
 
     def __init__(
-        self, kind: _Kind, future: asyncio.Future[Any] | None, frame: bytes, deadline: float, tries: int
+        self,
+        kind: _Kind,
+        future: asyncio.Future[Any] | None,
+        frame: bytes,
+        deadline: float,
+        tries: int,
+        note: _Note | None = None,
     ) -> None:
         self.kind = kind
         self.future = future
         self.frame = frame
         self.deadline = deadline
         self.tries_left = tries
+        self.note = note
 
 
 class Session(asyncio.Protocol, Generic[P]):
@@ -118,8 +149,10 @@ class Session(asyncio.Protocol, Generic[P]):
         on_delivery: DeliveryHandler,
         *,
         accepted: bool = False,
+        name: str = "",
     ) -> None:
         self.adapter = adapter
+        self.name = name  # the connector's, as a WireLog records it
         self.settings = settings
         self.counters = counters
         self.accepted = accepted  # the peer connected to us and must bind
@@ -135,7 +168,10 @@ class Session(asyncio.Protocol, Generic[P]):
         self._out: list[bytes] = []
         self._pending: dict[Hashable, _Pending] = {}
         self._window = Window(settings.window)
-        self._queued: deque[tuple[Hashable, bytes, asyncio.Future[Any]]] = deque()  # submits awaiting a slot
+        # submits awaiting a slot
+        self._queued: deque[tuple[Hashable, bytes, asyncio.Future[Any], _Note | None]] = deque()
+        self._wire_log: WireLog | None = None
+        self._unbinding: asyncio.Task[None] | None = None
         self._sequence = 0
         self._writable: asyncio.Future[None] | None = None
         self._reading_paused = False
@@ -184,8 +220,10 @@ class Session(asyncio.Protocol, Generic[P]):
             return BindResult(False, f"bind refused: {result.error}")
         return result
 
-    async def submit(self, sms: OutboundSms, bucket: TokenBucket | None) -> SubmitResult | None:
-        """Send every segment of `sms` and judge the answers.
+    async def submit(
+        self, sms: OutboundSms, bucket: TokenBucket | None, wire_log: WireLog | None = None
+    ) -> SubmitResult | None:
+        """Send every segment of `sms` and judge the answers; `wire_log` hears of each segment.
 
         None when the session ended before any segment left, so the caller may use another session.
         """
@@ -195,10 +233,17 @@ class Session(asyncio.Protocol, Generic[P]):
         except (ValueError, ProtocolError) as error:  # unencodable text, too many segments, long address
             self.counters.errors += 1
             return SubmitResult(sms.key, False, (), False, f"invalid message: {error}", False)
+        total = len(frames)
+        if wire_log is None:
+            notes: list[_Note | None] = [None] * total
+        else:
+            self._wire_log = wire_log
+            notes = [(sms.key, number, total) for number in range(1, total + 1)]
         if bucket is None:
-            futures = [self._submit_when_room(key, frame) for key, frame in frames]
+            pairs = zip(frames, notes, strict=True)
+            futures = [self._submit_when_room(key, frame, note) for (key, frame), note in pairs]
         else:  # under a rate cap each segment also waits for its turn, which only its submitter can
-            futures = await self._submit_paced(frames, bucket)
+            futures = await self._submit_paced(frames, bucket, notes)
         answers: list[Any] = []
         try:
             for future in futures:  # a plain loop: an awaiting comprehension would be one more coroutine
@@ -212,7 +257,7 @@ class Session(asyncio.Protocol, Generic[P]):
             raise
         if not answers:
             return None
-        return self._judge(sms, answers, len(frames))
+        return self._judge(sms, answers, total)
 
     async def close_gracefully(self, grace: float) -> None:
         """Let in-flight requests finish, unbind, close; abort whatever is left at the deadline."""
@@ -316,28 +361,59 @@ class Session(asyncio.Protocol, Generic[P]):
             if entry is None:
                 self.counters.late_responses += 1
                 return
+            answer: Any = pdu
             if entry.kind is _Kind.SUBMIT:
                 self._free_slot()
+                answer = self._read_answer(pdu)
+                note, wire_log = entry.note, self._wire_log
+                if note is not None and wire_log is not None:
+                    wire_log.answered(self.name, note[0], note[1], answer)
             elif entry.kind is _Kind.LINK_TEST:
                 self._link_test_out = False
                 return
             future = entry.future
             if future is not None and not future.done():
-                future.set_result(pdu)
+                future.set_result(answer)
         elif kind is PduKind.DELIVER:
-            if self.state is SessionState.BOUND and self.role is not None and self.role.receives:
+            # Reports keep coming while an SMSC that unbinds waits for our answer: take them.
+            open_ = self.state is SessionState.BOUND or self._unbinding is not None
+            if open_ and self.role is not None and self.role.receives:
                 self._deliver(pdu)
             else:
                 self._reject(pdu)
         elif kind is PduKind.LINK_TEST:
             self._write(adapter.encode(adapter.link_test_response(pdu)))
         elif kind is PduKind.UNBIND:
-            self._write(adapter.encode(adapter.unbind_response(pdu)))
-            self._close("unbound by peer")
+            self._unbound_by_peer(pdu)
         elif kind is PduKind.BIND and self.accepted and self.state is SessionState.BINDING:
             self._accept(pdu)
         else:
             self._reject(pdu)
+
+    def _unbound_by_peer(self, pdu: P) -> None:
+        """Answer the SMSC's unbind once our submits on the wire are answered, or at `unbind_wait`.
+
+        No submit leaves meanwhile; those waiting for a slot go to the next session.
+        """
+        answer = self.adapter.encode(self.adapter.unbind_response(pdu))
+        wait = self.settings.unbind_wait
+        if self.state is not SessionState.BOUND or wait <= 0 or self._window.used == 0:
+            self._write(answer)
+            self._close("unbound by peer")
+            return
+        self.state = SessionState.CLOSING
+        self._refuse_queued()
+        self._unbinding = self._loop.create_task(self._answer_unbind(answer, wait))
+
+    async def _answer_unbind(self, answer: bytes, wait: float) -> None:
+        try:
+            async with asyncio.timeout(wait):
+                await self._window.wait_idle()
+        except TimeoutError:
+            pass
+        if self._transport is not None:
+            self._write(answer)
+            self._close("unbound by peer")
 
     def _reject(self, pdu: P) -> None:
         answer = self.adapter.reject(pdu)
@@ -417,23 +493,23 @@ class Session(asyncio.Protocol, Generic[P]):
 
     # -- outgoing ---------------------------------------------------------------------------------
 
-    def _submit_when_room(self, key: Hashable, frame: bytes) -> asyncio.Future[Any]:
+    def _submit_when_room(self, key: Hashable, frame: bytes, note: _Note | None) -> asyncio.Future[Any]:
         """Queue a submit; the session sends it as soon as the window has room.
 
         The session sends queued submits itself when a response frees a slot, so a submitter waits
         once, for its response, rather than also for a slot to be handed to it.
         """
         future: asyncio.Future[Any] = self._loop.create_future()
-        self._queued.append((key, frame, future))
+        self._queued.append((key, frame, future, note))
         self._send_queued()
         return future
 
     async def _submit_paced(
-        self, frames: list[RequestFrame], bucket: TokenBucket
+        self, frames: list[RequestFrame], bucket: TokenBucket, notes: list[_Note | None]
     ) -> list[asyncio.Future[Any]]:
         """Send each frame once it has a slot and the rate cap lets it go; stop at the first that cannot."""
         futures: list[asyncio.Future[Any]] = []
-        for key, frame in frames:
+        for (key, frame), note in zip(frames, notes, strict=True):
             if not await self._window.acquire():
                 break
             try:
@@ -446,7 +522,7 @@ class Session(asyncio.Protocol, Generic[P]):
             if self.state is not SessionState.BOUND:
                 self._free_slot()
                 break
-            futures.append(self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries))
+            futures.append(self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries, note=note))
         return futures
 
     def _send_request(self, pdu: P, kind: _Kind) -> asyncio.Future[Any]:
@@ -459,15 +535,18 @@ class Session(asyncio.Protocol, Generic[P]):
         kind: _Kind,
         tries: int,
         future: asyncio.Future[Any] | None = None,
+        note: _Note | None = None,
     ) -> asyncio.Future[Any]:
-        """Send a request; its future gets the response, or a _Failure."""
+        """Send a request; its future gets the response (a submit's: its SegmentAnswer), or a _Failure."""
         if future is None:
             future = self._loop.create_future()
         if self._transport is None:
             future.set_result(_Failure.LOST)
             return future
+        if note is not None and self._wire_log is not None:
+            self._wire_log.written(self.name, *note)
         deadline = self._loop.time() + self.settings.response_timeout
-        self._pending[key] = _Pending(kind, future, frame, deadline, tries)
+        self._pending[key] = _Pending(kind, future, frame, deadline, tries, note)
         self._write(frame)
         return future
 
@@ -481,15 +560,15 @@ class Session(asyncio.Protocol, Generic[P]):
                 return
             if self._writable is not None or not window.try_acquire():
                 return
-            key, frame, future = queued.popleft()
+            key, frame, future, note = queued.popleft()
             if future.done():  # its submitter was cancelled
                 window.release()
                 continue
-            self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries, future)
+            self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries, future, note)
 
     def _refuse_queued(self) -> None:
         queued, self._queued = self._queued, deque()
-        for _, _, future in queued:
+        for _, _, future, _ in queued:
             if not future.done():
                 future.set_result(_Failure.NOT_SENT)
 
@@ -513,6 +592,8 @@ class Session(asyncio.Protocol, Generic[P]):
     def _flush(self) -> None:
         out = self._out
         if self._transport is not None and out:
+            if self._wire_log is not None:
+                self._wire_log.flush()  # on record before the SMSC can have it
             self._transport.write(out[0] if len(out) == 1 else b"".join(out))
         out.clear()
 
@@ -620,7 +701,7 @@ class Session(asyncio.Protocol, Generic[P]):
                     counters.timeouts += 1
                 error = error or answer.value
                 continue
-            judged = self._read_answer(answer)
+            judged: SegmentAnswer = answer
             if judged.ok:
                 remote_ids.append(judged.remote_id)
                 continue

@@ -21,6 +21,7 @@ _ENGINE_OPTIONS: Mapping[str, Callable[[str], Any]] = {
     "reconnect_initial": float,
     "reconnect_max": float,
     "stop_timeout": float,
+    "unbind_wait": float,
     "bind_mode": BindMode,
 }
 

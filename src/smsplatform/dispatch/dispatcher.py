@@ -10,6 +10,13 @@ rollups past their keeping time, and picks up configuration changes.
 How many messages are in flight is bounded (`max_in_flight`); the connectors' windows and
 submit-per-second caps pace the submits themselves.
 
+With a `SubmitJournal`, every submit is on record as it goes on the wire and as it is answered, and
+the claims of a dispatcher that stopped are given back by its journal, before anything else: at start
+(those of processes that died), at each housekeeping round (those of a process that died meanwhile, a
+dispatch worker `serve` restarts), and at stop (this one's own). Only submits on the wire without an
+answer then count as possibly sent. Expired leases are requeued blindly only for owners whose journal
+is not in the directory: dispatchers of another machine.
+
 A receipt or reply is acknowledged to its SMSC only once it is stored, so a crash never loses one:
 by default once its batch is committed; with a `ReceiptJournal`, receipts once they are fsynced to
 the journal, which lets receipts flow faster than one SMSC window per commit (see journal.py).
@@ -35,11 +42,13 @@ from smsplatform.dispatch.batcher import WriteBatcher
 from smsplatform.dispatch.journal import ReceiptJournal, Recovered
 from smsplatform.dispatch.manager import ConnectorManager
 from smsplatform.dispatch.policy import DispatchPolicy
+from smsplatform.dispatch.submit_journal import DeadJournal, SubmitJournal
 from smsplatform.dispatch.submitter import later, submit_message
 from smsplatform.store import rollups
 from smsplatform.store.database import Database
 from smsplatform.store.dispatch import (
     ClaimedMessage,
+    GivenBack,
     InboundIn,
     ReceiptIn,
     ReceiptSummary,
@@ -48,6 +57,7 @@ from smsplatform.store.dispatch import (
     SubmitOutcome,
     apply_receipts,
     claim,
+    give_back_claims,
     purge_unmatched,
     record_results,
     release_leases,
@@ -78,6 +88,7 @@ class DispatchStats:
     finished: int = 0  # messages made final by receipts
     replies: int = 0
     requeued: int = 0  # claims of dead dispatchers given back
+    recovered: int = 0  # of dead dispatchers' claims, those their journal shows answered: recorded
     in_flight: int = 0
 
 
@@ -101,13 +112,14 @@ def _housekeep(
     lease_until: int | None,
     purge_before: int | None,
     prune: bool = False,
+    keep: Sequence[str] = (),
 ) -> _Chores:
     renewed = 0
     if lease_until is not None:
         # Only leases past half their time: each in-flight row is rewritten once a half-lease, not
         # once a housekeeping round.
         renewed = renew_leases(conn, owner, lease_until, ending_before=now + (lease_until - now) // 2)
-    requeued = requeue_expired(conn, now)
+    requeued = requeue_expired(conn, now, keep)
     rematched, finished = 0, 0
     if conn.dialect.name == "postgresql":  # the only backend whose writers can miss each other
         rematched, finished = rematch_receipts(conn, now, now - _REMATCH_WINDOW)
@@ -122,7 +134,8 @@ class Dispatcher:
 
     `wake` is the event the API sets after accepting messages; losing a wake-up only delays the
     claim to the next poll. `owner` names this dispatcher's leases (host, pid and a random tag by
-    default). `journal`, when given, takes receipts before the store does. `clock` gives unix seconds.
+    default). `journal`, when given, takes receipts before the store does; `submit_journal`, submits
+    as they go on the wire and are answered. `clock` gives unix seconds.
     """
 
     def __init__(
@@ -134,6 +147,7 @@ class Dispatcher:
         policy: DispatchPolicy | None = None,
         owner: str | None = None,
         journal: ReceiptJournal | None = None,
+        submit_journal: SubmitJournal | None = None,
         clock: Callable[[], float] = time.time,
         on_callbacks_due: Callable[[], None] | None = None,
     ) -> None:
@@ -165,6 +179,7 @@ class Dispatcher:
         )
         self._journal = journal
         self._recovered: Recovered | None = None
+        self._submits = submit_journal
         # Journaled receipts are acknowledged already: their write must be retried until it succeeds.
         self._receipts: WriteBatcher[ReceiptIn] = WriteBatcher(
             db,
@@ -197,6 +212,9 @@ class Dispatcher:
             if self._journal is not None:
                 self._recovered = self._journal.recover()
                 await self._store_recovered()
+            if self._submits is not None:
+                await self._give_back_dead()
+                self._submits.open(self.owner)
             await self.connectors.start()
             housekeeping = asyncio.get_running_loop().create_task(self._housekeeping(), name="housekeeping")
             await self._claim_loop()
@@ -233,6 +251,10 @@ class Dispatcher:
             await batcher.close()
         if self._journal is not None:
             self._journal.close()
+        if self._submits is not None:
+            own = self._submits.close()
+            if own is not None:
+                await self._give_back(own, "this dispatcher, stopping")
         try:
             released = await self._db.write(release_leases, self.owner, self._now())
         except Exception:
@@ -268,28 +290,67 @@ class Dispatcher:
             await _first_of(self.wake, self._stop, within=policy.poll_interval)
 
     def _start(self, message: ClaimedMessage, links: Sequence[Connector]) -> None:
+        if self._submits is not None:
+            self._submits.begin(message.id, message.attempts)
         task = asyncio.get_running_loop().create_task(self._dispatch(message, links))
         self._in_flight[message.id] = task
 
     async def _dispatch(self, message: ClaimedMessage, links: Sequence[Connector]) -> None:
         try:
             try:
-                outcome = await submit_message(message, links, self.policy, self._clock)
+                outcome = await submit_message(message, links, self.policy, self._clock, self._submits)
             except Exception:
                 log.exception("submitting message %d failed", message.id)
                 outcome = later(message, self.policy, self._clock, "internal error", None)
             try:
                 await self._results.submit(outcome)
             except Exception:
-                # Only when the dispatcher stops with the store unreachable: the lease runs out and
-                # another dispatcher takes the message, counting it as possibly sent.
+                # Only when the dispatcher stops with the store unreachable: its journal (or else its
+                # lease running out) gives the message back.
                 log.warning("result of message %d not stored", message.id)
+            else:
+                if self._submits is not None:
+                    self._submits.settle(message.id)
         finally:
             self._in_flight.pop(message.id, None)
             if self.policy.max_in_flight - len(self._in_flight) >= self._low_water:
                 self._room.set()
 
     # -- housekeeping ---------------------------------------------------------------------------
+
+    async def _give_back_dead(self) -> None:
+        """Give back the claims of dispatchers that died, by their journals; a journal whose claims
+        could not be given back stays for the next round (its owner's leases are not requeued)."""
+        assert self._submits is not None
+        try:
+            dead = await asyncio.get_running_loop().run_in_executor(None, self._submits.take_dead)
+        except OSError:
+            log.exception("reading the submit journals of dead dispatchers failed")
+            return
+        for journal in dead:
+            await self._give_back(journal, f"{journal.claims.owner}, which died")
+
+    async def _give_back(self, journal: DeadJournal, whose: str) -> None:
+        try:
+            given: GivenBack = await self._db.write(give_back_claims, journal.claims, self._now())
+        except Exception:
+            log.exception("giving back the claims of %s failed; trying again later", whose)
+            journal.release()
+            return
+        journal.forget()
+        self._stats.requeued += given.unsent + given.maybe_sent
+        self._stats.recovered += given.submitted
+        if given.submitted or given.unsent or given.maybe_sent:
+            log.warning(
+                "gave back the claims of %s by its journal: %d answered (recorded as submitted),"
+                " %d never sent (queued again), %d possibly sent (queued again, counted)",
+                whose,
+                given.submitted,
+                given.unsent,
+                given.maybe_sent,
+            )
+        if given.unsent or given.maybe_sent:
+            self.wake.set()
 
     async def _store_recovered(self) -> None:
         """Store what a dead dispatcher journaled; on failure, try again at the next housekeeping."""
@@ -319,8 +380,15 @@ class Dispatcher:
             if prune:
                 last_prune = now
             lease_until = now + policy.lease_seconds if self._in_flight else None
+            keep: list[str] = []
+            if self._submits is not None:
+                # Before any lease is requeued: a dead process's journal tells what became of its claims.
+                await self._give_back_dead()
+                keep = sorted(self._submits.local_owners())
             try:
-                chores = await self._db.write(_housekeep, self.owner, now, lease_until, purge_before, prune)
+                chores = await self._db.write(
+                    _housekeep, self.owner, now, lease_until, purge_before, prune, keep
+                )
             except Exception:
                 log.exception("housekeeping failed")
             else:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import OutboundSms
+from smsplatform.connectors.session import WireLog
 from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.store.dispatch import (
     FAILED,
@@ -42,8 +43,12 @@ async def submit_message(
     links: Sequence[Connector],
     policy: DispatchPolicy,
     clock: Callable[[], float],
+    wire_log: WireLog | None = None,
 ) -> SubmitOutcome:
-    """Submit `message` over the first link of `links` that takes it; see the module docstring."""
+    """Submit `message` over the first link of `links` that takes it; see the module docstring.
+
+    `wire_log` (the dispatcher's submit journal) hears of each segment as it goes and is answered.
+    """
     error = NO_ROUTE
     connector: str | None = None
     transient = not links  # no link at all: the configuration may yet change
@@ -54,7 +59,7 @@ async def submit_message(
             destination=message.mobile,
             text=message.content,
         )
-        result = await link.submit(sms)
+        result = await link.submit(sms, wire_log)
         if result.ok:
             return Submitted(message.id, link.name, result.remote_ids)
         error, connector = result.error, link.name

@@ -6,9 +6,11 @@ the same transaction, and every transition is guarded by the state it leaves, so
 (a redelivered receipt, a result recorded after its lease ran out) changes nothing.
 
 Claims are leases: `claim` moves due `queued` rows to `submitting` under the dispatcher's name until
-`lease_until`; the dispatcher renews them while it works on them, and `requeue_expired` gives a dead
-dispatcher's claims back, counting each as possibly sent (`maybe_sent`): it may have reached the
-carrier before the process died.
+`lease_until`; the dispatcher renews them while it works on them. A dead dispatcher's claims come back
+by its submit journal when it kept one (`give_back_claims`: answered ones are recorded, those that
+never left are queued again, only those on the wire unanswered count as possibly sent), else by
+`requeue_expired` once their lease ran out, each counted as possibly sent (`maybe_sent`): it may have
+reached the carrier before the process died.
 
 A receipt is matched only among the parts of the connector it came through (message ids are unique
 per SMSC at best), and only to a part sent to the number it names. One that arrives before its
@@ -193,7 +195,7 @@ LEASE_RAN_OUT = "lease ran out: the dispatcher holding it stopped answering"
 RELEASED = "given back unanswered: the dispatcher was stopping"
 
 
-def _give_back(*where: sa.ColumnElement[bool]) -> sa.Update:
+def _give_back(*where: sa.ColumnElement[bool], counted: bool = True) -> sa.Update:
     return (
         sa.update(messages)
         .where(_in_state(SUBMITTING), *where)
@@ -202,19 +204,31 @@ def _give_back(*where: sa.ColumnElement[bool]) -> sa.Update:
             lease_owner=None,
             lease_until=None,
             next_attempt_at=sa.bindparam("b_now"),
-            maybe_sent=messages.c.maybe_sent + 1,
+            maybe_sent=messages.c.maybe_sent + int(counted),
         )
         .returning(messages.c.id, messages.c.attempts)
     )
 
 
 _REQUEUE_EXPIRED = _give_back(messages.c.lease_until < sa.bindparam("b_now"))
+_REQUEUE_EXPIRED_BUT = _give_back(
+    messages.c.lease_until < sa.bindparam("b_now"),
+    messages.c.lease_owner.not_in(sa.bindparam("b_keep", expanding=True)),
+)
 _RELEASE = _give_back(messages.c.lease_owner == sa.bindparam("b_owner"))
 
 
-def requeue_expired(conn: sa.Connection, now: int) -> int:
-    """Give back claims whose lease ran out (their dispatcher died); each counts as possibly sent."""
-    given_back = conn.execute(_REQUEUE_EXPIRED, {"b_now": now}).all()
+def requeue_expired(conn: sa.Connection, now: int, keep: Iterable[str] = ()) -> int:
+    """Give back claims whose lease ran out (their dispatcher died); each counts as possibly sent.
+
+    Owners in `keep` are left alone: a live one, or a dead one whose submit journal is at hand and
+    tells what became of each claim (`give_back_claims`).
+    """
+    kept = sorted(keep)
+    if kept:
+        given_back = conn.execute(_REQUEUE_EXPIRED_BUT, {"b_now": now, "b_keep": kept}).all()
+    else:
+        given_back = conn.execute(_REQUEUE_EXPIRED, {"b_now": now}).all()
     _record_errors(conn, [(i, attempt, "", MAYBE_SENT, LEASE_RAN_OUT, now) for i, attempt in given_back])
     return len(given_back)
 
@@ -466,6 +480,76 @@ def _refund(conn: sa.Connection, refunds: Mapping[int, int]) -> None:
         ),
         [{"b_id": account_id, "b_n": n} for account_id, n in sorted(refunds.items())],
     )
+
+
+# --- claims of a dispatcher that died, by its submit journal ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JournaledClaims:
+    """What a dispatcher's submit journal tells of its claims (see dispatch/submit_journal.py)."""
+
+    owner: str
+    answered: Mapping[int, tuple[int, Submitted]]  # message id → (attempt, what the SMSC accepted)
+    on_the_wire: Mapping[int, int]  # message id → attempt: written, not wholly answered
+    # Every line the owner wrote is here, so that a claim it does not name never left. False when the
+    # machine restarted since (lines not yet fsynced may be lost): every claim not answered counts.
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GivenBack:
+    submitted: int = 0  # answered by the SMSC: recorded as submitted, not sent again
+    unsent: int = 0  # never on the wire (or refused): queued again, not possibly sent
+    maybe_sent: int = 0  # on the wire unanswered: queued again, counted in maybe_sent
+
+
+IN_FLIGHT_AT_CRASH = "on the wire unanswered when its dispatcher stopped"
+_CLAIMS_OF = sa.select(messages.c.id, messages.c.attempts).where(
+    _in_state(SUBMITTING), messages.c.lease_owner == sa.bindparam("b_owner")
+)
+_QUEUED_ATTEMPTS = sa.select(messages.c.id, messages.c.attempts).where(
+    messages.c.id.in_(_ids()), _unindexed(messages.c.state) == QUEUED
+)
+_THESE_OF_OWNER = (messages.c.id.in_(_ids()), messages.c.lease_owner == sa.bindparam("b_owner"))
+_GIVE_BACK_UNSENT = _give_back(*_THESE_OF_OWNER, counted=False)
+_GIVE_BACK_MAYBE_SENT = _give_back(*_THESE_OF_OWNER)
+
+
+def give_back_claims(conn: sa.Connection, claims: JournaledClaims, now: int) -> GivenBack:
+    """Settle every claim `claims.owner` (a dispatcher that stopped) still holds, by its journal.
+
+    Only the attempt the claim is at counts (a line of an earlier claim of the same message says
+    nothing of this one). An answered message whose lease another machine's dispatcher gave back
+    meanwhile is recorded too, unless it was claimed again.
+    """
+    held = dict(conn.execute(_CLAIMS_OF, {"b_owner": claims.owner}).all())
+    submitted: list[Submitted] = []
+    unsent: list[int] = []
+    maybe_sent: list[int] = []
+    for message_id, attempt in held.items():
+        answer = claims.answered.get(message_id)
+        if answer is not None and answer[0] == attempt:
+            submitted.append(answer[1])
+        elif claims.on_the_wire.get(message_id) == attempt or not claims.complete:
+            maybe_sent.append(message_id)
+        else:
+            unsent.append(message_id)
+    elsewhere = sorted(set(claims.answered) - held.keys())
+    for chunk in chunks(elsewhere):
+        for message_id, attempt in conn.execute(_QUEUED_ATTEMPTS, {"b_ids": chunk}):
+            if claims.answered[message_id][0] == attempt:
+                submitted.append(claims.answered[message_id][1])
+    stored = record_results(conn, claims.owner, submitted, now).submitted if submitted else 0
+    params = {"b_now": now, "b_owner": claims.owner}
+    for chunk in chunks(sorted(unsent)):
+        conn.execute(_GIVE_BACK_UNSENT, {**params, "b_ids": chunk}).all()
+    errors: list[tuple[int, int, str, str, str, int]] = []
+    for chunk in chunks(sorted(maybe_sent)):
+        for message_id, attempt in conn.execute(_GIVE_BACK_MAYBE_SENT, {**params, "b_ids": chunk}):
+            errors.append((message_id, attempt, "", MAYBE_SENT, IN_FLIGHT_AT_CRASH, now))
+    _record_errors(conn, errors)
+    return GivenBack(stored, len(unsent), len(errors))
 
 
 # --- receipts ------------------------------------------------------------------------------------
