@@ -81,3 +81,12 @@ async def test_too_many_unstored_receipts_hold_the_acknowledgement(tmp_path: Pat
     first()
     (await asyncio.wait_for(third, 1.0))()
     journal.close()
+
+
+async def test_a_receipt_comes_back_with_its_connector_and_number(tmp_path: Path) -> None:
+    """Both pick its part (store.dispatch._match): an id alone may name messages of two SMSCs."""
+    sent = ReceiptIn("beta", "0000000001", "REJECTD", "008", destination="8618600200001")
+    journal = ReceiptJournal(tmp_path)
+    await journal.append(sent)  # acknowledged to the SMSC, never stored: the process dies
+    journal.close()
+    assert ReceiptJournal(tmp_path).recover().receipts == [sent]
