@@ -301,6 +301,7 @@ def build_platform(settings: Settings, db: Database | None = None, *, background
         finally:
             if services is not None:
                 await services.stop()
+            await ctx.limits.close()  # the callers' counts not stored yet
             database.close()
 
     app.other.router.lifespan_context = lifespan
