@@ -35,6 +35,7 @@ from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.dispatch.dispatcher import Dispatcher
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
+from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.dispatch.submit_journal import SubmitJournal
 from smsplatform.domain.routes import BUILTIN_SIMULATORS as BUILTIN_SIMULATORS
 from smsplatform.logs import configure_logging
@@ -136,6 +137,9 @@ class Services:
             self.db,
             self.manager,
             self.dispatch_wake,
+            policy=DispatchPolicy(
+                max_ages=self.settings.max_ages, receipt_timeout=self.settings.receipt_timeout
+            ),
             journal=self._journal(),
             submit_journal=self._submit_journal(),
             on_callbacks_due=self.on_callbacks_due or self.callbacks_wake.set,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from smsplatform.domain.expiry import DEFAULT_MAX_AGES, RECEIPT_TIMEOUT, MaxAges
 from smsplatform.store.database import sqlite_url
 
 ENV_PREFIX = "SMSPLATFORM_"
@@ -67,6 +68,14 @@ class Settings:
     simulator_port: int = 0
     simulator_control_port: int = 0
     simulator_receipt_delay: float = 0.2
+    # Seconds a submitted message waits for its status report; then it ends `unknown` and its customer
+    # gets an UNKNOWN report (a connector's `receipt_timeout` option overrides it for its messages).
+    receipt_timeout: int = RECEIPT_TIMEOUT
+    # Seconds a message of each kind may wait to be submitted (link down, retries) before it fails with
+    # an EXPIRED report and a refund; `account max-age` overrides them per sub-account.
+    max_age_verification: int = DEFAULT_MAX_AGES.verification
+    max_age_notification: int = DEFAULT_MAX_AGES.notification
+    max_age_marketing: int = DEFAULT_MAX_AGES.marketing
 
     @property
     def retry_delays(self) -> tuple[int, ...]:
@@ -77,6 +86,10 @@ class Settings:
         if not delays or min(delays) < 0:
             raise ConfigError("callback_retry_delays: at least one delay, none negative")
         return delays
+
+    @property
+    def max_ages(self) -> MaxAges:
+        return MaxAges(self.max_age_verification, self.max_age_notification, self.max_age_marketing)
 
     @property
     def roles(self) -> frozenset[str]:
@@ -151,6 +164,9 @@ def _coerce(name: str, type_name: Any, value: Any, source: str) -> Any:
         raise ConfigError(f"{source}: {name}: {exc}") from exc
 
 
+_POSITIVE = frozenset(
+    {"max_body_bytes", "receipt_timeout", "max_age_verification", "max_age_notification", "max_age_marketing"}
+)
 LOG_LEVELS = frozenset({"critical", "error", "warning", "info", "debug"})
 LOG_FORMATS = frozenset({"text", "json"})
 
@@ -186,7 +202,7 @@ def _in_range(name: str, value: Any) -> Any:
         raise ValueError(f"must not be negative, got {value}")
     if name.endswith("port") and value > 65535:
         raise ValueError(f"not a port number: {value}")
-    if name == "max_body_bytes" and value == 0:
+    if name in _POSITIVE and value == 0:
         raise ValueError("must be positive")
     if name == "log_format" and value not in LOG_FORMATS:
         raise ValueError(f"expected one of {', '.join(sorted(LOG_FORMATS))}, got {value!r}")

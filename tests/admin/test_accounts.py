@@ -87,6 +87,32 @@ def test_exemption_and_frequency_limits(db: Database) -> None:
         assert _actions(conn) == ["account.exempt", "account.unexempt", *["account.limits"] * 3]
 
 
+def test_maximum_age_overrides_by_kind(db: Database) -> None:
+    with db.engine.begin() as conn:
+        customer_id = customers.create_customer(conn, ROOT, "甲", 100).customer.id
+        account_id = _account(conn, customer_id, "【甲方】")
+        assert accounts.get_account(conn, ROOT, account_id).max_age == {}
+        shorter = accounts.set_max_age(conn, ROOT, account_id, "Verification", 300)
+        assert shorter.max_age == {"verification": 300}
+        both = accounts.set_max_age(conn, ROOT, account_id, "marketing", 7200)
+        assert both.max_age == {"verification": 300, "marketing": 7200}
+        assert accounts.set_max_age(conn, ROOT, account_id, "verification", None).max_age == {
+            "marketing": 7200
+        }
+        for bad in (0, -5, 366 * 86400):
+            with pytest.raises(ValueError, match="bad maximum age"):
+                accounts.set_max_age(conn, ROOT, account_id, "marketing", bad)
+        with pytest.raises(ValueError, match="unknown kind"):
+            accounts.set_max_age(conn, ROOT, account_id, "spam", 60)
+        assert store.get_account(conn, account_id).max_age == {"marketing": 7200}
+        assert _actions(conn) == ["account.max_age"] * 3
+        entry = audit.list_audit(conn, ROOT, action="account.max_age")[-1]  # newest first: the first change
+    assert (json.loads(entry.before)["max_age"], json.loads(entry.after)["max_age"]) == (
+        {},
+        {"verification": 300},
+    )
+
+
 def test_refusals(db: Database) -> None:
     with db.engine.begin() as conn:
         customer_id = customers.create_customer(conn, ROOT, "甲", 100).customer.id

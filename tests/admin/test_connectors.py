@@ -56,6 +56,14 @@ def test_add_checks_each_protocols_field_limits_before_saving(db: Database) -> N
     assert "secret-pw" not in entry.after and "pw2" not in entry.after
 
 
+def test_a_receipt_timeout_option_must_be_a_length_of_time(db: Database) -> None:
+    with db.engine.begin() as conn:
+        for bad in ("soon", "0", "-5"):
+            with pytest.raises(ValueError, match="option receipt_timeout"):
+                _add(conn, options={"receipt_timeout": bad})
+        assert _add(conn, options={"receipt_timeout": "48h"}).options == {"receipt_timeout": "48h"}
+
+
 def test_add_joins_an_operator_route_of_its_carriers_last(db: Database) -> None:
     with db.engine.begin() as conn:
         store.set_route(conn, "mobile", ["sim-cmpp"], builtin=["sim-cmpp"])

@@ -189,6 +189,26 @@ def test_account_exempt_and_limits(run: Cli) -> None:
     assert (shown["freq_limits"].strip(), shown["findings"].strip()) == ("marketing=2/d", "none")
 
 
+def test_account_max_age(run: Cli) -> None:
+    account_id = str(account(run, customer(run)))
+    shorter = run.json("account", "max-age", account_id, "--kind", "verification", "--seconds", "300")
+    assert shorter["max_age"] == {"verification": 300}
+    both = run.json("account", "max-age", account_id, "--kind", "marketing", "--seconds", "2h")
+    assert both["max_age"] == {"verification": 300, "marketing": 7200}
+    reset = run.json("account", "max-age", account_id, "--kind", "verification", "--reset")
+    assert reset["max_age"] == {"marketing": 7200}
+    assert "expected seconds" in run.fails(
+        "account", "max-age", account_id, "--kind", "marketing", "--seconds", "x", code=2
+    )
+    assert "365 days" in run.fails(
+        "account", "max-age", account_id, "--kind", "marketing", "--seconds", "0", code=2
+    )
+    assert "--seconds" in run.fails("account", "max-age", account_id, "--kind", "marketing")
+    assert run.database(accounts.get_account, int(account_id)).max_age == {"marketing": 7200}
+    shown = dict(line.split(":", 1) for line in run.ok("account", "show", account_id).splitlines())
+    assert shown["max_age"].strip() == "marketing=7200"
+
+
 # --- templates and the review queue ------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.dispatch.submitter import submit_message
 from smsplatform.store.dispatch import FAILED, REJECTED, ClaimedMessage, Failed, Retry, Submitted
 
-POLICY = DispatchPolicy(retry_base=2.0, retry_cap=60.0, max_age=3600)
+POLICY = DispatchPolicy(retry_base=2.0, retry_cap=60.0)
 NOW = 10_000.5
 
 
@@ -20,10 +20,11 @@ def clock() -> float:
     return NOW
 
 
-def msg(attempts: int = 1, created_at: int = 9_000) -> ClaimedMessage:
+def msg(attempts: int = 1, created_at: int = 9_000, expires_at: int | None = None) -> ClaimedMessage:
     return ClaimedMessage(
-        42, 7, "13800138000", "【进制数据】验证码1234", "mobile", 1, attempts, created_at, "0007"
-    )
+        42, 7, "13800138000", "【进制数据】验证码1234", "mobile", 1, attempts, created_at, "0007",
+        "verification", expires_at,
+    )  # fmt: skip
 
 
 def ok(*ids: str) -> SubmitResult:
@@ -115,7 +116,17 @@ async def test_no_link_waits_for_the_configuration() -> None:
     assert await submit([]) == Retry(42, 10_003, "no route", None, False)
 
 
-async def test_too_old_to_retry_fails() -> None:
-    old = msg(created_at=int(NOW) - 3600)
-    assert await submit([Link("a", busy())], old) == Failed(42, "0x00000058", FAILED, "UNDELIV", "a")
-    assert await submit([], old) == Failed(42, "no route", FAILED, "UNDELIV", None)
+async def test_an_expired_message_is_not_sent_but_fails_as_expired() -> None:
+    link = Link("a", ok("x"))
+    for expires_at in (int(NOW), int(NOW) - 1):  # its maximum age ran out just now, or a while ago
+        outcome = await submit([link], msg(expires_at=expires_at))
+        assert outcome == Failed(42, "MAXAGE", FAILED, "EXPIRED", None)
+    assert link.sent == []
+    assert await submit([link], msg(expires_at=int(NOW) + 1)) == Submitted(42, "a", ("x",))
+
+
+async def test_a_retry_is_never_later_than_the_expiry() -> None:
+    # The backoff would say 10_009; the message expires at 10_005 and is taken up again then.
+    outcome = await submit([Link("a", busy())], msg(attempts=3, expires_at=10_005))
+    assert outcome == Retry(42, 10_005, "0x00000058", "a", False)
+    assert await submit([], msg(expires_at=10_002)) == Retry(42, 10_002, "no route", None, False)

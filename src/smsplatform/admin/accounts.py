@@ -1,5 +1,5 @@
 """Sub-accounts: list them with their customer's name, review, enable and disable, exempt from
-templates, and override the frequency limits of one kind of message."""
+templates, and override the frequency limits and the maximum age of one kind of message."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from smsplatform.admin import audit, decisions
 from smsplatform.admin.actors import Actor, Permission
+from smsplatform.domain.expiry import MAX_SECONDS
 from smsplatform.domain.frequency import parse_limits
 from smsplatform.domain.templates import TemplateKind
 from smsplatform.store import accounts, customers
@@ -37,6 +38,7 @@ class AccountInfo:
     replyusername: str
     replypassword: str  # masked
     freq_limits: dict[str, str]  # the operator's overrides by kind, "count/seconds,…"
+    max_age: dict[str, int]  # the operator's overrides by kind: seconds a message may wait to be submitted
     created_at: int
 
 
@@ -63,6 +65,7 @@ def info(account: Account, customer_name: str) -> AccountInfo:
         replyusername=account.replyusername,
         replypassword=audit.MASK if account.replypassword else "",
         freq_limits=dict(account.freq_limits),
+        max_age=dict(account.max_age),
         created_at=account.addtime,
     )
 
@@ -134,12 +137,7 @@ def set_frequency_limits(
 ) -> AccountInfo:
     """Overrides the limits per number for one kind (`"4/60,5/1h,8/d"`); None: back to the defaults."""
     actor.require(Permission.MANAGE)
-    try:
-        kind = TemplateKind(kind.strip().lower()).value
-    except ValueError:
-        raise ValueError(
-            f"unknown kind {kind!r}; one of: {', '.join(k.value for k in TemplateKind)}"
-        ) from None
+    kind = _kind(kind)
     if limits is not None:
         limits = limits.strip()
         try:
@@ -154,6 +152,34 @@ def set_frequency_limits(
         current[kind] = limits
     accounts.set_frequency_limits(conn, account_id, current)
     return _changed(conn, actor, "account.limits", before)
+
+
+def set_max_age(
+    conn: sa.Connection, actor: Actor, account_id: int, kind: str, seconds: int | None
+) -> AccountInfo:
+    """Overrides how long a message of one kind may wait to be submitted, in seconds; past it, it is not
+    sent but fails, refunded, with an EXPIRED report. None: back to the platform's."""
+    actor.require(Permission.MANAGE)
+    kind = _kind(kind)
+    if seconds is not None and not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(f"bad maximum age {seconds}: 1 second to {MAX_SECONDS // 86400} days")
+    before = load(conn, account_id)
+    current = dict(before.max_age)
+    if seconds is None:
+        current.pop(kind, None)
+    else:
+        current[kind] = seconds
+    accounts.set_max_age(conn, account_id, current)
+    return _changed(conn, actor, "account.max_age", before)
+
+
+def _kind(kind: str) -> str:
+    try:
+        return TemplateKind(kind.strip().lower()).value
+    except ValueError:
+        raise ValueError(
+            f"unknown kind {kind!r}; one of: {', '.join(k.value for k in TemplateKind)}"
+        ) from None
 
 
 def _changed(conn: sa.Connection, actor: Actor, action: str, before: AccountInfo) -> AccountInfo:

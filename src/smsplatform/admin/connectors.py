@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from smsplatform.admin import audit, checks, routing
 from smsplatform.admin.actors import Actor, Permission
 from smsplatform.domain.connectors import PROTOCOLS, check_connector_fields
+from smsplatform.domain.expiry import RECEIPT_TIMEOUT_OPTION, parse_seconds
 from smsplatform.domain.routes import SIMULATED_LINKS
 from smsplatform.store import connectors
 from smsplatform.store.connectors import NOT_RUNNING, ConnectorExists, ConnectorRow
@@ -211,6 +212,11 @@ def _checked(row: ConnectorRow) -> ConnectorRow:
         except ValueError as exc:
             problems.append(f"carriers: {exc}")
     options = {str(k).strip(): str(v) for k, v in row.options.items() if str(k).strip()}
+    if RECEIPT_TIMEOUT_OPTION in options:
+        try:
+            parse_seconds(options[RECEIPT_TIMEOUT_OPTION])
+        except ValueError as exc:
+            problems.append(f"option {RECEIPT_TIMEOUT_OPTION}: {exc}")
     if protocol in PROTOCOLS:
         problems += check_connector_fields(
             protocol,

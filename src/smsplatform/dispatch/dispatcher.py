@@ -44,7 +44,7 @@ from smsplatform.dispatch.manager import ConnectorManager
 from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.dispatch.submit_journal import DeadJournal, SubmitJournal
 from smsplatform.dispatch.submitter import later, submit_message
-from smsplatform.store import rollups
+from smsplatform.store import expiry, rollups
 from smsplatform.store.database import Database
 from smsplatform.store.dispatch import (
     ClaimedMessage,
@@ -72,6 +72,7 @@ log = logging.getLogger(__name__)
 _PURGE_EVERY = 600.0  # seconds between purges of receipts that never found their message
 _PRUNE_EVERY = 300.0  # seconds between prunes of old minute and hour rollups
 _REMATCH_WINDOW = 600  # seconds: two transactions that ran side by side are that close, and more
+_TIMEOUTS_EVERY = 10.0  # seconds between sweeps for reports that never came (sooner while behind)
 
 
 @dataclass(slots=True)
@@ -86,6 +87,7 @@ class DispatchStats:
     duplicate_receipts: int = 0
     unmatched_receipts: int = 0  # kept until their part is recorded
     finished: int = 0  # messages made final by receipts
+    timed_out: int = 0  # messages whose report never came, made final (unknown) by the timeout
     replies: int = 0
     requeued: int = 0  # claims of dead dispatchers given back
     recovered: int = 0  # of dead dispatchers' claims, those their journal shows answered: recorded
@@ -276,7 +278,9 @@ class Dispatcher:
             wanted = min(room, policy.batch_size)
             self.wake.clear()
             try:
-                batch = await self._db.write(claim, self.owner, self._now(), wanted, policy.lease_seconds)
+                batch = await self._db.write(
+                    claim, self.owner, self._now(), wanted, policy.lease_seconds, policy.max_ages
+                )
             except Exception:
                 log.exception("claiming messages failed")
                 batch = []
@@ -369,7 +373,8 @@ class Dispatcher:
 
     async def _housekeeping(self) -> None:
         policy = self.policy
-        last_purge = last_prune = 0.0
+        last_purge = last_prune = last_timeouts = 0.0
+        behind = False  # the last receipt-timeout sweep was full: more are overdue
         while True:
             await asyncio.sleep(policy.housekeeping_interval)
             now = self._now()
@@ -398,12 +403,28 @@ class Dispatcher:
                 if chores.requeued:
                     log.warning("gave back %d messages claimed by a dispatcher that died", chores.requeued)
                     self.wake.set()
+            if behind or now - last_timeouts >= _TIMEOUTS_EVERY:
+                last_timeouts = now
+                behind = await self._time_out_receipts(now)
             if self._recovered is not None:
                 await self._store_recovered()
             try:
                 await self.connectors.refresh()
             except Exception:
                 log.exception("reloading the connector configuration failed")
+
+    async def _time_out_receipts(self, now: int) -> bool:
+        """End the messages whose report is overdue; True when there may be more."""
+        try:
+            ended = await self._db.write(expiry.time_out_receipts, now, self.policy.receipt_timeout)
+        except Exception:
+            log.exception("ending messages whose status report never came failed")
+            return False
+        self._stats.timed_out += ended
+        if ended:
+            log.info("%d messages got no status report in time: reported UNKNOWN", ended)
+            self._wake_callbacks()
+        return ended >= expiry.BATCH
 
     # -- writes (run on the store's writer thread) ----------------------------------------------
 

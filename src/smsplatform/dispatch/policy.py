@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smsplatform.domain.expiry import DEFAULT_MAX_AGES, RECEIPT_TIMEOUT, MaxAges
+
 
 @dataclass(frozen=True, slots=True)
 class DispatchPolicy:
@@ -17,7 +19,12 @@ class DispatchPolicy:
     lease_seconds: int = 30
     retry_base: float = 1.0  # first retry delay after a transient error, doubling per attempt
     retry_cap: float = 300.0  # longest retry delay
-    max_age: int = 24 * 3600  # a message still not submitted this long after acceptance fails
+    # Seconds a message of each kind may wait to be submitted (sub-accounts may override them): past
+    # it, the message is not sent but fails, refunded, with an EXPIRED report.
+    max_ages: MaxAges = DEFAULT_MAX_AGES
+    # Seconds a submitted message waits for its status report before it ends `unknown`, with an
+    # UNKNOWN report (a connector's `receipt_timeout` option overrides it for its messages).
+    receipt_timeout: int = RECEIPT_TIMEOUT
     housekeeping_interval: float = 1.0  # seconds between lease renewals, requeues and receipt rematches
     unmatched_receipt_ttl: int = 3 * 24 * 3600  # kept receipts that never found their part are dropped
     stop_grace: float = 5.0  # how long stop() lets in-flight submits finish before stopping the links

@@ -11,7 +11,10 @@ The rules, in the order they apply to each link's answer:
 - any other transient error (throttled, SMSC busy): retry later, with exponential backoff.
 
 When every link was tried: retry later if any of them failed only transiently, else the message is
-rejected. A message that has waited longer than the policy's maximum age fails instead of retrying.
+rejected.
+
+A message past its kind's maximum age (`expires_at`) is not submitted at all: it fails as expired,
+and is refunded. Its retries are never scheduled past that moment, so it comes up in time to expire.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import OutboundSms
 from smsplatform.connectors.session import WireLog
 from smsplatform.dispatch.policy import DispatchPolicy
+from smsplatform.domain.expiry import EXPIRED_STAT, MAX_AGE_ERRCODE
 from smsplatform.store.dispatch import (
     FAILED,
     REJECTED,
@@ -35,7 +39,6 @@ from smsplatform.store.dispatch import (
 
 NO_ROUTE = "no route"
 REJECTD = "REJECTD"
-GAVE_UP_STAT = "UNDELIV"  # what the report says when we gave up: customers know the word
 
 
 async def submit_message(
@@ -49,6 +52,8 @@ async def submit_message(
 
     `wire_log` (the dispatcher's submit journal) hears of each segment as it goes and is answered.
     """
+    if message.expires_at is not None and clock() >= message.expires_at:
+        return Failed(message.id, MAX_AGE_ERRCODE, FAILED, EXPIRED_STAT)
     error = NO_ROUTE
     connector: str | None = None
     transient = not links  # no link at all: the configuration may yet change
@@ -88,10 +93,10 @@ def later(
     connector: str | None,
     *,
     maybe_sent: bool = False,
-) -> Retry | Failed:
-    """A retry after the backoff delay, or the end when the message is too old to keep trying."""
-    now = clock()
-    if now - message.created_at >= policy.max_age:
-        return Failed(message.id, error, FAILED, GAVE_UP_STAT, connector, maybe_sent=maybe_sent)
-    at = math.ceil(now + policy.retry_delay(message.attempts))
+) -> Retry:
+    """A retry after the backoff delay, or when the message expires, whichever comes first (it is
+    then taken up once more, and expires without being sent)."""
+    at = math.ceil(clock() + policy.retry_delay(message.attempts))
+    if message.expires_at is not None:
+        at = min(at, message.expires_at)
     return Retry(message.id, at, error, connector, maybe_sent)

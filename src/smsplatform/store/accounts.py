@@ -210,6 +210,11 @@ def set_frequency_limits(conn: sa.Connection, account_id: int, limits: Mapping[s
     return _set(conn, account_id, freq_limits=json.dumps(dict(limits), sort_keys=True))
 
 
+def set_max_age(conn: sa.Connection, account_id: int, max_age: Mapping[str, int]) -> Account:
+    """The seconds a message of each kind named may wait to be submitted; other kinds: the platform's."""
+    return _set(conn, account_id, max_age=json.dumps(dict(max_age), sort_keys=True))
+
+
 def _set(conn: sa.Connection, account_id: int, **values: object) -> Account:
     if not conn.execute(sa.update(accounts).where(accounts.c.id == account_id).values(**values)).rowcount:
         raise NotFound(f"account {account_id}")

@@ -22,6 +22,7 @@ the cases where the two transactions ran side by side.
 from __future__ import annotations
 
 import functools
+import json
 import operator
 import time
 from collections import defaultdict
@@ -32,6 +33,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from smsplatform.domain.expiry import DEFAULT_MAX_AGES, MaxAges
 from smsplatform.domain.numbers import normalize_mobile
 from smsplatform.domain.optout import is_opt_out_reply
 from smsplatform.store.callbacks import enqueue_reply, enqueue_reports
@@ -55,7 +57,8 @@ UNDELIVERED = "undelivered"
 EXPIRED = "expired"
 REJECTED = "rejected"
 FAILED = "failed"
-FINAL_STATES = frozenset({DELIVERED, UNDELIVERED, EXPIRED, REJECTED, FAILED})
+UNKNOWN = "unknown"  # submitted, but no status report came within the receipt timeout (store/expiry.py)
+FINAL_STATES = frozenset({DELIVERED, UNDELIVERED, EXPIRED, REJECTED, FAILED, UNKNOWN})
 
 DELIVRD = "DELIVRD"
 # Receipt states that are not the end of the story (SMPP sends them as intermediate notifications).
@@ -125,6 +128,9 @@ class ClaimedMessage(NamedTuple):
     attempts: int  # including this one
     created_at: int
     extension: str  # the sub-account's extension code, appended to the connector's source number
+    kind: str = "notification"
+    # When it expires unsubmitted: acceptance plus its kind's maximum age (None: never).
+    expires_at: int | None = None
 
 
 # The hot path's statements are built once: building a statement costs more than running it.
@@ -158,27 +164,47 @@ def _claim_statement(*, skip_locked: bool) -> sa.Update:
             messages.c.segments,
             messages.c.attempts,
             messages.c.created_at,
+            messages.c.kind,
         )
     )
 
 
 _CLAIM = _claim_statement(skip_locked=False)
 _CLAIM_SKIP_LOCKED = _claim_statement(skip_locked=True)  # PostgreSQL: claimers pass each other by
-_EXTENSIONS = sa.select(accounts.c.id, accounts.c.extension).where(accounts.c.id.in_(_ids()))
+_EXTENSIONS = sa.select(accounts.c.id, accounts.c.extension, accounts.c.max_age).where(
+    accounts.c.id.in_(_ids())
+)
 
 
-def claim(conn: sa.Connection, owner: str, now: int, limit: int, lease_seconds: int) -> list[ClaimedMessage]:
-    """Lease up to `limit` due queued messages to `owner`, oldest due first."""
+def claim(
+    conn: sa.Connection,
+    owner: str,
+    now: int,
+    limit: int,
+    lease_seconds: int,
+    max_ages: MaxAges = DEFAULT_MAX_AGES,
+) -> list[ClaimedMessage]:
+    """Lease up to `limit` due queued messages to `owner`, oldest due first; each says when it
+    expires by its kind's maximum age (`max_ages`, or its sub-account's override)."""
     statement = _CLAIM_SKIP_LOCKED if _is_postgres(conn) else _CLAIM
     params = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease_seconds}
-    # Rows of ClaimedMessage's fields in order, all but the extension: (id, account_id, …).
+    # Rows of ClaimedMessage's fields in order up to created_at, then the kind: (id, account_id, …).
     rows = sorted(conn.execute(statement, params).all(), key=_first)
     if not rows:
         return []
     extensions: dict[int, str] = {}
+    overrides: dict[int, dict[str, int]] = {}
     for chunk in chunks(sorted({row[1] for row in rows})):
-        extensions.update(conn.execute(_EXTENSIONS, {"b_ids": chunk}).all())
-    return [ClaimedMessage._make((*row, extensions.get(row[1], ""))) for row in rows]
+        for account_id, extension, max_age in conn.execute(_EXTENSIONS, {"b_ids": chunk}):
+            extensions[account_id] = extension
+            if max_age and max_age != "{}":
+                overrides[account_id] = json.loads(max_age)
+    claimed = []
+    for *fields, kind in rows:
+        account_id, created_at = fields[1], fields[7]
+        expires_at = created_at + max_ages.of(kind, overrides.get(account_id))
+        claimed.append(ClaimedMessage._make((*fields, extensions.get(account_id, ""), kind, expires_at)))
+    return claimed
 
 
 def renew_leases(conn: sa.Connection, owner: str, until: int, ending_before: int | None = None) -> int:
@@ -762,12 +788,15 @@ def _final_stat(parts: list[tuple[int, str, str]]) -> tuple[str, str] | None:
 def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int, tally: Tally) -> int:
     """Make final the messages whose parts all have a final state; enqueue one report each."""
     reports: list[tuple[int, Mapping[str, str]]] = []
+    not_submitted: list[int] = []  # complete, but no longer `submitted`: perhaps timed out
     for chunk in chunks(message_ids):
         if _is_postgres(conn):
             # Writers run side by side here: one statement decides and changes each row under its lock.
             rows = conn.execute(_FINISH, {"b_ids": chunk, "b_now": now}).all()
             reports.extend(_report(row, row.stat, row.errcode, now) for row in rows)
             tally.finished(now, [row[_AFTER_REPORT + 2 :] for row in rows])  # past stat and errcode
+            if len(rows) < len(chunk):
+                not_submitted.extend(set(chunk).difference(row[0] for row in rows))
             continue
         # SQLite has one writer at a time, so reading, then writing, is as safe and several times
         # cheaper than the correlated statement (this runs for every receipt).
@@ -785,9 +814,37 @@ def _finish_messages(conn: sa.Connection, message_ids: Sequence[int], now: int, 
             rows = execute_for_ids(conn, _SET_FINAL, final_ids, state, stat, err, now).all()
             reports.extend(_report(row, stat, err, now) for row in rows)
             tally.finished(now, [row[_AFTER_REPORT:] for row in rows])
+            if len(rows) < len(final_ids):
+                not_submitted.extend(set(final_ids).difference(row[0] for row in rows))
+    if not_submitted:
+        _record_late_receipts(conn, sorted(not_submitted))
     reports.sort(key=lambda r: int(r[1]["reportid"]))
     enqueue_reports(conn, reports, now)
     return len(reports)
+
+
+_TIMED_OUT = f"SELECT id FROM {messages.name} WHERE id IN ({{ids}}) AND state || '' = '{UNKNOWN}'"
+_SET_LATE_STAT = (
+    f"UPDATE {messages.name} SET stat = ?, errcode = ? WHERE id IN ({{ids}}) AND state || '' = '{UNKNOWN}'"
+)
+
+
+def _record_late_receipts(conn: sa.Connection, message_ids: Sequence[int]) -> None:
+    """Receipts that completed a message after its receipt timeout: the message keeps its state and
+    its one report (UNKNOWN), and takes the receipts' word, which its status query then shows."""
+    timed_out = [row[0] for chunk in chunks(message_ids) for row in execute_for_ids(conn, _TIMED_OUT, chunk)]
+    parts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for chunk in chunks(timed_out):
+        for message_id, part, stat, err in execute_for_ids(conn, _PARTS_OF, chunk):
+            parts[message_id].append((part, stat, err))
+    words: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for message_id, its_parts in parts.items():
+        found = _final_stat(its_parts)
+        if found is not None:
+            words[found].append(message_id)
+    for (stat, err), ids in words.items():
+        for chunk in chunks(ids):
+            execute_for_ids(conn, _SET_LATE_STAT, chunk, stat, err)
 
 
 def _apply_early_receipts(

@@ -103,7 +103,7 @@ messages = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("segments", sa.SmallInteger, nullable=False),
     sa.Column("carrier", sa.String(16), nullable=False),
-    # queued → submitting → submitted → delivered | undelivered | expired | rejected | failed
+    # queued → submitting → submitted → delivered | undelivered | expired | rejected | failed | unknown
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.BigInteger, nullable=False, server_default="0"),
@@ -131,6 +131,14 @@ messages = sa.Table(
         "lease_owner",
         sqlite_where=sa.text("state = 'submitting'"),
         postgresql_where=sa.text("state = 'submitting'"),
+    ),
+    # Submitted ones awaiting their report, by connector and age: the receipt timeout's sweep.
+    sa.Index(
+        "ix_messages_submitted",
+        "connector",
+        "submitted_at",
+        sqlite_where=sa.text("state = 'submitted'"),
+        postgresql_where=sa.text("state = 'submitted'"),
     ),
     # A number's messages, newest first, whoever sent them (status queries, the sub-account that last
     # sent to a number, the console's search by number).

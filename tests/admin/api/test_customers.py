@@ -149,6 +149,16 @@ async def test_sub_accounts_are_disabled_enabled_exempted_and_limited(mgmt: Mgmt
         "PUT", f"/accounts/{account_id}/limits", json={"kind": "verification", "limits": None}
     )
     assert cleared["freq_limits"] == {}
+    aged = await mgmt.ok(
+        "PUT", f"/accounts/{account_id}/max-age", json={"kind": "verification", "seconds": 300}
+    )
+    assert aged["max_age"] == {"verification": 300}
+    too_long = {"kind": "verification", "seconds": 400 * 86400}
+    assert (await mgmt.client.put(f"/accounts/{account_id}/max-age", json=too_long)).status_code == 400
+    reset = await mgmt.ok(
+        "PUT", f"/accounts/{account_id}/max-age", json={"kind": "verification", "seconds": None}
+    )
+    assert reset["max_age"] == {}
     assert [a["id"] for a in await mgmt.ok("GET", "/accounts", params={"status": "approved"})] == [account_id]
     assert await mgmt.ok("GET", "/accounts", params={"status": "rejected", "customer_id": cid}) == []
     assert (await mgmt.client.get("/accounts", params={"status": "sleeping"})).status_code == 400

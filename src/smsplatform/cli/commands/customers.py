@@ -11,6 +11,7 @@ from smsplatform.cli.arguments import cidr, last_day, positive_int, text
 from smsplatform.cli.commands import CliError, Registry
 from smsplatform.cli.output import Shown, plain
 from smsplatform.cli.runner import Operations
+from smsplatform.domain.expiry import parse_seconds
 from smsplatform.domain.templates import TemplateKind
 
 CUSTOMER_COLUMNS = (
@@ -152,6 +153,20 @@ def account_limits(args: argparse.Namespace, ops: Operations) -> Any:
     if (args.limits is None) != args.reset:
         raise CliError("give --limits COUNT/SECONDS,... or --reset")
     return ops.write(accounts.set_frequency_limits, args.id, args.kind, None if args.reset else args.limits)
+
+
+def account_max_age(args: argparse.Namespace, ops: Operations) -> Any:
+    if (args.seconds is None) != args.reset:
+        raise CliError("give --seconds N or --reset")
+    return ops.write(accounts.set_max_age, args.id, args.kind, None if args.reset else args.seconds)
+
+
+def seconds(value: str) -> int:
+    """`600`, `10m`, `24h`, `1d`."""
+    try:
+        return parse_seconds(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # --- templates -----------------------------------------------------------------------------------
@@ -305,6 +320,15 @@ def register(registry: Registry) -> None:
     p.add_argument("--kind", required=True, choices=[k.value for k in TemplateKind])
     p.add_argument("--limits", help='e.g. "4/60,5/3600,8/86400" (count/seconds; 1m, 1h, d also work)')
     p.add_argument("--reset", action="store_true", help="back to the platform defaults")
+    p = registry.command(
+        sub, "max-age", account_max_age, "how long one kind may wait to be submitted before it expires"
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--kind", required=True, choices=[k.value for k in TemplateKind])
+    p.add_argument(
+        "--seconds", type=seconds, help="e.g. 300 (10m, 24h, 1d also work); then it fails, refunded"
+    )
+    p.add_argument("--reset", action="store_true", help="back to the platform's (max_age_<kind> settings)")
 
     sub = registry.group("template", "templates and their review")
     p = registry.command(sub, "list", template_list, "list templates")

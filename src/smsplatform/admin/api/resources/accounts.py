@@ -1,5 +1,5 @@
-"""/accounts: customers' sub-accounts, their review, enabling and disabling, template exemption and
-frequency-limit overrides."""
+"""/accounts: customers' sub-accounts, their review, enabling and disabling, template exemption,
+frequency-limit and maximum-age overrides."""
 
 from __future__ import annotations
 
@@ -64,6 +64,16 @@ ENDPOINTS = [
             **_ID,
             "kind": "verification, notification or marketing",
             "limits": "count/period pairs, e.g. 4/60,5/1h,8/d; null: back to the platform's defaults",
+        },
+    ),
+    Endpoint(
+        "PUT",
+        "/accounts/{account_id}/max-age",
+        accounts.set_max_age,
+        params={
+            **_ID,
+            "kind": "verification, notification or marketing",
+            "seconds": "how long a message of that kind may wait to be submitted; null: the platform's",
         },
     ),
 ]
