@@ -90,3 +90,12 @@ async def test_a_receipt_comes_back_with_its_connector_and_number(tmp_path: Path
     await journal.append(sent)  # acknowledged to the SMSC, never stored: the process dies
     journal.close()
     assert ReceiptJournal(tmp_path).recover().receipts == [sent]
+
+
+async def test_segments_being_read_back_are_not_read_by_another(tmp_path: Path) -> None:
+    (tmp_path / f"receipts-999-1{SUFFIX}").write_bytes(b'{"c":"sim","r":"id1","s":"DELIVRD","e":"000"}\n')
+    first = ReceiptJournal(tmp_path).recover()
+    assert ReceiptJournal(tmp_path).recover().receipts == []  # a second worker starting meanwhile
+    assert [r.remote_id for r in first.receipts] == ["id1"]
+    first.forget()
+    assert segments(tmp_path) == []

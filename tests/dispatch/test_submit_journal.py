@@ -24,6 +24,10 @@ def segments(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"*{SUFFIX}"))
 
 
+def names(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
 def ok(remote_id: str) -> SegmentAnswer:
     return SegmentAnswer(True, remote_id)
 
@@ -157,3 +161,14 @@ async def test_a_torn_last_line_and_unusual_names_read_back(tmp_path: Path) -> N
     [taken] = SubmitJournal(tmp_path, boot=BOOT).take_dead()
     assert taken.claims.answered == {1: (1, Submitted(1, "link\twith tab", ("id\nwith newline",)))}
     assert taken.claims.on_the_wire == {}
+
+
+async def test_a_segment_is_named_only_once_it_is_locked(tmp_path: Path) -> None:
+    left_by_a_crash = tmp_path / f".submits-64-1-1{SUFFIX}"  # created, not yet renamed
+    left_by_a_crash.write_bytes(b"H\t{}\n")
+    live = journal(tmp_path, "d")
+    [own] = [name for name in names(tmp_path) if not name.startswith(".")]
+    assert names(tmp_path) == [left_by_a_crash.name, own]
+    assert SubmitJournal(tmp_path, boot=BOOT).take_dead() == []  # the live one is not taken
+    assert names(tmp_path) == [own]
+    live.close()

@@ -49,15 +49,22 @@ class _Segment:
 
 @dataclass(frozen=True, slots=True)
 class Recovered:
-    """Receipts a dead process journaled; `forget()` once they are stored."""
+    """Receipts a dead process journaled; `forget()` once they are stored.
+
+    Their segments stay locked until then, so that another process starting meanwhile does not read
+    them back a second time.
+    """
 
     receipts: list[ReceiptIn]
     paths: list[Path] = field(default_factory=list)
+    files: list[IO[bytes]] = field(default_factory=list)
 
     def forget(self) -> None:
         for path in self.paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        for file in self.files:
+            file.close()
 
 
 def _encode(receipt: ReceiptIn) -> bytes:
@@ -131,19 +138,21 @@ class ReceiptJournal:
         self.directory.mkdir(parents=True, exist_ok=True)
         receipts: list[ReceiptIn] = []
         paths: list[Path] = []
+        files: list[IO[bytes]] = []
         for path in sorted(self.directory.glob(f"{self._prefix}-*{SUFFIX}")):
             try:
                 file = path.open("rb")
             except FileNotFoundError:
                 continue
-            with file:
-                if not _lock(file):
-                    continue  # a live process's segment
-                receipts.extend(_decode(iter(file)))
-                paths.append(path)
+            if not _lock(file):
+                file.close()
+                continue  # a live process's segment, or one another process is reading back
+            receipts.extend(_decode(iter(file)))
+            paths.append(path)
+            files.append(file)
         if receipts:
             log.warning("recovered %d journaled receipts from %d segments", len(receipts), len(paths))
-        return Recovered(receipts, paths)
+        return Recovered(receipts, paths, files)
 
     def close(self) -> None:
         """Close every segment; those with receipts not yet stored stay on disk for the next start."""

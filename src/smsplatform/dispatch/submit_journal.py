@@ -148,6 +148,18 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+def _remove_unlocked(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        if _try_lock(fd):
+            path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
 def _fsync(fds: list[int]) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):  # a segment deleted meanwhile: nothing left to keep
@@ -219,6 +231,8 @@ class SubmitJournal:
         died); each stays locked until the caller forgets or releases it."""
         if not self.directory.is_dir():
             return []
+        for staging in self.directory.glob(f".{PREFIX}-*{SUFFIX}"):
+            _remove_unlocked(staging)  # a crash before the rename: a header, nothing else
         groups: dict[str, list[Path]] = defaultdict(list)
         for path in self.directory.glob(f"{PREFIX}-*{SUFFIX}"):
             owner = _owner_of(path)
@@ -349,12 +363,14 @@ class SubmitJournal:
         self._counter += 1
         name = f"{PREFIX}-{_owner_tag(self.owner)}-{os.getpid()}-{self._counter}{SUFFIX}"
         path = self.directory / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if not _try_lock(fd):  # a file of this name is another live process's: cannot be
-            os.close(fd)
-            raise RuntimeError(f"submit journal segment {path} is locked by another process")
+        # Locked and headed under another name first: under its own, unlocked even for an instant,
+        # another process would take it for a dead one's.
+        staging = self.directory / f".{name}"
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        _try_lock(fd)
         header = {"owner": self.owner, "boot": self._boot, "pid": os.getpid()}
         os.write(fd, b"H\t" + json.dumps(header).encode() + b"\n")
+        staging.rename(path)
         segment = _Segment(path, fd, self._clock())
         self._segments.append(segment)
         return segment
