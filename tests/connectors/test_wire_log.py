@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from smsplatform.connectors.adapter import SegmentAnswer
 from smsplatform.connectors.model import OutboundSms
 from smsplatform.simulator.server import SmscServer
@@ -36,10 +38,11 @@ class Recorder:
         self.flushed = len(self.notes)
 
 
+@pytest.mark.parametrize("tps", [None, 1000.0], ids=["unpaced", "rate-capped"])
 async def test_each_segment_is_noted_before_the_smsc_can_see_it_and_as_it_is_answered(
-    smsc: SmscServer[Any], connect: ConnectorFactory
+    smsc: SmscServer[Any], connect: ConnectorFactory, tps: float | None
 ) -> None:
-    link = await connect()
+    link = await connect(tps=tps)
     log = Recorder()
     seen_flushed: list[bool] = []
     on_submit = smsc.on_submit
