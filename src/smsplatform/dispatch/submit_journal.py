@@ -207,21 +207,22 @@ class SubmitJournal:
         self._segment = self._new_segment()
 
     def close(self) -> DeadJournal | None:
-        """Stop journaling; what is left on disk, as a dead process's journal would be read, for the
-        caller to give back the claims still held (then `forget()`), or None when nothing is left."""
+        """Stop journaling. Returns this process's record as a dead process's would be read (None
+        when it was never opened), for the caller to give back the claims still held, then
+        `forget()` it: a claim it does not name never left."""
+        if self._segment is None:
+            return None
         self.flush()
         self._segment = None
         kept = [segment for segment in self._segments if segment.open > 0]
-        for segment in self._segments:
-            if segment.open <= 0:
-                self._drop(segment)
+        for segment in [segment for segment in self._segments if segment.open <= 0]:
+            self._drop(segment)
         self._segments = []
         self._entries.clear()
         self._unsynced.clear()
-        if not kept:
-            return None
         paths = [segment.path for segment in kept]
-        claims = _claims(self.owner, _read(paths, self._boot))
+        found, _ = _read(paths, self._boot)
+        claims = _claims(self.owner, (found, True))  # its own: nothing it wrote is missing
         return DeadJournal(claims, paths, [segment.fd for segment in kept])
 
     # -- dead processes -------------------------------------------------------------------------
