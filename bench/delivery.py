@@ -173,11 +173,9 @@ def raw_link_rate(protocol: str, port: int, total: int) -> float:
     return uvloop.run(run())
 
 
-def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_send: int) -> dict[str, float]:
-    data_dir = Path(tempfile.mkdtemp(prefix="smsbench-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
+def platform_env(data_dir: Path) -> dict[str, str]:
+    """`serve`'s environment for a benchmark: its own data, no built-in simulators, no caller limits."""
+    return {
         **os.environ,
         "SMSPLATFORM_DATA_DIR": str(data_dir),
         "SMSPLATFORM_AUTO_APPROVE": "1",
@@ -188,9 +186,14 @@ def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_se
         "SMSPLATFORM_LOG_LEVEL": "warning",
         "SMSPLATFORM_ADMIN_PORT": str(free_port()),
     }
-    total = sends * per_send
-    counter = ReportCounter(target=total)
-    counter.start()
+
+
+def start_platform(
+    env: dict[str, str], port: int, protocol: str, sim_port: int, total: int, receiver_port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A connector to the simulator, a customer, `serve` up, a sub-account reporting to the receiver and
+    its marketing template; returns `serve` and the customer's appkey."""
+    base = f"http://127.0.0.1:{port}"
 
     def cli(*args: str) -> str:
         return subprocess.run(
@@ -204,36 +207,49 @@ def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_se
     )  # fmt: skip
     appkey = cli("customer", "create", "--name", "bench", "--totalnum", str(total * 2))
     server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+        time.sleep(0.2)
+    account = httpx.post(
+        f"{base}/sms/addaccount",
+        data={
+            "appkey": appkey,
+            "company": "bench",
+            "signature": SIGNATURE,
+            "totalnum": str(total * 2),
+            "statusurl": f"http://127.0.0.1:{receiver_port}/status",
+        },
+    ).json()["result"]
+    httpx.post(
+        f"{base}/sms/addtemplate",
+        data={
+            "appkey": appkey,
+            "accountid": account["accountid"],
+            "name": "promo",
+            "content": "会员日全场@折起，回TD退订",
+            "ismarket": "1",
+        },
+    )
+    return server, appkey
+
+
+def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_send: int) -> dict[str, float]:
+    data_dir = Path(tempfile.mkdtemp(prefix="smsbench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = platform_env(data_dir)
+    total = sends * per_send
+    counter = ReportCounter(target=total)
+    counter.start()
+    server, appkey = start_platform(env, port, protocol, sim_port, total, counter.port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.2)
-        account = httpx.post(
-            f"{base}/sms/addaccount",
-            data={
-                "appkey": appkey,
-                "company": "bench",
-                "signature": SIGNATURE,
-                "totalnum": str(total * 2),
-                "statusurl": f"http://127.0.0.1:{counter.port}/status",
-            },
-        ).json()["result"]
-        httpx.post(
-            f"{base}/sms/addtemplate",
-            data={
-                "appkey": appkey,
-                "accountid": account["accountid"],
-                "name": "promo",
-                "content": "会员日全场@折起，回TD退订",
-                "ismarket": "1",
-            },
-        )
         time.sleep(2)  # the link binds
         workers = children(server.pid)
         cpu_before = {

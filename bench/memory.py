@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,13 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: bench/ is a package of the repository
 
 from bench.delivery import (  # noqa: E402
-    ACCOUNT,
-    CLI,
     PREFIXES,
     SIGNATURE,
     ReportCounter,
     children,
     free_port,
+    platform_env,
+    start_platform,
     start_simulator,
 )
 
@@ -118,17 +117,7 @@ def run(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="smsbench-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SMSPLATFORM_DATA_DIR": str(data_dir),
-        "SMSPLATFORM_AUTO_APPROVE": "1",
-        "SMSPLATFORM_SIMULATORS": "0",
-        "SMSPLATFORM_CALLBACK_ALLOW_PRIVATE": "1",
-        "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
-        "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
-        "SMSPLATFORM_LOG_LEVEL": "warning",
-        "SMSPLATFORM_ADMIN_PORT": str(free_port()),
-    }
+    env = platform_env(data_dir)
     if args.database_url:
         env["SMSPLATFORM_DATABASE_URL"] = args.database_url
     counter = ReportCounter(target=total)
@@ -140,48 +129,8 @@ def run(args: argparse.Namespace) -> None:
         with vacuuming, engine.connect() as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
 
-    def cli(*command: str) -> str:
-        return subprocess.run(
-            [*CLI, *command], env=env, check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    cli(
-        "connector", "add", "upstream", "--protocol", args.protocol, "--host", "127.0.0.1",
-        "--port", str(sim_port), "--system-id", ACCOUNT[0], "--password", ACCOUNT[1],
-        "--src-number", "1069000", "--carriers", "mobile,unicom,telecom,broadnet",
-    )  # fmt: skip
-    appkey = cli("customer", "create", "--name", "bench", "--totalnum", str(total * 2))
-    server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
+    server, appkey = start_platform(env, port, args.protocol, sim_port, total, counter.port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.2)
-        account = httpx.post(
-            f"{base}/sms/addaccount",
-            data={
-                "appkey": appkey,
-                "company": "bench",
-                "signature": SIGNATURE,
-                "totalnum": str(total * 2),
-                "statusurl": f"http://127.0.0.1:{counter.port}/status",
-            },
-        ).json()["result"]
-        httpx.post(
-            f"{base}/sms/addtemplate",
-            data={
-                "appkey": appkey,
-                "accountid": account["accountid"],
-                "name": "promo",
-                "content": "会员日全场@折起，回TD退订",
-                "ismarket": "1",
-            },
-        )
         time.sleep(2)  # the links bind
         pids = {"serve": server.pid}
         for number, worker in enumerate(sorted(children(server.pid)), 1):
