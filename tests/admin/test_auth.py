@@ -93,3 +93,16 @@ def test_changes_are_audited_with_secrets_masked(db: Database) -> None:
     assert json.loads(update.before)["role"] == "reviewer" and json.loads(update.after)["role"] == "admin"
     assert "old" not in entries[0].before and "new" not in entries[0].after
     assert PASSWORD not in "".join(e.before + e.after for e in entries)
+
+
+def test_a_tokens_use_is_noted_to_the_minute(db: Database) -> None:
+    with db.engine.begin() as conn:
+        auth.create_operator(conn, ROOT, "ops", Role.REVIEWER, PASSWORD)
+        _, token = auth.create_token(conn, ROOT, "ops", "grafana")
+        assert auth.list_tokens(conn, ROOT)[0].last_used_at is None
+        found = auth.token_operator(conn, token)
+        assert found is not None and found[1], "a token never used is due to be noted"
+        assert auth.operator_for_token(conn, token) is not None
+        assert auth.list_tokens(conn, ROOT)[0].last_used_at is not None
+        found = auth.token_operator(conn, token)
+        assert found is not None and not found[1], "used a moment ago: nothing to note"

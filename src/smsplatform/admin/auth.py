@@ -119,11 +119,28 @@ def revoke_token(conn: sa.Connection, actor: Actor, token_id: int) -> None:
     audit.record(conn, actor, "token.revoke", f"token {token_id}")
 
 
-def operator_for_token(conn: sa.Connection, token: str) -> Operator | None:
+def token_operator(conn: sa.Connection, token: str) -> tuple[Operator, bool] | None:
+    """The enabled operator a token belongs to, and whether its use is due to be noted
+    (`note_token_use`): a read, so that checking a token costs no write on most calls."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     found = operators.operator_by_token(conn, _token_hash(token))
-    return found if found is not None and found.enabled else None
+    return found if found is not None and found[0].enabled else None
+
+
+def note_token_use(conn: sa.Connection, token: str) -> None:
+    operators.note_token_use(conn, _token_hash(token))
+
+
+def operator_for_token(conn: sa.Connection, token: str) -> Operator | None:
+    """The enabled operator a token belongs to, noting the token's use (in one unit of work)."""
+    found = token_operator(conn, token)
+    if found is None:
+        return None
+    operator, due = found
+    if due:
+        note_token_use(conn, token)
+    return operator
 
 
 def session_operator(conn: sa.Connection, name: str) -> Operator | None:

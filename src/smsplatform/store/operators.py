@@ -118,21 +118,29 @@ def add_token(conn: sa.Connection, operator_name: str, name: str, token_hash: st
     return OperatorToken(new_id, operator.name, name, at, None)
 
 
-def operator_by_token(conn: sa.Connection, token_hash: str, *, touch: bool = True) -> Operator | None:
+# A minute's precision is enough to tell a token in use from a forgotten one.
+TOKEN_USE_PRECISION = 60
+
+
+def operator_by_token(conn: sa.Connection, token_hash: str) -> tuple[Operator, bool] | None:
+    """The token's operator, and whether the token's last use is due to be noted (`note_token_use`)."""
     row = conn.execute(
-        sa.select(*_OPERATOR_COLUMNS, operator_tokens.c.id.label("token_id"), operator_tokens.c.last_used_at)
+        sa.select(*_OPERATOR_COLUMNS, operator_tokens.c.last_used_at)
         .join(operator_tokens, operator_tokens.c.operator_id == operators.c.id)
         .where(operator_tokens.c.token_hash == token_hash)
     ).first()
     if row is None:
         return None
-    at = now()
-    # A minute's precision is enough to tell a token in use from a forgotten one, and spares a write per call.
-    if touch and (row.last_used_at is None or at - row.last_used_at >= 60):
-        conn.execute(
-            sa.update(operator_tokens).where(operator_tokens.c.id == row.token_id).values(last_used_at=at)
-        )
-    return _operator(row)
+    due = row.last_used_at is None or now() - row.last_used_at >= TOKEN_USE_PRECISION
+    return _operator(row), due
+
+
+def note_token_use(conn: sa.Connection, token_hash: str) -> None:
+    conn.execute(
+        sa.update(operator_tokens)
+        .where(operator_tokens.c.token_hash == token_hash)
+        .values(last_used_at=now())
+    )
 
 
 def list_tokens(conn: sa.Connection) -> list[OperatorToken]:
