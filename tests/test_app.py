@@ -16,8 +16,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from smsplatform.app import build_platform, open_database
+from smsplatform.app import build_platform
 from smsplatform.config import Settings
+from smsplatform.datastore import open_database
 from smsplatform.store import customers
 
 

@@ -32,6 +32,7 @@ from smsplatform.callbacks.schedule import RetrySchedule
 from smsplatform.callbacks.worker import CallbackWorker
 from smsplatform.config import Settings
 from smsplatform.connectors.config import ConnectorConfig
+from smsplatform.datastore import open_database
 from smsplatform.dispatch.dispatcher import Dispatcher
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
@@ -61,12 +62,6 @@ def _free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
-
-
-def open_database(settings: Settings) -> Database:
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database.open(settings.effective_database_url)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from smsplatform.domain.expiry import DEFAULT_MAX_AGES, RECEIPT_TIMEOUT, MaxAges
+from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.store.database import sqlite_url
 
 ENV_PREFIX = "SMSPLATFORM_"
@@ -46,6 +47,29 @@ class Settings:
     ip_limit_per_second: int = 100
     ip_limit_per_minute: int = 3000
     max_body_bytes: int = 2 * 1024 * 1024
+    # Forwarded headers (X-Forwarded-For, X-Forwarded-Proto) are believed only from these addresses
+    # (comma-separated addresses or networks, e.g. a local reverse proxy: 127.0.0.1); empty: from none,
+    # so a client cannot pick the address its IP allow-list and per-IP limits see.
+    forwarded_allow_ips: str = ""
+    # Every listener (the API, the console, the simulators, the SGIP listener): seconds a client has to
+    # send a request line and its headers, then its body; seconds an idle keep-alive connection is kept.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_timeout: float = 5.0
+    # Seconds a connection to a link listener (simulators, SGIP listener) may stay without logging in.
+    login_timeout: float = 10.0
+    # Open connections one source address may hold on each listener; 0: no cap.
+    max_connections_per_source: int = 256
+    # Seconds the answer to a login is held back after a failed one from the same address, doubling
+    # with each further failure up to `login_failure_delay_max`; a success starts over.
+    login_failure_delay: float = 1.0
+    login_failure_delay_max: float = 30.0
+    # The key that encrypts secrets in the database (appkeys, connector and reply passwords) and keys
+    # the appkey lookup hash: base64 text (SMSPLATFORM_SECRET_KEY), else read from `secret_key_file`,
+    # else from `data_dir/secret.key`, made on first start (0600). Keep a copy: without it the stored
+    # secrets cannot be read.
+    secret_key: str = ""
+    secret_key_file: str = ""
     # Let callbacks reach private and loopback addresses (tests, private networks).
     callback_allow_private: bool = False
     # Seconds before each retry of a failed callback (the last repeats), for at least 24 hours.
@@ -90,6 +114,18 @@ class Settings:
     @property
     def max_ages(self) -> MaxAges:
         return MaxAges(self.max_age_verification, self.max_age_notification, self.max_age_marketing)
+
+    @property
+    def listener_limits(self) -> ListenerLimits:
+        return ListenerLimits(
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
+            keepalive_timeout=self.keepalive_timeout,
+            login_timeout=self.login_timeout,
+            max_connections_per_source=self.max_connections_per_source,
+            login_failure_delay=self.login_failure_delay,
+            login_failure_delay_max=self.login_failure_delay_max,
+        )
 
     @property
     def roles(self) -> frozenset[str]:
@@ -165,7 +201,17 @@ def _coerce(name: str, type_name: Any, value: Any, source: str) -> Any:
 
 
 _POSITIVE = frozenset(
-    {"max_body_bytes", "receipt_timeout", "max_age_verification", "max_age_notification", "max_age_marketing"}
+    {
+        "max_body_bytes",
+        "receipt_timeout",
+        "max_age_verification",
+        "max_age_notification",
+        "max_age_marketing",
+        "header_timeout",
+        "body_timeout",
+        "keepalive_timeout",
+        "login_timeout",
+    }
 )
 LOG_LEVELS = frozenset({"critical", "error", "warning", "info", "debug"})
 LOG_FORMATS = frozenset({"text", "json"})

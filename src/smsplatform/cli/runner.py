@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from smsplatform.admin.actors import Actor, cli_actor
 from smsplatform.config import Settings
+from smsplatform.datastore import open_database
 from smsplatform.store.database import Database
 
 T = TypeVar("T")
@@ -37,9 +38,7 @@ class Operations:
     def open(self) -> Database:
         """The database, created and migrated to the newest schema if need be."""
         if self._db is None:
-            if not self.settings.database_url:
-                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self._db = Database.open(self.settings.effective_database_url)
+            self._db = open_database(self.settings)
         return self._db
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
