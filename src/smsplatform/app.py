@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 
 from smsplatform.api.app import CustomerApi, create_app
 from smsplatform.api.context import ApiContext
-from smsplatform.api.http import RawUtf8HttpToolsProtocol
+from smsplatform.api.http import http_protocol
 from smsplatform.callbacks.schedule import RetrySchedule
 from smsplatform.callbacks.worker import CallbackWorker
 from smsplatform.config import Settings
@@ -339,7 +339,8 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=RawUtf8HttpToolsProtocol,
+        http=http_protocol(settings.listener_limits),
+        timeout_keep_alive=max(1, round(settings.keepalive_timeout)),
         log_level="warning",
         log_config=None,  # uvicorn's lines go through configure_logging's handler
         access_log=False,

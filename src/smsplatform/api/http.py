@@ -14,6 +14,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from smsplatform.protocols.admission import ListenerLimits
+
 # Longer request lines (a 5,000-number GET is ~60 KB) are buffered whole before being fed.
 MAX_REQUEST_LINE = 1024 * 1024
 # Spaces and control characters too: llhttp refuses a raw tab in a target as it refuses raw UTF-8.
@@ -66,3 +68,8 @@ class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         # Set last: a pipelined request that began in the same chunk clears it again.
         self._at_message_start = True
+
+
+def http_protocol(limits: ListenerLimits) -> type[RawUtf8HttpToolsProtocol]:
+    """The protocol class uvicorn builds each connection with, holding to `limits`."""
+    return RawUtf8HttpToolsProtocol
