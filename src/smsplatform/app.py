@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -30,7 +32,7 @@ from smsplatform.api.context import ApiContext
 from smsplatform.api.http import http_protocol
 from smsplatform.callbacks.schedule import RetrySchedule
 from smsplatform.callbacks.worker import CallbackWorker
-from smsplatform.config import Settings
+from smsplatform.config import ConfigError, Settings
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.datastore import open_database
 from smsplatform.dispatch.dispatcher import Dispatcher
@@ -48,7 +50,7 @@ from smsplatform.store.clock import now
 from smsplatform.store.connectors import LinkHealth, record_stats
 from smsplatform.store.database import Database
 from smsplatform.telemetry import export_callbacks, export_links
-from smsplatform.workers import DispatchWorkers, ServePipe, WorkerSpec
+from smsplatform.workers import DispatchWorkers, WorkerSpec
 
 log = logging.getLogger("smsplatform")
 
@@ -56,6 +58,7 @@ log = logging.getLogger("smsplatform")
 SIMULATOR_ACCOUNT = ("901234", "password")
 SIMULATOR_SOURCE_NUMBER = "1069000"
 STATS_INTERVAL = 5.0
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 def _free_port(host: str) -> int:
@@ -307,7 +310,7 @@ def build_platform(settings: Settings, db: Database | None = None, *, background
     return platform
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     # Long-lived configuration objects need no collecting; fewer, later collections keep pauses out of
     # request latency.
     gc.collect()
@@ -315,43 +318,159 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+class ListenError(Exception):
+    """An address `serve` cannot listen on: in use, not this machine's, or a port it may not take."""
+
+
+def bind_listener(host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on `host`:`port` as uvicorn would open them (one per address the host names),
+    opened before anything starts, so that an address that cannot be had stops `serve` with nothing
+    started and nothing written. Connections that come before the server answers wait in the backlog."""
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as error:
+        raise ListenError(f"cannot listen on {_host_port(host, port)}: {_reason(error)}") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(LISTEN_BACKLOG)
+    except OSError as error:
+        for sock in sockets:
+            sock.close()
+        raise ListenError(f"cannot listen on {_host_port(host, port)}: {_reason(error)}") from None
+    return sockets
+
+
+def _reason(error: OSError) -> str:
+    text = error.strerror or str(error)
+    return text[:1].lower() + text[1:]
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _urls(sockets: list[socket.socket]) -> str:
+    return " and ".join(f"http://{_host_port(*sock.getsockname()[:2])}" for sock in sockets)
+
+
+def _trusted_proxies(settings: Settings) -> str:
+    """The `forwarded_allow_ips` setting, checked: addresses or networks, or `*` (any)."""
+    text = settings.forwarded_allow_ips.strip()
+    if text == "*":
+        return text
+    entries = [entry.strip() for entry in text.split(",") if entry.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"forwarded_allow_ips: not an address or network: {entry!r}") from None
+    return ",".join(entries)
+
+
+def _listener_config(settings: Settings, app: Any, **options: Any) -> uvicorn.Config:
+    """What the API and the console listeners share. Forwarded headers are believed only from the
+    operator's `forwarded_allow_ips` (uvicorn would believe loopback, or its FORWARDED_ALLOW_IPS
+    variable, by default: a local proxy that passes a client's header through would then let anyone
+    pick the address the IP allow-list and the per-IP limits see)."""
+    trusted = _trusted_proxies(settings)
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        log_level="warning",
+        log_config=None,  # uvicorn's lines go through configure_logging's handler
+        access_log=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+        **options,
+    )
+
+
 def serve(settings: Settings) -> None:
-    """Runs until SIGTERM or SIGINT, then finishes the work in progress and closes the database."""
+    """Runs until SIGTERM or SIGINT, then finishes the work in progress, closes the database and returns.
+
+    The listening addresses are taken first: one that cannot be had raises ListenError before anything
+    starts."""
     configure_logging(settings)
+    roles = settings.roles
+    _trusted_proxies(settings)  # a bad value stops here, before anything is bound
+    api_sockets = bind_listener(settings.host, settings.port) if "api" in roles else []
+    try:
+        console_sockets = bind_listener(settings.admin_host, settings.admin_port) if "admin" in roles else []
+    except ListenError:
+        for sock in api_sockets:
+            sock.close()
+        raise
+    if "api" not in roles:
+        uvloop.run(_run_headless(settings, console_sockets))
+    else:
+        _serve_api(settings, api_sockets, console_sockets)
+    log.info("smsplatform stopped")
+
+
+def _serve_api(
+    settings: Settings, api_sockets: list[socket.socket], console_sockets: list[socket.socket]
+) -> None:
     roles = settings.roles
     where = (
         settings.database_url.split("@")[-1] if settings.database_url else str(settings.data_dir.resolve())
     )
-    if "api" not in roles:
-        uvloop.run(_run_headless(settings))
-        return
     platform = build_platform(settings)
-    _tune_gc()
-    log.info(
-        "smsplatform serving on http://%s:%d (roles: %s; data: %s)",
-        settings.host,
-        settings.port,
-        ",".join(sorted(roles)),
-        where,
-    )
-    config = uvicorn.Config(
+    tune_gc()
+    config = _listener_config(
+        settings,
         platform.app,
         host=settings.host,
         port=settings.port,
-        loop="uvloop",
         http=http_protocol(settings.listener_limits),
         timeout_keep_alive=max(1, round(settings.keepalive_timeout)),
-        log_level="warning",
-        log_config=None,  # uvicorn's lines go through configure_logging's handler
-        access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        backlog=LISTEN_BACKLOG,
     )
-    companions = [_admin_server(settings, platform.db)] if "admin" in roles else []
-    _ApiServer(config, companions).run()
+    server = _ApiServer(
+        config,
+        api_sockets,
+        "customer API",
+        f" (roles: {','.join(sorted(roles))}; data: {where})",
+        on_stop=lambda: _stop_requested(platform.services),
+    )
+    if console_sockets:
+        server.companions.append(_admin_server(settings, platform.db, console_sockets))
+    server.run(sockets=api_sockets)
 
 
-class _CompanionServer(uvicorn.Server):
+def _stop_requested(services: Services | None) -> None:
+    if services is not None and services.workers is not None:
+        services.workers.stopping()
+
+
+class _Listener(uvicorn.Server):
+    """A uvicorn server on sockets bound beforehand, which says so once it answers on them."""
+
+    def __init__(
+        self, config: uvicorn.Config, sockets: list[socket.socket], what: str, detail: str = ""
+    ) -> None:
+        super().__init__(config)
+        self.sockets = sockets
+        self.what = what
+        self.detail = detail
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log.info("%s listening on %s%s", self.what, _urls(self.sockets), self.detail)
+
+
+class _CompanionServer(_Listener):
     """A listener beside another: the one it accompanies handles the signals and stops it."""
 
     @contextlib.contextmanager
@@ -359,18 +478,41 @@ class _CompanionServer(uvicorn.Server):
         yield
 
 
-class _ApiServer(uvicorn.Server):
+class _ApiServer(_Listener):
     """The API's server, which starts its companions (the admin listener) once its lifespan has started
-    (the database is open) and stops them before its lifespan ends (the database closes)."""
+    (the database is open) and stops them before its lifespan ends (the database closes).
 
-    def __init__(self, config: uvicorn.Config, companions: list[uvicorn.Server]) -> None:
-        super().__init__(config)
-        self.companions = companions
+    SIGTERM and SIGINT stop it gracefully and `serve` returns (exit status 0): uvicorn would raise the
+    signal again once stopped, so that the process ended by it (status 143 for a service manager's
+    ordinary stop). `on_stop` runs in the signal handler itself, before any other code: the dispatch
+    workers may have had the same signal, and their exits are part of the stop."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        sockets: list[socket.socket],
+        what: str,
+        detail: str,
+        *,
+        on_stop: Callable[[], None],
+    ) -> None:
+        super().__init__(config, sockets, what, detail)
+        self.companions: list[_CompanionServer] = []
+        self._on_stop = on_stop
         self._companion_tasks: list[asyncio.Task[None]] = []
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with _stop_signals(self.handle_exit):
+            yield
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_stop()
+        super().handle_exit(sig, frame)  # a second Ctrl-C stops at once, as uvicorn does
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        self._companion_tasks = [asyncio.create_task(c.serve()) for c in self.companions]
+        self._companion_tasks = [asyncio.create_task(c.serve(sockets=c.sockets)) for c in self.companions]
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for companion in self.companions:
@@ -379,69 +521,58 @@ class _ApiServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _admin_server(settings: Settings, db: Database) -> uvicorn.Server:
+@contextlib.contextmanager
+def _stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT call `handler` (in the main thread, before any other Python code runs), and
+    the process carries on to stop by itself; the previous handlers come back afterwards."""
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, before in previous.items():
+            signal.signal(sig, before)
+
+
+def _admin_server(settings: Settings, db: Database, sockets: list[socket.socket]) -> _CompanionServer:
     """The console, the management API and /metrics, on their own address."""
     from smsplatform.admin.app import create_admin_app
     from smsplatform.admin.context import AdminContext, session_key
 
     app = create_admin_app(AdminContext(settings=settings, db=db, secret_key=session_key(settings)))
-    log.info("operator console on http://%s:%d", settings.admin_host, settings.admin_port)
-    config = uvicorn.Config(
+    config = _listener_config(
+        settings,
         app,
         host=settings.admin_host,
         port=settings.admin_port,
-        loop="uvloop",
-        log_level="warning",
-        log_config=None,
-        access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=5,
+        backlog=LISTEN_BACKLOG,
     )
-    return _CompanionServer(config)
+    return _CompanionServer(config, sockets, "operator console")
 
 
-async def _run_headless(settings: Settings) -> None:
+async def _run_headless(settings: Settings, console_sockets: list[socket.socket]) -> None:
     """The dispatch, callbacks and/or admin roles without the customer API."""
     db = open_database(settings)
     services = Services(settings, db)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await services.start()
-    admin = _admin_server(settings, db) if "admin" in settings.roles else None
-    admin_task = asyncio.create_task(admin.serve()) if admin is not None else None
-    _tune_gc()
-    log.info("smsplatform running roles %s", ",".join(sorted(settings.roles)))
-    try:
-        await stop.wait()
-    finally:
-        if admin is not None and admin_task is not None:
-            admin.should_exit = True
-            await asyncio.gather(admin_task, return_exceptions=True)
-        await services.stop()
-        db.close()
 
+    def stop_requested(sig: int, frame: FrameType | None) -> None:
+        _stop_requested(services)
+        loop.call_soon_threadsafe(stop.set)
 
-def run_dispatch_worker(settings: Settings, spec: WorkerSpec) -> None:
-    """The dispatch role in a worker process `serve` started (see workers.py)."""
-    uvloop.run(_run_worker(settings, spec))
-
-
-async def _run_worker(settings: Settings, spec: WorkerSpec) -> None:
-    db = open_database(settings)
-    services = Services(settings, db, worker_spec=spec)
-    stop = asyncio.Event()
-    pipe = ServePipe(spec.callbacks_fd, on_wake=services.dispatch_wake.set, on_gone=stop.set)
-    services.on_callbacks_due = pipe.callbacks_due
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)  # SIGINT is ignored: see workers.WORKER_ENTRY
-    pipe.start()
-    await services.start()
-    _tune_gc()
-    try:
-        await stop.wait()
-    finally:
-        pipe.close()
-        await services.stop()
-        db.close()
+    with _stop_signals(stop_requested):
+        await services.start()
+        admin = _admin_server(settings, db, console_sockets) if console_sockets else None
+        admin_task = asyncio.create_task(admin.serve(sockets=console_sockets)) if admin is not None else None
+        tune_gc()
+        log.info("smsplatform running roles %s", ",".join(sorted(settings.roles)))
+        try:
+            await stop.wait()
+        finally:
+            if admin is not None and admin_task is not None:
+                admin.should_exit = True
+                await asyncio.gather(admin_task, return_exceptions=True)
+            await services.stop()
+            db.close()

@@ -9,7 +9,11 @@ message whichever process submitted it.
 Each worker's stdin is a pipe from `serve`: a byte on it means messages were accepted (claim now rather
 than at the next poll); its end means `serve` is gone, and the worker stops gracefully, finishing what
 it has in flight and giving back the rest. One pipe the other way carries the workers' "callbacks are
-due" to `serve`'s callback worker. A worker that exits is started again, after a growing delay.
+due" to `serve`'s callback worker. A worker that exits while `serve` runs is started again, after a
+growing delay; one that exits once `serve` is stopping stopped with it (a service manager signals the
+whole process group), and is neither logged as a crash nor started again.
+
+The worker process itself runs worker_main.py, which wires the dispatch role as app.py does.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from typing import Any
 
 from smsplatform.config import Settings, as_environ
 from smsplatform.connectors.config import BindMode, ConnectorConfig
-from smsplatform.logs import configure_logging
 from smsplatform.telemetry import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ _WAKE = b"w"
 # SIGINT from its first line on.
 WORKER_ENTRY = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-    "from smsplatform.workers import main; main()"
+    "from smsplatform.worker_main import main; main()"
 )
 
 
@@ -124,6 +127,12 @@ class DispatchWorkers:
             )
             await started
 
+    def stopping(self) -> None:
+        """`serve` was asked to stop: from now on a worker's exit is part of the stop, not a crash. Safe to
+        call from a signal handler: the workers may have had the same signal (a process group's SIGTERM),
+        and their exits must not be taken for deaths before `stop` runs."""
+        self._stopping = True
+
     def wake(self) -> None:
         """Messages were accepted: every worker claims now. One wake-up per event-loop turn, however
         many sends the turn accepted."""
@@ -147,14 +156,14 @@ class DispatchWorkers:
             supervisor.cancel()
         await asyncio.gather(*self._supervisors, return_exceptions=True)
         self._supervisors.clear()
-        processes = list(self._processes.values())
+        processes = list(self._processes.items())
         self._processes.clear()
-        for process in processes:
+        for _, process in processes:
             if process.stdin is not None:
                 process.stdin.close()
-        for process in processes:
+        for index, process in processes:
             try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+                self._log_stopped(index, process.pid, await asyncio.wait_for(process.wait(), STOP_TIMEOUT))
             except TimeoutError:
                 log.error("dispatch worker %d did not stop in %.0f s; killing it", process.pid, STOP_TIMEOUT)
                 with contextlib.suppress(ProcessLookupError):
@@ -170,6 +179,13 @@ class DispatchWorkers:
             self._due_pipe = None
 
     async def _keep_running(self, index: int, started: asyncio.Future[None]) -> None:
+        try:
+            await self._supervise(index, started)
+        finally:
+            if not started.done():
+                started.set_result(None)  # stopped before the worker could start: `start` goes on
+
+    async def _supervise(self, index: int, started: asyncio.Future[None]) -> None:
         loop = asyncio.get_running_loop()
         failures = 0
         while not self._stopping:
@@ -186,6 +202,9 @@ class DispatchWorkers:
                 self._processes.pop(index, None)
                 if self._metrics is not None:
                     self._metrics.process_gone(process.pid)
+                if self._stopping:
+                    self._log_stopped(index, process.pid, code)
+                    return
                 log.error("dispatch worker %d (pid %d) exited with %s", index, process.pid, code)
             if not started.done():
                 started.set_result(None)  # serve runs on; the worker comes back when it can
@@ -195,6 +214,13 @@ class DispatchWorkers:
             failures += 1
             log.info("starting dispatch worker %d again in %.0f s", index, delay)
             await asyncio.sleep(delay)
+
+    @staticmethod
+    def _log_stopped(index: int, pid: int, code: int) -> None:
+        if code == 0:
+            log.debug("dispatch worker %d (pid %d) stopped", index, pid)
+        else:
+            log.warning("dispatch worker %d (pid %d) stopped with status %s", index, pid, code)
 
     async def _spawn(self, index: int) -> asyncio.subprocess.Process:
         assert self._due_pipe is not None and self._metrics is not None
@@ -269,14 +295,3 @@ class ServePipe:
             return
         self.close()
         self._on_gone()
-
-
-def main() -> None:
-    """A dispatch worker: `serve` starts it with the settings in the environment."""
-    from smsplatform.app import run_dispatch_worker
-    from smsplatform.config import load_settings
-
-    spec = WorkerSpec.from_json(os.environ[SPEC_VARIABLE])
-    settings = load_settings()
-    configure_logging(settings, process=f"dispatch-{spec.index}")
-    run_dispatch_worker(settings, spec)

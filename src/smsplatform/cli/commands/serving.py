@@ -14,18 +14,22 @@ PROTOCOLS = ("smpp", "cmpp", "cmpp2", "sgip", "smgp")
 
 
 def serve(args: argparse.Namespace, ops: Operations) -> None:
+    """Runs until SIGTERM or Ctrl-C, then exits 0; an address it cannot listen on is one line, status 1."""
+    from smsplatform.app import ListenError
     from smsplatform.app import serve as run
 
-    run(
-        ops.settings.with_overrides(
-            host=args.host,
-            port=args.port,
-            role=args.role,
-            dispatch_workers=args.dispatch_workers,
-            admin_host=args.admin_host,
-            admin_port=args.admin_port,
-        )
+    settings = ops.settings.with_overrides(
+        host=args.host,
+        port=args.port,
+        role=args.role,
+        dispatch_workers=args.dispatch_workers,
+        admin_host=args.admin_host,
+        admin_port=args.admin_port,
     )
+    try:
+        run(settings)
+    except ListenError as exc:
+        raise CliError(str(exc)) from None
 
 
 def migrate(args: argparse.Namespace, ops: Operations) -> Any:
