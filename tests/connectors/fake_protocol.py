@@ -82,6 +82,10 @@ class Reader:
     def receive_data(self, data: bytes) -> None:
         self._buffer += data
 
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
     def next_pdu(self) -> Frame | None:
         buffer = self._buffer
         if len(buffer) < 4:

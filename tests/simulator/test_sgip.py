@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.protocols.concat import build_concat_udh, parse_concat
 from smsplatform.protocols.sgip import codec
 from smsplatform.protocols.sgip.pdu import (
@@ -123,7 +124,11 @@ async def listener() -> AsyncIterator[SpListener]:
 async def smsc(listener: SpListener) -> AsyncIterator[SmscServer[Any]]:
     port = await listener.start()
     options = {"callback_port": str(port), "callback_login": "sp-in", "callback_password": "secret"}
-    server = create_simulator("sgip", {"sp": "pw"}, LastDigitRule(delay=0.0), options=options)
+    # Logins are refused on purpose here; the delay that follows them is test_listener_limits' subject.
+    no_delay = ListenerLimits(login_failure_delay=0.0)
+    server = create_simulator(
+        "sgip", {"sp": "pw"}, LastDigitRule(delay=0.0), options=options, limits=no_delay
+    )
     server.redeliver_delay = 0.02
     await server.start()
     yield server

@@ -60,6 +60,11 @@ class FrameReader(Protocol[P_co]):
 
     def next_pdu(self) -> P_co | None: ...
 
+    @property
+    def buffered(self) -> int:
+        """Octets received and not yet returned as PDUs (part of a frame, when next_pdu gave None)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class BindRequest:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.protocols.limits import LINK_FIELDS
 from smsplatform.simulator.dialect import SmscDialect
 from smsplatform.simulator.rules import OutcomeRule
@@ -64,11 +65,13 @@ def create_simulator(
     seed: int | None = None,
     first_id: int = 1,
     reports_first: bool = False,
+    limits: ListenerLimits | None = None,
 ) -> SmscServer[Any]:
     """An SMSC for `protocol`, not listening yet (call `await server.start(host, port)`).
 
     `first_id` and `reports_first`: see SmscServer (ids counted from a set number; receipts sent
-    ahead of their submit responses)."""
+    ahead of their submit responses). `limits`: its listener's login timeout, connection cap per
+    source address and failed-login delay (default `ListenerLimits()`)."""
     return SmscServer(
         dialect_for(protocol, options),
         DEFAULT_ACCOUNTS if accounts is None else accounts,
@@ -77,6 +80,7 @@ def create_simulator(
         seed=seed,
         first_id=first_id,
         reports_first=reports_first,
+        limits=limits,
     )
 
 
@@ -93,6 +97,7 @@ async def run_simulator(
     seed: int | None = None,
     first_id: int = 1,
     reports_first: bool = False,
+    limits: ListenerLimits | None = None,
     started: Callable[[SmscServer[Any], int | None], None] | None = None,
     announce: Callable[[str], None] | None = print,
 ) -> None:
@@ -102,7 +107,7 @@ async def run_simulator(
     Recording is off by default: a long-running simulator would otherwise keep every message.
     `started(server, control_port)` is called once both listen (port 0 asks the system for free
     ones). `announce` gets the lines that tell whoever started it where to point a connector and
-    with which credentials (printed by default; None for silence).
+    with which credentials (printed by default; None for silence). `limits`: see create_simulator.
     """
     from smsplatform.simulator.control import start_control
 
@@ -115,6 +120,7 @@ async def run_simulator(
         seed=seed,
         first_id=first_id,
         reports_first=reports_first,
+        limits=limits,
     )
     await server.start(host, port)
     control: asyncio.Server | None = None

@@ -17,6 +17,12 @@ The protocol comes from a dialect (`dialect.py`); this module owns the sockets a
   `HOLD_LIMIT` seconds): the ESME gets every report before it knows the id it is for.
 - `received` records each message with its text reassembled and its segments' ids, unless
   `record=False` (benchmarks), when only the counters move.
+- The listener keeps `limits` (ListenerLimits; see protocols/admission.py): a connection from a
+  source address already holding `max_connections_per_source` is closed before anything is read; one
+  that has not bound within `login_timeout` is closed; the answer to any bind from an address with
+  recent failed binds is held back by `SourceAdmission.login_delay` (the connection reads nothing
+  meanwhile); and a PDU begun on a bound session must arrive whole within `body_timeout`. These checks
+  run at connect and bind, and from a once-a-second sweep: the submit path does not see them.
 """
 
 from __future__ import annotations
@@ -25,15 +31,17 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, cast
 
+from smsplatform.protocols.admission import ListenerLimits, SourceAdmission
 from smsplatform.protocols.concat import split_for_sms
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, decode_text
 from smsplatform.simulator.dialect import (
+    BindRequest,
     BindStatus,
     CallbackTarget,
     MoPart,
@@ -81,6 +89,9 @@ class SimulatorCounters:
     link_tests_answered: int = 0  # answers to our own link tests (see SmscServer.ping)
     max_unanswered: int = 0  # most submits one session had waiting for a (slowed) response
     responses_after_report: int = 0  # submit responses sent once their receipt was answered
+    connections_refused: int = 0  # closed unread: their source address held as many as it may
+    login_timeouts: int = 0  # closed for not binding within login_timeout
+    stalled_pdus: int = 0  # bound sessions closed for a PDU left unfinished past body_timeout
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -89,9 +100,11 @@ class SimulatorCounters:
 class SmscSession(asyncio.Protocol, Generic[P]):
     """One ESME connection to the simulator."""
 
-    def __init__(self, server: SmscServer[P]) -> None:
+    def __init__(self, server: SmscServer[P], *, accepted: bool = True) -> None:
         self.server = server
         self.dialect = server.dialect
+        self.accepted = accepted  # the ESME connected to our listener (not one we dialed)
+        self.source = ""  # the peer's address, while the listener's admission counts this connection
         self.system_id = ""
         self.bound = False
         self.transmits = False
@@ -100,7 +113,10 @@ class SmscSession(asyncio.Protocol, Generic[P]):
         self.outstanding: dict[Hashable, Outgoing | None] = {}  # delivers (None: link tests) unanswered
         self.dialed: asyncio.Future[bool] | None = None  # our own bind's outcome, when we connected out
         self._bind_key: Hashable = None
-        self._framing_lost = False
+        # No further PDUs are read: framing was lost, or the answer to a bind is being held back.
+        self._halted = False
+        self._login_timer: asyncio.TimerHandle | None = None
+        self.partial_since: float | None = None  # when the unfinished PDU in the reader began
         self._reader = server.dialect.new_reader()
         self._transport: asyncio.Transport | None = None
         self._out: list[bytes] = []
@@ -116,14 +132,70 @@ class SmscSession(asyncio.Protocol, Generic[P]):
         return self._sequence
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        server = self.server
+        if self.accepted:
+            source = source_address(transport)
+            if not server.admission.connection_opened(source):
+                server.counters.connections_refused += 1
+                log.debug("simulator: refused a connection from %s (at its connection cap)", source)
+                self._halted = True
+                cast(asyncio.Transport, transport).abort()
+                return
+            self.source = source
+            login_timeout = server.limits.login_timeout
+            if login_timeout > 0:
+                self._login_timer = self._loop.call_later(login_timeout, self._login_expired)
         self._transport = cast(asyncio.Transport, transport)
-        self.server.sessions.add(self)
+        server.sessions.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._halted = True
+        self._stop_login_timer()
+        if self.source:
+            self.server.admission.connection_closed(self.source)
+            self.source = ""
         if self.dialed is not None and not self.dialed.done():
             self.dialed.set_result(False)
         self.server.session_closed(self)
+
+    def _login_expired(self) -> None:
+        self._login_timer = None
+        if not self.bound and self._transport is not None:
+            self.server.counters.login_timeouts += 1
+            log.debug("simulator: closing %s: no bind within the login timeout", self.source)
+            self.close()
+
+    def _stop_login_timer(self) -> None:
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+            self._login_timer = None
+
+    def hold_login(self, delay: float, answer: Callable[[], None]) -> None:
+        """Answer a bind only after `delay` seconds, reading nothing from the ESME meanwhile.
+
+        The peer did bind in time: the wait is ours, so the login timeout no longer applies.
+        """
+        self._stop_login_timer()
+        self._halted = True
+        if self._transport is not None:
+            self._transport.pause_reading()
+        self._loop.call_later(delay, self._answer_held_login, answer)
+
+    def _answer_held_login(self, answer: Callable[[], None]) -> None:
+        if self._transport is None:
+            return
+        answer()
+        if self.bound and self._transport is not None:
+            self._halted = False
+            self.partial_since = None  # the peer could not send while we were not reading
+            self._transport.resume_reading()
+            self.data_received(b"")  # PDUs that came behind the bind
+
+    def login_refused(self) -> None:
+        """A refused bind: the connection closes, and whatever came behind the bind stays unread."""
+        self._halted = True
+        self.close()
 
     def log_in(self, login: str, password: str) -> asyncio.Future[bool]:
         """Bind to the ESME we connected to (SMSCs that connect back); resolves to whether it took."""
@@ -136,11 +208,11 @@ class SmscSession(asyncio.Protocol, Generic[P]):
     def data_received(self, data: bytes) -> None:
         reader = self._reader
         reader.receive_data(data)
-        while self._transport is not None and not self._framing_lost:
+        while self._transport is not None and not self._halted:
             try:
                 pdu = reader.next_pdu()
                 if pdu is None:
-                    return
+                    break
                 self._handle(pdu)
             except ProtocolError as error:
                 answer = self.dialect.error_response(error)
@@ -148,10 +220,17 @@ class SmscSession(asyncio.Protocol, Generic[P]):
                     self.write(self.dialect.encode(answer))
                 if self.dialect.framing_lost(error):
                     log.warning("simulator: framing lost (%s); closing", error)
-                    self._framing_lost = True
+                    self._halted = True
                     self.close()
             except Exception:
                 log.exception("simulator: failed to handle a PDU")
+        # When a frame was begun and not finished (for the sweep; see SmscServer._sweep). Octets held
+        # fewer than just arrived mean a frame ended in them: what is left began now.
+        buffered = reader.buffered
+        if not buffered:
+            self.partial_since = None
+        elif buffered < len(data) or self.partial_since is None:
+            self.partial_since = self._loop.time()
 
     def _handle(self, pdu: P) -> None:
         dialect = self.dialect
@@ -222,6 +301,19 @@ class SmscSession(asyncio.Protocol, Generic[P]):
         if transport is not None:
             transport.abort()
 
+    def stalled_since_before(self, moment: float) -> bool:
+        """Bound, reading, and holding part of a PDU that began before `moment`."""
+        since = self.partial_since
+        return self.bound and not self._halted and since is not None and since < moment
+
+
+def source_address(transport: asyncio.BaseTransport) -> str:
+    """The peer's address without its port: what the admission counts connections and failures by."""
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer)
+
 
 class SmscServer(Generic[P]):
     """An SMSC on one TCP port. See the module docstring for its behaviour."""
@@ -238,9 +330,12 @@ class SmscServer(Generic[P]):
         seed: int | None = None,
         first_id: int = 1,
         reports_first: bool = False,
+        limits: ListenerLimits | None = None,
     ) -> None:
         if first_id < 0:
             raise ValueError("first_id must not be negative")
+        self.limits = limits or ListenerLimits()
+        self.admission = SourceAdmission(self.limits)
         self.dialect = dialect
         self.accounts = dict(accounts)
         self.rule = rule or LastDigitRule()
@@ -263,6 +358,7 @@ class SmscServer(Generic[P]):
         self._mo_ref = 0
         self._server: asyncio.Server | None = None
         self._receipt_task: asyncio.Task[None] | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
         # A dialect configured with a listener to connect back to delivers there for every account.
         self._targets: dict[str, CallbackTarget] = (
             {} if dialect.callback is None else dict.fromkeys(self.accounts, dialect.callback)
@@ -275,6 +371,8 @@ class SmscServer(Generic[P]):
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: SmscSession(self), host, port)
         self._receipt_task = loop.create_task(self._send_receipts())
+        if self.limits.body_timeout > 0:
+            self._sweep_task = loop.create_task(self._sweep(self.limits.body_timeout))
 
     @property
     def port(self) -> int:
@@ -290,10 +388,11 @@ class SmscServer(Generic[P]):
         for task in self._dialing.values():
             task.cancel()
         await asyncio.gather(*self._dialing.values(), return_exceptions=True)
-        if self._receipt_task is not None:
-            self._receipt_task.cancel()
-            await asyncio.gather(self._receipt_task, return_exceptions=True)
-            self._receipt_task = None
+        tasks = [task for task in (self._receipt_task, self._sweep_task) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._receipt_task = self._sweep_task = None
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -377,10 +476,30 @@ class SmscServer(Generic[P]):
             return
         request = dialect.read_bind(pdu)
         accepted, answer = dialect.answer_bind(pdu, request, self.accounts.get(request.system_id))
+        delay = 0.0
+        source = session.source
+        if source:
+            # Judged now, answered after the delay: right and wrong answers take the same time, and
+            # binds racing on other connections already see this one's failure.
+            admission = self.admission
+            now = asyncio.get_running_loop().time()
+            delay = admission.login_delay(source, now)
+            if accepted:
+                admission.login_succeeded(source)
+            else:
+                admission.login_failed(source, now)
         if not accepted:
             self.counters.bind_failures += 1
+        if delay > 0:
+            session.hold_login(delay, lambda: self._answer_bind(session, request, accepted, answer))
+        else:
+            self._answer_bind(session, request, accepted, answer)
+
+    def _answer_bind(self, session: SmscSession[P], request: BindRequest, accepted: bool, answer: P) -> None:
+        dialect = self.dialect
+        if not accepted:
             session.write(dialect.encode(answer))
-            session.close()
+            session.login_refused()
             return
         self.counters.binds += 1
         session.bound = True
@@ -391,6 +510,21 @@ class SmscServer(Generic[P]):
         if request.receives:
             self._receivers.setdefault(request.system_id, []).append(session)
             self._pump(request.system_id)
+
+    async def _sweep(self, body_timeout: float) -> None:
+        """Close bound sessions whose peer began a PDU and has not finished it within `body_timeout`.
+
+        Before a bind the login timeout covers the same case; after it no timer of the link would.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, body_timeout / 4))
+            started_before = loop.time() - body_timeout
+            stalled = [session for session in self.sessions if session.stalled_since_before(started_before)]
+            for session in stalled:
+                self.counters.stalled_pdus += 1
+                log.info("simulator: closing a session of %r: a PDU left unfinished", session.system_id)
+                session.abort()
 
     def session_closed(self, session: SmscSession[P]) -> None:
         self.sessions.discard(session)
@@ -608,7 +742,9 @@ class SmscServer(Generic[P]):
         session: SmscSession[P] | None = None
         try:
             async with asyncio.timeout(10.0):
-                _, session = await loop.create_connection(lambda: SmscSession(self), target.host, target.port)
+                _, session = await loop.create_connection(
+                    lambda: SmscSession(self, accepted=False), target.host, target.port
+                )
                 accepted = await session.log_in(target.login, target.password)
         except (OSError, TimeoutError) as error:
             log.warning("simulator: cannot connect back to %s:%d: %s", target.host, target.port, error)
