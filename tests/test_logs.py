@@ -106,7 +106,8 @@ def test_serve_writes_json_lines_only(tmp_path: Path, callback_receiver: Receive
             pytest.fail(f"not a JSON line: {line!r}")
     assert entries and all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
     assert any(entry.get("process") == "dispatch-0" for entry in entries), "the worker's lines"
-    assert any("serving on" in entry["message"] for entry in entries)
+    assert any("customer API listening on" in entry["message"] for entry in entries)
+    assert entries[-1]["message"] == "smsplatform stopped"
     # Callbacks were posted (httpx), requests answered (uvicorn): neither logs a line per request.
     assert not [entry for entry in entries if entry["logger"].split(".")[0] in ("httpx", "httpcore")]
     assert not [entry for entry in entries if entry["logger"] == "uvicorn.access"]
