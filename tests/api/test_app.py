@@ -56,17 +56,36 @@ async def test_appkey_in_the_query_of_a_post(api: Api, tenant: Tenant) -> None:
 
 
 async def test_what_is_not_an_api_call_is_404(api: Api, tenant: Tenant) -> None:
-    for path in ["/sms/nosuch", "/sms/", "/sms", "/send", "/", "/sms/send/extra", "/SMS/send", "/sms/Send"]:
+    for path in ["/sms", "/send", "/", "/SMS/send", "/smssend"]:
         response = await api.client.get(path, params={"appkey": tenant.appkey})
         assert response.status_code == 404, path
+
+
+async def test_an_unknown_endpoint_under_sms_gets_the_envelope_with_240(api: Api, tenant: Tenant) -> None:
+    for path in ["/sms/nosuch", "/sms/", "/sms/send/extra", "/sms/Send", "/sms/发送"]:
+        for method in ("GET", "POST", "PUT"):
+            response = await api.client.request(method, path, params={"appkey": tenant.appkey})
+            assert response.status_code == 200, (method, path)
+            assert response.headers["content-type"] == "application/json; charset=utf-8"
+            assert response.json() == {"status": "240", "msg": "接口不存在", "result": ""}, (method, path)
+
+
+async def test_an_unknown_endpoint_keeps_the_jsonp_wrapper(api: Api) -> None:
+    response = await api.client.get("/sms/nosuch", params={"callback": "cb"})
+    assert response.content == 'cb({"status":"240","msg":"接口不存在","result":""});'.encode()
+    bad = await api.client.get("/sms/nosuch", params={"callback": "alert(1)//"})
+    assert b"alert" not in bad.content and envelope(bad)["status"] == "240"
 
 
 async def test_other_methods_are_refused_without_running_the_call(api: Api, tenant: Tenant) -> None:
     await tenant.shop()
     params = {"appkey": tenant.appkey, "mobile": "13800138000", "content": filled(NOTIFY)}
-    for method in ["PUT", "DELETE", "PATCH"]:
+    for method in ["PUT", "DELETE", "PATCH", "OPTIONS"]:
         response = await api.client.request(method, "/sms/send", params=params)
-        assert response.status_code in (404, 405)
+        assert response.status_code == 200, method
+        assert envelope(response) == {"status": "241", "msg": "请求方法不支持，请使用GET或POST", "result": ""}
+    head = await api.client.head("/sms/send", params=params)
+    assert head.status_code == 200
     assert await api.messages() == []
 
 

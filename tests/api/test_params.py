@@ -79,14 +79,14 @@ async def test_body_wins_over_query(api: Api, tenant: Tenant, as_json: bool) -> 
 
 
 async def test_plus_is_a_space_and_percent_2b_a_plus(api: Api, tenant: Tenant) -> None:
-    signature = "%E3%80%90Acme+Co%E3%80%91"  # 【Acme Co】
+    signature = "%E3%80%90AcmeCo%E3%80%91"  # 【AcmeCo】
     url = f"/sms/addaccount?appkey={tenant.appkey}&company=Acme+Co%2B1&signature={signature}&totalnum=1"
     result = ok(envelope(await api.client.get(url)))
-    assert (result["company"], result["signature"]) == ("Acme Co+1", "【Acme Co】")
+    assert (result["company"], result["signature"]) == ("Acme Co+1", "【AcmeCo】")
 
 
 async def test_plus_is_a_space_in_a_form_body(api: Api, tenant: Tenant) -> None:
-    body = f"appkey={tenant.appkey}&company=A+B&signature=%E3%80%90A+B%E3%80%91&totalnum=1".encode()
+    body = f"appkey={tenant.appkey}&company=A+B&signature=%E3%80%90AB%E3%80%91&totalnum=1".encode()
     response = await api.client.post(
         "/sms/addaccount", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
     )
@@ -109,9 +109,15 @@ async def test_the_first_of_repeated_parameters_wins(api: Api, tenant: Tenant) -
 
 
 @pytest.mark.parametrize("query", ["company=%FF%FE", "%C3=1", "company=%E7%94"])
-async def test_invalid_utf8_in_the_query_is_235(api: Api, tenant: Tenant, query: str) -> None:
+async def test_undeclared_bytes_that_are_not_utf8_in_the_query_are_239(
+    api: Api, tenant: Tenant, query: str
+) -> None:
     response = await api.client.get(f"/sms/addaccount?appkey={tenant.appkey}&{query}")
-    assert error(envelope(response)) == 235
+    assert envelope(response) == {
+        "status": "239",
+        "msg": "请求文本须为UTF-8编码，或在Content-Type中声明charset",
+        "result": "",
+    }
 
 
 @pytest.mark.parametrize(
@@ -119,7 +125,31 @@ async def test_invalid_utf8_in_the_query_is_235(api: Api, tenant: Tenant, query:
     [
         (b"company=\xff\xfe", "application/x-www-form-urlencoded"),
         (b"company=%FF", "application/x-www-form-urlencoded"),
+        ("company=短信".encode("gbk"), "application/x-www-form-urlencoded"),
         (b'{"company": "\xff"}', "application/json"),
+        (b"company=%B6%CC", "application/x-www-form-urlencoded; charset=koi8-r"),
+        (b"company=%81", "application/x-www-form-urlencoded; charset=gbk"),
+        (
+            b'--x\r\nContent-Disposition: form-data; name="company"\r\n\r\n\xb6\xcc\r\n--x--\r\n',
+            "multipart/form-data; boundary=x",
+        ),
+    ],
+)
+async def test_bodies_not_in_utf8_nor_their_declared_charset_are_239(
+    api: Api, tenant: Tenant, body: bytes, content_type: str
+) -> None:
+    response = await api.client.post(
+        "/sms/addaccount",
+        params={"appkey": tenant.appkey},
+        content=body,
+        headers={"content-type": content_type},
+    )
+    assert error(envelope(response)) == 239
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
         (b'{"company": ', "application/json"),
         (b"[1, 2]", "application/json"),
         (b'{"company": {"nested": 1}}', "application/json"),
@@ -191,7 +221,7 @@ def test_parse_urlencoded_accepts_raw_utf8_bytes() -> None:
 def test_parse_urlencoded_refuses_invalid_utf8() -> None:
     with pytest.raises(ApiError) as raised:
         parse_urlencoded(b"a=\xc3")
-    assert raised.value.code == 235
+    assert raised.value.code == 239
 
 
 def test_parse_body_json_scalars() -> None:

@@ -17,7 +17,7 @@ from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import CALLBACK_PATTERN, ApiError, render, render_bytes
 from smsplatform.api.guard import admit
 from smsplatform.api.openapi import openapi_document
-from smsplatform.api.params import request_params
+from smsplatform.api.params import RawRequest, read_request
 from smsplatform.telemetry import API_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ ENDPOINTS: dict[str, Handler] = {
 
 
 class CustomerApi:
-    """The ASGI application: `/sms/<endpoint>` answered directly (the hot path: no routing or middleware
-    layers), everything else by a small Starlette app (health, OpenAPI, and what later rooms add)."""
+    """The ASGI application: `/sms/...` answered directly, always with the envelope (the hot path: no
+    routing or middleware layers), everything else by a small Starlette app (health, OpenAPI, and what
+    later rooms add)."""
 
     def __init__(self, ctx: ApiContext, endpoints: dict[str, Handler], other: Starlette) -> None:
         self.ctx = ctx
@@ -51,11 +52,15 @@ class CustomerApi:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        handler = self.endpoints.get(path[5:]) if path.startswith("/sms/") else None
-        if handler is None or scope["method"] not in ("GET", "POST"):
+        if not path.startswith("/sms/"):
             await self.other(scope, receive, send)
             return
-        body, media_type = await self.answer(path[5:], handler, scope, receive)
+        name = path[5:]
+        handler = self.endpoints.get(name)
+        if handler is not None and scope["method"] in ("GET", "POST"):
+            body, media_type = await self.answer(name, handler, scope, receive)
+        else:
+            body, media_type = self.refuse(name if handler is not None else None, scope)
         await send(
             {
                 "type": "http.response.start",
@@ -68,20 +73,35 @@ class CustomerApi:
         )
         await send({"type": "http.response.body", "body": body})
 
+    def refuse(self, endpoint: str | None, scope: Scope) -> tuple[bytes, str]:
+        """Under /sms/, what is not a call still gets the envelope: an unknown endpoint (240), or a
+        known one asked with another method than GET or POST (241). Nothing of it is read but the
+        query's callback name, so that a JSONP client can read the answer."""
+        code = codes.METHOD_NOT_ALLOWED if endpoint is not None else codes.ENDPOINT_UNKNOWN
+        API_REQUESTS[endpoint or "unknown", code] += 1
+        callback = RawRequest(scope.get("query_string", b"")).peek("callback")
+        if callback is not None and not CALLBACK_PATTERN.fullmatch(callback):
+            callback = None
+        return render_bytes(code, callback=callback, status_as_int=self.ctx.settings.status_as_int)
+
     async def answer(self, name: str, handler: Handler, scope: Scope, receive: Receive) -> tuple[bytes, str]:
         ctx = self.ctx
         status_as_int = ctx.settings.status_as_int
         callback: str | None = None
         try:
-            params = await request_params(scope, receive, ctx.settings.max_body_bytes)
-            callback = params.get("callback") or None
+            request = await read_request(scope, receive, ctx.settings.max_body_bytes)
+            callback = request.peek("callback") or None
             if callback is not None and not CALLBACK_PATTERN.fullmatch(callback):
                 # Refused before the call runs: a send whose answer the client cannot read would be
                 # retried and sent twice.
                 callback = None
                 raise ApiError(codes.INVALID_CALLBACK)
             client = scope.get("client")
-            call = await admit(ctx, name, params, client[0] if client else "")
+            call = await admit(ctx, name, request, client[0] if client else "")
+            if (call.params.get("callback") or None) != callback:
+                # The decoded parameters name another callback than the search found: ambiguous.
+                callback = None
+                raise ApiError(codes.INVALID_CALLBACK)
             result = await handler(ctx, call)
         except ApiError as exc:
             API_REQUESTS[name, exc.code] += 1

@@ -52,6 +52,10 @@ BODY_INVALID = 235
 INVALID_CALLBACK = 236
 CONTENT_TOO_LONG = 237
 ACCOUNT_DISABLED = 238
+ENCODING_INVALID = 239
+ENDPOINT_UNKNOWN = 240
+METHOD_NOT_ALLOWED = 241
+FILE_NOT_ACCEPTED = 242
 
 MESSAGES: dict[int, str] = {
     APPKEY_MISSING: "APPKEY为空或不存在",
@@ -97,6 +101,10 @@ MESSAGES: dict[int, str] = {
     INVALID_CALLBACK: "callback参数不合法",
     CONTENT_TOO_LONG: "短信内容过长",
     ACCOUNT_DISABLED: "短信子账户已停用",
+    ENCODING_INVALID: "请求文本须为UTF-8编码，或在Content-Type中声明charset",
+    ENDPOINT_UNKNOWN: "接口不存在",
+    METHOD_NOT_ALLOWED: "请求方法不支持，请使用GET或POST",
+    FILE_NOT_ACCEPTED: "不接受文件上传，参数须为普通表单字段",
 }
 
 
