@@ -13,7 +13,8 @@ Adding a protocol: write `connectors/<protocol>.py` with a ProtocolAdapter subcl
 module by the protocol's name. Protocol defaults are class attributes (CMPP: response timeout 60 s,
 3 tries); versions and other options come from ConnectorConfig.extra. A protocol whose SMSC
 connects back (SGIP) returns its listening address from `listen_address` and judges the SMSC's
-login in `accept_bind`; one without a heartbeat returns None from `link_test`.
+login in `accept_bind` (its listener's limits may come from its options: `listener_limits`); one
+without a heartbeat returns None from `link_test`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 from smsplatform.connectors.config import BindMode, ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
+from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.protocols.errors import ProtocolError
 
 P = TypeVar("P")
@@ -76,6 +78,11 @@ class FrameReader(Protocol[P_co]):
     def receive_data(self, data: bytes) -> None: ...
 
     def next_pdu(self) -> P_co | None: ...
+
+    @property
+    def buffered(self) -> int:
+        """Octets received and not yet returned as PDUs (part of a frame, when next_pdu gave None)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +142,10 @@ class ProtocolAdapter(ABC, Generic[P]):
     def listen_address(self) -> tuple[str, int] | None:
         """Where to accept the SMSC's own connections (SGIP delivers that way); None for no listener."""
         return None
+
+    def listener_limits(self, defaults: ListenerLimits) -> ListenerLimits:
+        """The limits of that listener: the process's `defaults`, or this link's own options."""
+        return defaults
 
     # -- framing --------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from smsplatform.connectors.model import (
 from smsplatform.connectors.ratelimit import TokenBucket
 from smsplatform.connectors.session import LinkCounters, Session, SessionSettings, WireLog
 from smsplatform.connectors.trouble import TroubleLog, describe_connect_error
+from smsplatform.protocols.admission import ListenerLimits, SourceAdmission
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,19 @@ class Connector:
     them. Reports and MO go to on_report / on_inbound; a handler may return an awaitable, and the
     SMSC gets its acknowledgement only after the handler (and that awaitable) finished, so whatever
     was not stored is delivered again.
+
+    A protocol whose SMSC connects back (SGIP) gets a listener; `listener_limits` (the process's
+    defaults, which the adapter may override from the link's options) are its login timeout,
+    connections per source address and failed-login delay. Set it before start().
     """
 
-    def __init__(self, config: ConnectorConfig, adapter: ProtocolAdapter[Any]) -> None:
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        adapter: ProtocolAdapter[Any],
+        *,
+        listener_limits: ListenerLimits | None = None,
+    ) -> None:
         self.name = config.name
         self.config = config
         self.adapter = adapter
@@ -77,6 +88,8 @@ class Connector:
         self._accepted: set[Session[Any]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
+        self.listener_limits = listener_limits or ListenerLimits()
+        self._admission: SourceAdmission | None = None
         self._stopping = False
         self._stop_event = asyncio.Event()
         self._submit_ready = asyncio.Event()
@@ -103,6 +116,7 @@ class Connector:
             self._tasks.append(asyncio.create_task(self._keep_bound(role), name=f"{self.name}:{role}"))
         address = self.adapter.listen_address()
         if address is not None:
+            self._admission = SourceAdmission(self.adapter.listener_limits(self.listener_limits))
             loop = asyncio.get_running_loop()
             self._server = await loop.create_server(
                 self._accept, address[0], address[1], reuse_port=self.config.shared_listener or None
@@ -239,7 +253,13 @@ class Connector:
 
     def _new_session(self, *, accepted: bool) -> Session[Any]:
         return Session(
-            self.adapter, self.settings, self._counters, self._deliver, accepted=accepted, name=self.name
+            self.adapter,
+            self.settings,
+            self._counters,
+            self._deliver,
+            accepted=accepted,
+            name=self.name,
+            admission=self._admission if accepted else None,
         )
 
     async def _keep_bound(self, role: SessionRole) -> None:

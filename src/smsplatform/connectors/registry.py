@@ -10,6 +10,7 @@ from typing import Any
 from smsplatform.connectors.adapter import ProtocolAdapter
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.link import Connector
+from smsplatform.protocols.admission import ListenerLimits
 
 AdapterFactory = Callable[[ConnectorConfig], ProtocolAdapter[Any]]
 
@@ -44,6 +45,6 @@ def adapter_for(config: ConnectorConfig) -> ProtocolAdapter[Any]:
     return factory(config)
 
 
-def create_connector(config: ConnectorConfig) -> Connector:
-    """A connector for `config`, not started yet."""
-    return Connector(config, adapter_for(config))
+def create_connector(config: ConnectorConfig, *, listener_limits: ListenerLimits | None = None) -> Connector:
+    """A connector for `config`, not started yet (`listener_limits`: see Connector)."""
+    return Connector(config, adapter_for(config), listener_limits=listener_limits)

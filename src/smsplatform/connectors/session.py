@@ -18,6 +18,13 @@ and is flushed before any bytes reach the socket: after a crash, what the SMSC m
 what it answered are on record (dispatch's submit journal). An SMSC that unbinds gets its answer only
 once the submits on the wire are answered, or after `unbind_wait`: closing at once would leave them
 unanswered, and sent again, while the SMSC had taken them.
+
+A session accepted on a listener is let in by the listener's `SourceAdmission`: over its source
+address's connection cap it is closed before anything is read; without a bind within `login_timeout`
+it is closed; the answer to its bind waits `login_delay` when its address failed recently, and nothing
+behind the bind is read meanwhile. Any session whose peer begins a PDU and does not finish it within
+`response_timeout` is dropped (a link without a heartbeat would otherwise never notice). All this is
+at connect, at bind and in the timer task: the submit and report path does not see it.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any, Final, Generic, Protocol, cast
 
 from smsplatform.connectors.adapter import (
     AckStatus,
+    BindAcceptance,
     BindResult,
     Delivery,
     P,
@@ -45,6 +53,7 @@ from smsplatform.connectors.adapter import (
 from smsplatform.connectors.model import OutboundSms, SubmitResult
 from smsplatform.connectors.ratelimit import TokenBucket
 from smsplatform.connectors.window import Window
+from smsplatform.protocols.admission import SourceAdmission
 from smsplatform.protocols.errors import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -69,6 +78,11 @@ class WireLog(Protocol):
     def answered(self, connector: str, key: int, segment: int, answer: SegmentAnswer) -> None: ...
 
     def flush(self) -> None: ...
+
+
+class _StopReading(Exception):
+    """Raised out of a PDU's handling when nothing behind it may be read for now: a bind was refused,
+    or its answer is being held back."""
 
 
 class _Failure(StrEnum):
@@ -150,12 +164,14 @@ class Session(asyncio.Protocol, Generic[P]):
         *,
         accepted: bool = False,
         name: str = "",
+        admission: SourceAdmission | None = None,
     ) -> None:
         self.adapter = adapter
         self.name = name  # the connector's, as a WireLog records it
         self.settings = settings
         self.counters = counters
         self.accepted = accepted  # the peer connected to us and must bind
+        self._admission = admission if accepted else None  # the listener's, which lets peers in
         self.state = SessionState.CONNECTING
         self.role: SessionRole | None = None
         self.close_reason = ""
@@ -176,10 +192,14 @@ class Session(asyncio.Protocol, Generic[P]):
         self._writable: asyncio.Future[None] | None = None
         self._reading_paused = False
         self._link_test_out = False
-        self._last_rx = self._opened_at = self._loop.time()
+        self._last_rx = self._loop.time()
         self._ticker: asyncio.Task[None] | None = None
         self._unacked = 0  # deliveries handed to the owner and not yet acknowledged
         self._acks: set[asyncio.Future[Any]] = set()  # what the owner is still doing with them
+        self._source = ""  # the peer's address, while the admission counts this connection
+        self._login_timer: asyncio.TimerHandle | None = None
+        self._login_held = False  # a bind's answer is being held back; nothing is read meanwhile
+        self._partial_since: float | None = None  # when the unfinished PDU in the reader began
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -300,18 +320,33 @@ class Session(asyncio.Protocol, Generic[P]):
         if self.closed.done():  # aborted while connecting
             cast(asyncio.Transport, transport).abort()
             return
-        self._transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self._last_rx = self._opened_at = self._loop.time()
+        admission = self._admission
+        if admission is not None:
+            source = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+            if not admission.connection_opened(source):
+                self.close_reason = f"{source} holds {admission.open_connections(source)} connections already"
+                log.debug("%s: refused: %s", self.name, self.close_reason)
+                cast(asyncio.Transport, transport).abort()  # connection_lost follows and finishes the session
+                return
+            self._source = source
+        self._transport = cast(asyncio.Transport, transport)
+        self._last_rx = self._loop.time()
         if self.accepted:
             self.state = SessionState.BINDING
+            timeout = self.settings.response_timeout if admission is None else admission.limits.login_timeout
+            if timeout > 0:
+                self._login_timer = self._loop.call_later(timeout, self._no_bind, timeout)
         self._ticker = self._loop.create_task(self._tick())
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.close_reason:
             self.close_reason = f"connection lost: {exc}" if exc else "closed by peer"
         self._transport = None
+        if self._source and self._admission is not None:
+            self._admission.connection_closed(self._source)
+            self._source = ""
         self._finish()
 
     def pause_writing(self) -> None:
@@ -338,12 +373,21 @@ class Session(asyncio.Protocol, Generic[P]):
                     return
                 continue
             if pdu is None:
+                # When a frame was begun and not finished (for _tick). Octets held fewer than just
+                # arrived mean a frame ended in them: what is left began now.
+                buffered = reader.buffered
+                if not buffered:
+                    self._partial_since = None
+                elif buffered < len(data) or self._partial_since is None:
+                    self._partial_since = self._last_rx
                 return
             try:
                 self._handle(pdu)
             except ProtocolError as error:
                 if not self._answer_protocol_error(error):
                     return
+            except _StopReading:
+                return  # a held bind's answer resumes reading; a refused one closes the connection
             except Exception:  # an adapter bug must not take the link down with it
                 log.exception("%s: failed to handle %r", self.peer, pdu)
 
@@ -421,16 +465,67 @@ class Session(asyncio.Protocol, Generic[P]):
             self._write(self.adapter.encode(answer))
 
     def _accept(self, pdu: P) -> None:
+        """Judge the peer's bind now; answer it now, or after the admission's delay for its address
+        (right and wrong alike, so that the time of the answer tells nothing)."""
         acceptance = self.adapter.accept_bind(pdu)
+        admission, source = self._admission, self._source
+        if admission is None or not source:
+            self._answer_bind(pdu, acceptance)
+            return
+        now = self._loop.time()
+        delay = admission.login_delay(source, now)
+        if acceptance is not None and acceptance.role is not None:
+            admission.login_succeeded(source)
+        else:
+            admission.login_failed(source, now)
+        if delay <= 0:
+            self._answer_bind(pdu, acceptance)
+            return
+        # The peer did bind in time: the wait is ours, so the login timeout no longer runs.
+        self._cancel_login_timer()
+        self._login_held = True
+        if self._transport is not None:
+            self._transport.pause_reading()
+        self._loop.call_later(delay, self._answer_held_bind, pdu, acceptance)
+        raise _StopReading
+
+    def _answer_bind(self, pdu: P, acceptance: BindAcceptance[P] | None) -> None:
         if acceptance is None:
             self._reject(pdu)
             self._close("bind not accepted")
-            return
-        self._write(self.adapter.encode(acceptance.response))
-        if acceptance.role is None:
+        elif acceptance.role is None:
+            self._write(self.adapter.encode(acceptance.response))
             self._close("bind refused")
         else:
+            self._cancel_login_timer()
+            self._write(self.adapter.encode(acceptance.response))
             self._mark_bound(acceptance.role)
+            return
+        # Refused: whatever the peer sent behind the bind is not read (no guesses in one go).
+        raise _StopReading
+
+    def _answer_held_bind(self, pdu: P, acceptance: BindAcceptance[P] | None) -> None:
+        if self._transport is None or self.state is not SessionState.BINDING:
+            return
+        self._login_held = False
+        try:
+            self._answer_bind(pdu, acceptance)
+        except _StopReading:
+            return
+        self._partial_since = None  # the peer could not send while we were not reading
+        if self._transport is not None:
+            self._transport.resume_reading()
+            self.data_received(b"")  # PDUs that came behind the bind
+
+    def _no_bind(self, timeout: float) -> None:
+        self._login_timer = None
+        if self.state is SessionState.BINDING and not self._login_held:
+            self.abort(f"no bind from the peer within {timeout:g} s")
+
+    def _cancel_login_timer(self) -> None:
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+            self._login_timer = None
 
     def _answer_protocol_error(self, error: ProtocolError) -> bool:
         """Answer a malformed PDU; False when the stream is lost and the link is closing."""
@@ -488,6 +583,8 @@ class Session(asyncio.Protocol, Generic[P]):
                 self._write(self.adapter.deliver_response_frame(pdu, status))
         if self._reading_paused and self._unacked < self.settings.max_unacked_deliveries // 2:
             self._reading_paused = False
+            if self._partial_since is not None:  # the peer could not send while we were not reading
+                self._partial_since = self._loop.time()
             if self._transport is not None:
                 self._transport.resume_reading()
 
@@ -627,6 +724,7 @@ class Session(asyncio.Protocol, Generic[P]):
             self._writable.set_result(None)
         if self._ticker is not None:
             self._ticker.cancel()
+        self._cancel_login_timer()
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -639,12 +737,13 @@ class Session(asyncio.Protocol, Generic[P]):
             await asyncio.sleep(interval)
             now = self._loop.time()
             self._expire(now)
+            partial_since = self._partial_since
             if (
-                self.accepted
-                and self.state is SessionState.BINDING
-                and now - self._opened_at > settings.response_timeout
+                partial_since is not None
+                and now - partial_since > settings.response_timeout
+                and not (self._reading_paused or self._login_held)
             ):
-                self.abort("no bind from the peer")
+                self.abort(f"a PDU begun {now - partial_since:.0f} s ago is still not whole")
                 return
             if (
                 self.state is SessionState.BOUND

@@ -15,6 +15,12 @@ Options in ConnectorConfig.extra:
   (default 127.0.0.1): where the SMG connects back.
 - `listen_login`, `listen_password`: what the SMG's Bind must present (default: system_id and
   password, as most SMGs are set up with one pair both ways).
+- `listen_login_timeout` (seconds a connection to the listener may stay without a Bind),
+  `listen_max_connections_per_source` (open connections one address may hold; 0: no cap),
+  `listen_login_failure_delay` and `listen_login_failure_delay_max` (seconds the answer to a Bind
+  waits after failed ones from the same address, doubling per failure up to the max): this link's
+  own values for the listener limits, which otherwise are the platform's settings of the same names
+  without `listen_`.
 - `node_id`: our SP node number; default 3 0000 QQQQQ (spec §3.3) with QQQQQ the corp_id.
 - `corp_id`, `service_id` (or `service_type`): the Submit's CorpId and ServiceType.
 - `charge_number`: who pays; default 21 zeros, the SP (spec §4.2.3.3).
@@ -33,8 +39,9 @@ import logging
 import random
 import secrets
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeVar
 
 from smsplatform.connectors.adapter import (
     AckStatus,
@@ -49,6 +56,7 @@ from smsplatform.connectors.adapter import (
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.connectors.registry import register_adapter
+from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.reassembly import Reassembler
@@ -97,6 +105,7 @@ _ACK_RESULT = {
     AckStatus.REJECT: Result.BAD_PARAMETER_FORMAT,
 }
 _ENCODINGS = ("auto", "gbk", "ucs2")
+_N = TypeVar("_N", int, float)
 
 # One counter per node id in the process: spec §3.4 makes the node, not the link, the issuer of
 # sequence numbers, and two links of one SP must never issue the same (and so report-matching) id.
@@ -136,6 +145,11 @@ class SgipAdapter(ProtocolAdapter[Pdu]):
             raise ValueError(f"SGIP listen_port {self.listen_port} is not a TCP port")
         self.listen_login = extra.get("listen_login", config.system_id)
         self.listen_password = extra.get("listen_password", config.password)
+        # This link's own listener limits; None: the platform's.
+        self._login_timeout = _limit_option(extra, "listen_login_timeout", float)
+        self._max_connections = _limit_option(extra, "listen_max_connections_per_source", int)
+        self._failure_delay = _limit_option(extra, "listen_login_failure_delay", float)
+        self._failure_delay_max = _limit_option(extra, "listen_login_failure_delay_max", float)
         encoding = extra.get("encoding", "auto")
         if encoding not in _ENCODINGS:
             raise ValueError(f"SGIP encoding is one of {', '.join(_ENCODINGS)}, not {encoding!r}")
@@ -151,6 +165,18 @@ class SgipAdapter(ProtocolAdapter[Pdu]):
 
     def listen_address(self) -> tuple[str, int]:
         return (self.listen_host, self.listen_port)
+
+    def listener_limits(self, defaults: ListenerLimits) -> ListenerLimits:
+        def own(value: _N | None, default: _N) -> _N:
+            return default if value is None else value
+
+        return replace(
+            defaults,
+            login_timeout=own(self._login_timeout, defaults.login_timeout),
+            max_connections_per_source=own(self._max_connections, defaults.max_connections_per_source),
+            login_failure_delay=own(self._failure_delay, defaults.login_failure_delay),
+            login_failure_delay_max=own(self._failure_delay_max, defaults.login_failure_delay_max),
+        )
 
     def next_sequence(self) -> SgipSequence:
         """A fresh sequence for a command we originate, stamped with the time now."""
@@ -349,6 +375,20 @@ def _int_option(extra: Mapping[str, str], name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"SGIP option {name} must be a number, not {value!r}") from None
+
+
+def _limit_option(extra: Mapping[str, str], name: str, kind: Callable[[str], _N]) -> _N | None:
+    """A listener limit from the options: a number, 0 or more; None when not given."""
+    text = extra.get(name)
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value >= 0:  # `not >=` also refuses NaN
+        raise ValueError(f"SGIP option {name} must be a number, 0 or more, not {text!r}")
+    return value
 
 
 def _default_node_id(corp_id: str) -> int:

@@ -13,6 +13,10 @@ shows, as "stopping" and then "stopped"; starting it again builds it afresh.
 When several dispatch processes run (`processes` > 1), each one links to every connector on its own:
 each takes an equal share of the connector's submits-per-second cap, and they share its listening
 port, if it has one.
+
+A connector with a listener of its own (SGIP's, which the SMSC connects back to) limits it with
+`listener_limits` (login timeout, connections per source address, failed-login delay), unless its
+options set its own.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from smsplatform.connectors.registry import create_connector
 from smsplatform.dispatch.connector_config import connector_config
 from smsplatform.dispatch.routes import healthy_first
 from smsplatform.domain.routes import RouteTable
+from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.store.connectors import ConnectorRow, list_connectors, list_routes, stopped_connectors
 from smsplatform.store.database import Database
 from smsplatform.store.settings import config_version
@@ -63,8 +68,10 @@ class ConnectorManager:
         default_route: Sequence[str] = (),
         factory: ConnectorFactory = create_connector,
         processes: int = 1,
+        listener_limits: ListenerLimits | None = None,
     ) -> None:
         self._db = db
+        self._listener_limits = listener_limits or ListenerLimits()
         self._builtin = {config.name: config for config in builtin}
         # carrier lists of the built-ins, as an operator's --carriers would be: their default routes
         self._builtin_carriers = dict(builtin_carriers or {})
@@ -140,10 +147,12 @@ class ConnectorManager:
 
     def _build(self, config: ConnectorConfig) -> Connector | None:
         try:
-            return self._factory(share_of(config, self._processes))
+            connector = self._factory(share_of(config, self._processes))
         except ValueError as error:  # e.g. a protocol nobody implements
             log.error("connector %s: %s", config.name, error)
             return None
+        connector.listener_limits = self._listener_limits
+        return connector
 
     async def _launch(self, config: ConnectorConfig) -> None:
         connector = self._build(config)
