@@ -1,7 +1,10 @@
+import unicodedata
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from smsplatform.domain.canonical import canonical_text
 from smsplatform.domain.templates import (
     OPT_OUT_TEXTS,
     TemplateKind,
@@ -14,6 +17,7 @@ from smsplatform.domain.templates import (
     strip_template_signature,
 )
 from smsplatform.domain.words import SensitiveWordFilter
+from tests.domain.lookalikes import INVISIBLES, sprinkled
 
 PENDING, APPROVED, REJECTED = TemplateStatus.PENDING, TemplateStatus.APPROVED, TemplateStatus.REJECTED
 NO_WORDS = SensitiveWordFilter([])
@@ -157,8 +161,27 @@ class TestMatcher:
         assert matcher.match("模板500号：你好，谢谢") is None
 
 
-LITERAL = st.text(st.characters(exclude_characters="@【】", exclude_categories=["Cs"]), max_size=10)
-VALUE = st.text(st.characters(exclude_categories=["Cs", "Cc", "Zl", "Zp"]), min_size=1, max_size=20)
+def _canonical_alone(char: str) -> bool:
+    """A character that canonicalisation leaves alone, even beside any other such character: not
+    invisible, NFKC-stable, and neither a combining mark nor a Hangul jamo (NFKC composes those with
+    what comes before)."""
+    return (
+        canonical_text(char) == char
+        and not unicodedata.category(char).startswith("M")
+        and not 0x1100 <= ord(char) <= 0x11FF
+    )
+
+
+# Matching reads texts in canonical form: these hold the characters that form leaves as they are
+# (what canonical form changes is covered by the properties further down).
+LITERAL = st.text(
+    st.characters(exclude_characters="@【】", exclude_categories=["Cs"]).filter(_canonical_alone), max_size=10
+)
+VALUE = st.text(
+    st.characters(exclude_categories=["Cs", "Cc", "Zl", "Zp"]).filter(_canonical_alone),
+    min_size=1,
+    max_size=20,
+)
 
 
 @given(st.lists(LITERAL, min_size=2, max_size=5), st.data())
@@ -171,3 +194,40 @@ def test_any_filled_in_template_matches(parts: list[str], data: st.DataObject) -
     assume(sent == sent.strip())
     matcher = TemplateMatcher([TemplateRow(1, template, APPROVED), TemplateRow(2, "其他@模板", APPROVED)])
     assert matcher.match(sent) == TemplateMatch(1, APPROVED)
+
+
+# --- canonical form: invisible characters and compatibility forms ------------------------------
+
+
+@given(st.sampled_from([row.content for row in SPEC_ROWS[1:]] + ["尊敬的@，您的订单@已发货"]), st.data())
+def test_invisible_characters_never_change_which_template_a_text_fits(
+    template: str, data: st.DataObject
+) -> None:
+    sent = template.replace("@", "1234")
+    plain = TemplateMatcher([TemplateRow(1, template, APPROVED)])
+    dressed = TemplateMatcher([TemplateRow(1, sprinkled(template, data, INVISIBLES), APPROVED)])
+    assert plain.match(sprinkled(sent, data, INVISIBLES)) == TemplateMatch(1, APPROVED)
+    assert dressed.match(sent) == TemplateMatch(1, APPROVED)
+    assert dressed.match(sprinkled(sent, data, INVISIBLES)) == TemplateMatch(1, APPROVED)
+
+
+def test_invisible_characters_do_not_count_in_a_variable() -> None:
+    matcher = TemplateMatcher([TemplateRow(1, "您的验证码是@，5分钟内有效", APPROVED)])
+    assert matcher.match("您的验证码是\u200b\u200b，5分钟内有效") is None  # nothing visible in it
+    assert matcher.match("您的验证码是" + "1\u200b" * 20 + "，5分钟内有效") == TemplateMatch(1, APPROVED)
+    assert matcher.match("您的验证码是" + "1\u200b" * 21 + "，5分钟内有效") is None
+
+
+def test_full_width_and_half_width_are_one_template() -> None:
+    matcher = TemplateMatcher([TemplateRow(1, "您的验证码是@,5分钟内有效(ABC)", APPROVED)])
+    assert matcher.match("您的验证码是1234，5分钟内有效（ＡＢＣ）") == TemplateMatch(1, APPROVED)
+
+
+def test_an_invisible_character_does_not_hide_a_verification_template() -> None:
+    assert classify("您的验\u200b证码是@", ismarket=False) is TemplateKind.VERIFICATION
+    assert review("您的验\u200b证码是@，@分钟内有效", False, NO_WORDS) == "验证码模板须有且仅有一个变量@"
+
+
+def test_review_reads_the_opt_out_text_in_canonical_form() -> None:
+    assert review("新品上市，全场@折优惠，回ＴＤ退订", True, NO_WORDS) is None
+    assert review("新品上市，全场@折优惠，回T\u200bD退订", True, NO_WORDS) is None

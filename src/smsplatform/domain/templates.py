@@ -2,6 +2,10 @@
 
 A template is a text where each ``@`` stands for one variable value. Customers fetch a
 template, replace each ``@`` and send the result, so matching must accept exactly that.
+
+Templates are stored as the customer wrote them; their kind, their review and the matching read
+them in canonical form (``domain.canonical``), and the sent texts likewise: an invisible character
+or a full-width twin changes nothing about which template a text fits.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Iterable
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
+from smsplatform.domain.canonical import canonical_text
 from smsplatform.domain.segments import count_chars
 from smsplatform.domain.signatures import LINE_BREAKS, split_signature
 from smsplatform.domain.words import SensitiveWordFilter
@@ -62,10 +67,14 @@ class TemplateStatus(IntEnum):
 
 
 def classify(content: str, ismarket: bool) -> TemplateKind:
-    """Marketing when the customer says so, verification when it talks of a code, else notification."""
+    """Marketing when the customer says so, verification when it talks of a code, else notification.
+
+    Read in canonical form: ``验\u200b证码`` talks of a code too.
+    """
     if ismarket:
         return TemplateKind.MARKETING
-    if any(word in content for word in _VERIFICATION_WORDS):
+    canonical = canonical_text(content)
+    if any(word in canonical for word in _VERIFICATION_WORDS):
         return TemplateKind.VERIFICATION
     return TemplateKind.NOTIFICATION
 
@@ -79,12 +88,14 @@ def strip_template_signature(content: str) -> str:
 def review(content: str, ismarket: bool, words: SensitiveWordFilter) -> str | None:
     """The automatic review: a Chinese ``failreason`` when the template must be rejected, else None.
 
-    Passing templates still wait for the operator unless the platform approves automatically.
+    Passing templates still wait for the operator unless the platform approves automatically. The
+    rules read the canonical text (the one sends are matched against); the length is the text's as
+    written, which is what is billed.
     """
     hit = words.first(content)
     if hit is not None:
         return f"模板内容包含敏感词：{hit}"
-    text = strip_template_signature(content)
+    text = strip_template_signature(canonical_text(content))
     kind = classify(content, ismarket)
     if kind is TemplateKind.MARKETING and _ENDS_WITH_OPT_OUT.search(text) is None:
         return f"营销短信模板须以“{OPT_OUT_TEXTS[0]}”或“{OPT_OUT_TEXTS[1]}”结尾"
@@ -121,7 +132,9 @@ class TemplateMatcher:
     into a single compiled alternation tried in rank order (approved, pending, rejected, then
     by id), so a match costs one dict lookup and one ``fullmatch``. Each ``@`` accepts 1-20
     characters without a line break; everything else in a template is literal. Rows with an
-    unknown status are ignored.
+    unknown status are ignored. Templates and texts are both matched in canonical form, so a
+    template stored with invisible characters matches texts without them and the other way round,
+    and a variable's 1-20 characters are visible ones.
     """
 
     __slots__ = ("_exact", "_groups", "_pattern")
@@ -135,7 +148,7 @@ class TemplateMatcher:
         self._groups: dict[str, TemplateMatch] = {}
         alternatives: list[str] = []
         for row in ranked:
-            text = strip_template_signature(row.content)
+            text = strip_template_signature(canonical_text(row.content))
             found = TemplateMatch(row.template_id, row.status)
             if VARIABLE not in text:
                 self._exact.setdefault(text, found)
@@ -148,7 +161,7 @@ class TemplateMatcher:
 
     def match(self, text: str) -> TemplateMatch | None:
         """The best-ranked template ``text`` fits, or None; an exact literal wins a tie in rank."""
-        text = text.strip()
+        text = canonical_text(text).strip()
         exact = self._exact.get(text)
         if self._pattern is None or (exact is not None and exact.status == TemplateStatus.APPROVED):
             return exact
