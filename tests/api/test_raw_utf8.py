@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
-from smsplatform.api.http import RawUtf8HttpToolsProtocol
+from smsplatform.api.http import MAX_REQUEST_LINE, RawUtf8HttpToolsProtocol
 from smsplatform.app import build_platform
 from smsplatform.config import Settings
 from smsplatform.store import accounts, customers, templates
@@ -195,3 +195,122 @@ def test_a_stray_line_break_before_the_request_line(server: Server) -> None:
         sock.sendall(b"\r\n" + request.encode())
         status, answer = read_answer(sock)
     assert (status, answer["status"]) == (200, "0")
+
+
+def read_answers(sock: socket.socket, count: int) -> list[dict[str, Any]]:
+    """`count` answers in a row from one connection (each JSON, each HTTP 200, each with its length)."""
+    reader = sock.makefile("rb")
+    answers = []
+    for _ in range(count):
+        status_line = reader.readline()
+        assert status_line.startswith(b"HTTP/1.1 200 "), status_line
+        headers = {}
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        assert headers["content-type"] == "application/json; charset=utf-8"
+        answers.append(orjson.loads(reader.read(int(headers["content-length"]))))
+    return answers
+
+
+def sent_contents(server: Server, answer: dict[str, Any]) -> list[tuple[str, str]]:
+    msgid = int(answer["result"]["msgid"])
+    return [(m["mobile"], m["content"]) for m in server.stored() if m["send_id"] == msgid]
+
+
+def raw_get(target: str) -> bytes:
+    return b"GET " + target.encode() + b" HTTP/1.1\r\nHost: sms\r\n\r\n"
+
+
+def test_two_pipelined_requests_with_raw_utf8_are_both_answered(server: Server) -> None:
+    first = f"/sms/send?mobile=13556811131&content=用户您好。【进制数据】&appkey={server.appkey}"
+    second = f"/sms/send?mobile=13556811132&content=Hello 李四, welcome【进制数据】&appkey={server.appkey}"
+    with server.connect() as sock:
+        sock.sendall(raw_get(first) + raw_get(second))
+        answers = read_answers(sock, 2)
+    assert [a["status"] for a in answers] == ["0", "0"], answers
+    assert sent_contents(server, answers[0]) == [("13556811131", "用户您好。【进制数据】")]
+    assert sent_contents(server, answers[1]) == [("13556811132", "Hello 李四, welcome【进制数据】")]
+
+
+def test_pipelined_after_a_form_body_and_after_a_chunked_body(server: Server) -> None:
+    body = f"appkey={server.appkey}&mobile=13556811133&content=用户您好。【进制数据】".encode()
+    form = (
+        b"POST /sms/send HTTP/1.1\r\nHost: sms\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body) + body
+    )
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (body[:10], body[10:]) if piece)
+    chunked = (
+        b"POST /sms/balance HTTP/1.1\r\nHost: sms\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" + chunks + b"0\r\nX-Trailer: 1\r\n\r\n"
+    )
+    last = raw_get(f"/sms/balance?appkey={server.appkey}&x=【】")
+    with server.connect() as sock:
+        sock.sendall(form + chunked + last)
+        answers = read_answers(sock, 3)
+    assert [a["status"] for a in answers] == ["0", "0", "0"], answers
+    assert sent_contents(server, answers[0]) == [("13556811133", "用户您好。【进制数据】")]
+
+
+def test_a_5000_number_get_with_escaped_commas_beyond_64_kib(server: Server) -> None:
+    mobiles = "%2C".join(f"137{i:08d}" for i in range(5000))
+    target = f"/sms/send?mobile={mobiles}&content=新品上市四折，回TD退订【进制数据】&appkey={server.appkey}"
+    assert len(target.encode()) > 70_000
+    answer = get(server, target)
+    assert answer["status"] == "0", answer
+    assert answer["result"]["count"] == "5000"
+
+
+def test_a_request_line_up_to_one_mib_works_pipelined(server: Server) -> None:
+    pad = "进" * ((MAX_REQUEST_LINE - 200) // 3)  # raw UTF-8, three bytes each
+    target = f"/sms/balance?appkey={server.appkey}&pad={pad}"
+    assert MAX_REQUEST_LINE - 300 < len(raw_get(target)) < MAX_REQUEST_LINE
+    with server.connect() as sock:
+        sock.sendall(raw_get(target) + raw_get(target))
+        answers = read_answers(sock, 2)
+    assert [a["status"] for a in answers] == ["0", "0"]
+
+
+def test_a_request_line_over_one_mib_gets_the_envelope_and_a_close(server: Server) -> None:
+    target = f"/sms/balance?appkey={server.appkey}&pad={'x' * MAX_REQUEST_LINE}"
+    with server.connect() as sock:
+        sock.sendall(raw_get(target))
+        status, answer = read_answer(sock)
+        assert (status, answer["status"]) == (200, "235")
+        assert sock.recv(1) == b""
+
+
+@pytest.mark.parametrize("value", ["#1", "A#", "#", "a#b#c", "##"])
+def test_a_raw_hash_is_part_of_the_value(server: Server, value: str) -> None:
+    mobile = f"135568114{len(value)}{value.count('#')}"
+    content = f"Hello {value}, welcome【进制数据】"
+    answer = get(server, f"/sms/send?mobile={mobile}&content={content}&appkey={server.appkey}")
+    assert answer["status"] == "0", answer
+    assert sent_contents(server, answer) == [(mobile, content)]
+
+
+def test_a_get_declaring_gbk_has_its_raw_query_read_as_gbk(server: Server) -> None:
+    content = "用户您好。【进制数据】".encode("gbk")
+    target = b"/sms/send?mobile=13556811151&content=" + content + b"&appkey=" + server.appkey.encode()
+    request = (
+        b"GET " + target + b" HTTP/1.1\r\nHost: sms\r\nConnection: close\r\n"
+        b"Content-Type: application/x-www-form-urlencoded; charset=GBK\r\n\r\n"
+    )
+    with server.connect() as sock:
+        sock.sendall(request)
+        status, answer = read_answer(sock)
+    assert status == 200
+    assert answer["status"] == "0", answer
+    assert sent_contents(server, answer) == [("13556811151", "用户您好。【进制数据】")]
+
+
+def test_an_unknown_endpoint_and_a_wrong_method_over_a_real_socket(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(
+            raw_get("/sms/发送?x=1")
+            + b"DELETE /sms/send?appkey="
+            + server.appkey.encode()
+            + b" HTTP/1.1\r\nHost: sms\r\n\r\n"
+        )
+        answers = read_answers(sock, 2)
+    assert [a["status"] for a in answers] == ["240", "241"]

@@ -1,25 +1,44 @@
-"""HTTP/1.1 on httptools, accepting the raw UTF-8 that real clients put in request lines.
+"""HTTP/1.1 on httptools for the customer API: the raw UTF-8 real clients put in request lines, long
+request targets, and the listener's limits.
 
 Clients of the original service send Chinese text and 【】 un-percent-encoded in the query string
-(`/sms/send?content=用户您好。【进制数据】`). llhttp refuses such a request line outright, so each request
-line is percent-encoded before the parser sees it: bytes ≥ 0x7f, spaces and control characters inside
-the target become `%XX`, which the parameter reader decodes back. Headers and bodies pass through
-untouched.
+(`/sms/send?content=用户您好。【进制数据】`), and a raw `#` that is part of a value. llhttp refuses such a
+request line outright, so each request line is percent-encoded before the parser sees it: bytes ≥ 0x7f,
+spaces, control characters and `#` inside the target become `%XX`, which the parameter reader decodes
+back. To know where each request line starts, pipelined ones included, the stream is framed here too:
+a request's head is buffered whole (up to MAX_REQUEST_LINE + MAX_HEADER_BYTES), then its body is
+counted through by Content-Length or by chunks; llhttp still parses and validates every byte. Targets
+longer than httptools' URL parser takes (64 KiB) are split into path and query here.
+
+Limits (ListenerLimits): a connection is closed when its request line and headers are not complete
+within `header_timeout` of its first byte (or of the connection, for the first request), or its body
+within `body_timeout` of the headers; uvicorn closes it after `keepalive_timeout` idle between requests.
+A source address holding `max_connections_per_source` connections has any further one closed at once,
+before anything is read from it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any
+from typing import Any, ClassVar
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from smsplatform.protocols.admission import ListenerLimits
+from smsplatform.api.codes import BODY_INVALID, message_for
+from smsplatform.protocols.admission import ListenerLimits, SourceAdmission
 
-# Longer request lines (a 5,000-number GET is ~60 KB) are buffered whole before being fed.
+# A 5,000-number GET with `%2C` between the numbers is ~70 KB; this leaves room for per-number contents.
 MAX_REQUEST_LINE = 1024 * 1024
+# The header lines after the request line, together.
+MAX_HEADER_BYTES = 64 * 1024
+# httptools.parse_url refuses longer targets (its offsets are 16-bit).
+_PARSE_URL_LIMIT = 65_535
 # Spaces and control characters too: llhttp refuses a raw tab in a target as it refuses raw UTF-8.
-_UNSAFE = re.compile(rb"[\x00-\x20\x7f-\xff]")
+# `#` because clients do not escape it in values: a fragment would cut the query there.
+_UNSAFE = re.compile(rb"[\x00-\x20#\x7f-\xff]")
+_CHUNK_SIZE_LINE_MAX = 4096
 
 
 def escape_request_line(line: bytes) -> bytes:
@@ -35,41 +54,276 @@ def escape_request_line(line: bytes) -> bytes:
     return stripped[: first + 1] + escaped + stripped[last:] + ending
 
 
+def _head_end(buffer: bytes | bytearray, start: int) -> int:
+    """The offset just past the blank line that ends a request head, or -1."""
+    crlf = buffer.find(b"\r\n\r\n", start)
+    lf = buffer.find(b"\n\n", start)
+    if crlf >= 0 and (lf < 0 or crlf + 2 <= lf):
+        return crlf + 4
+    return lf + 2 if lf >= 0 else -1
+
+
+class ChunkedBodyEnd:
+    """Finds where a chunked body ends (after its last chunk and trailers), without decoding it: only
+    to know where the next request line starts. llhttp parses the same bytes and judges them."""
+
+    def __init__(self) -> None:
+        self._line = bytearray()
+        self._remaining = 0  # data bytes of the current chunk, then its CRLF
+        self._in_data = False
+        self._in_trailers = False
+        self.malformed = False
+
+    def consume(self, data: bytes) -> int:
+        """How many bytes of `data` belong to the body; less than `len(data)` once it ended (or -1 if
+        it has not ended within them)."""
+        position = 0
+        size = len(data)
+        while position < size:
+            if self._in_data:
+                step = min(self._remaining, size - position)
+                position += step
+                self._remaining -= step
+                if self._remaining == 0:
+                    self._in_data = False
+                continue
+            newline = data.find(b"\n", position)
+            if newline < 0:
+                self._line += data[position:]
+                if len(self._line) > _CHUNK_SIZE_LINE_MAX:
+                    self.malformed = True
+                    return size
+                return -1
+            self._line += data[position:newline]
+            position = newline + 1
+            line = bytes(self._line).rstrip(b"\r")
+            self._line.clear()
+            if self._in_trailers:
+                if not line:
+                    return position
+                continue
+            if not line:  # the CRLF after a chunk's data
+                continue
+            try:
+                chunk = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self.malformed = True
+                return size
+            if chunk == 0:
+                self._in_trailers = True
+            else:
+                self._remaining = chunk
+                self._in_data = True
+        return -1
+
+
 class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with request lines escaped first (pipelined raw UTF-8 is not)."""
+    """uvicorn's httptools protocol with request lines escaped first, long targets taken, and the
+    listener's limits held. `http_protocol(limits)` makes one class per listener."""
+
+    limits: ClassVar[ListenerLimits] = ListenerLimits()
+    admission: ClassVar[SourceAdmission] = SourceAdmission(ListenerLimits())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pending_line = bytearray()
-        self._at_message_start = True
+        self.timeout_keep_alive = self.limits.keepalive_timeout  # type: ignore[assignment]
+        self._head = bytearray()
+        self._head_scanned = 0
+        self._body_left = 0  # Content-Length bytes of the current request not yet fed
+        self._chunked: ChunkedBodyEnd | None = None
+        self._in_head = True
+        self._passthrough = False  # framing gave up: llhttp alone sees the rest (and refuses it)
+        self._message_complete = False
+        self._long_query: bytes | None = None
+        self._source: str | None = None  # counted in `admission` while this connection is open
+        self._deadline: asyncio.TimerHandle | None = None
+        self._deadline_seconds = 0.0
+
+    # Connection admission and deadlines.
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        source = self.client[0] if self.client else ""
+        if not self.admission.connection_opened(source):
+            transport.close()
+            return
+        self._source = source
+        self._arm(self.limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self._source is not None:
+            self.admission.connection_closed(self._source)
+            self._source = None
+        super().connection_lost(exc)
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline_seconds = seconds
+        self._deadline = self.loop.call_later(seconds, self._deadline_passed)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:
+            # The server stopped reading (an earlier request is still being answered): no fault of
+            # the client's, so its time starts again.
+            self._arm(self._deadline_seconds)
+            return
+        cycle = self.cycle
+        if self._in_head and cycle is not None and not cycle.response_complete:
+            # The next request is late, but the answer to this one is on its way: close after it.
+            cycle.keep_alive = False
+            return
+        self.transport.close()
+
+    # Framing: where each request's head starts, so that its request line is escaped.
 
     def data_received(self, data: bytes) -> None:
-        if self._at_message_start:
-            self._pending_line += data
-            # Empty lines before a request line are allowed (some clients end a body with a CRLF).
-            start = len(self._pending_line) - len(self._pending_line.lstrip(b"\r\n"))
-            end = self._pending_line.find(b"\n", start)
-            if end < 0 and len(self._pending_line) <= MAX_REQUEST_LINE:
+        self._unset_keepalive_if_required()
+        while data and not self.transport.is_closing():
+            if self._passthrough:
+                super().data_received(data)
                 return
-            buffered = bytes(self._pending_line)
-            self._pending_line.clear()
-            self._at_message_start = False
-            if end >= 0:
-                line = escape_request_line(buffered[start : end + 1])
-                buffered = buffered[:start] + line + buffered[end + 1 :]
-            data = buffered
-        super().data_received(data)
+            if self._in_head:
+                data = self._take_head(data)
+            elif self._chunked is not None:
+                used = self._chunked.consume(data)
+                if used < 0 or self._chunked.malformed:
+                    self._passthrough = self._chunked.malformed
+                    super().data_received(data)
+                    return
+                super().data_received(data[:used])
+                data = data[used:]
+                self._body_done()
+            else:
+                step = min(self._body_left, len(data))
+                self._body_left -= step
+                super().data_received(data[:step])
+                data = data[step:]
+                if self._body_left == 0:
+                    self._body_done()
+
+    def _take_head(self, data: bytes) -> bytes:
+        """Buffers `data` until a whole head is in, feeds it escaped; returns what follows it."""
+        if not self._head:
+            data = data.lstrip(b"\r\n")  # empty lines before a request line are allowed
+            if not data:
+                return b""
+            if self._deadline is None:
+                self._arm(self.limits.header_timeout)
+        self._head += data
+        end = _head_end(self._head, self._head_scanned)
+        if end < 0:
+            self._head_scanned = max(0, len(self._head) - 3)
+            line_end = self._head.find(b"\n")
+            too_long = len(self._head) > MAX_REQUEST_LINE + MAX_HEADER_BYTES or (
+                line_end < 0 and len(self._head) > MAX_REQUEST_LINE
+            )
+            if too_long:
+                self._refuse_head()
+            return b""
+        head = bytes(self._head[:end])
+        rest = bytes(self._head[end:])
+        self._head.clear()
+        self._head_scanned = 0
+        line_end = head.find(b"\n") + 1
+        if line_end > MAX_REQUEST_LINE or end - line_end > MAX_HEADER_BYTES:
+            self._refuse_head(head)
+            return b""
+        self._disarm()
+        self._in_head = False
+        self._message_complete = False
+        super().data_received(escape_request_line(head[:line_end]) + head[line_end:])
+        if self.transport.is_closing() or self._message_complete:
+            self._in_head = True
+            return rest
+        self._frame_body()
+        return rest
+
+    def _frame_body(self) -> None:
+        """After a head that leaves its message open: how its body is delimited."""
+        length: bytes | None = None
+        chunked = False
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        if chunked:
+            self._chunked = ChunkedBodyEnd()
+        elif length is not None and length.strip().isdigit():
+            self._body_left = int(length)
+        else:
+            self._passthrough = True
+            return
+        self._arm(self.limits.body_timeout)
+
+    def _body_done(self) -> None:
+        """The framing counted the body through: the next byte starts a request head."""
+        self._chunked = None
+        if self.transport.is_closing():
+            return
+        if not self._message_complete:
+            # llhttp reads the body otherwise than the framing here: the rest is left to it alone.
+            self._passthrough = True
+            return
+        self._in_head = True
+        self._disarm()
+
+    def _refuse_head(self, head: bytes | None = None) -> None:
+        """A request line over MAX_REQUEST_LINE or headers over MAX_HEADER_BYTES: under /sms/ the
+        envelope (235), elsewhere 414; then the connection is closed."""
+        start = bytes(head if head is not None else self._head[:256])
+        target = start.split(b" ", 2)[1] if start.count(b" ") >= 1 else b""
+        self._head.clear()
+        if target.startswith(b"/sms/"):
+            body = orjson.dumps({"status": str(BODY_INVALID), "msg": message_for(BODY_INVALID), "result": ""})
+            status = b"200 OK"
+            media_type = b"application/json; charset=utf-8"
+        else:
+            body, status, media_type = b"URI Too Long", b"414 URI Too Long", b"text/plain; charset=utf-8"
+        self.transport.write(
+            b"HTTP/1.1 " + status + b"\r\ncontent-type: " + media_type + b"\r\ncontent-length: "
+            b"%d\r\nconnection: close\r\n\r\n" % len(body) + body
+        )
+        self.transport.close()
+
+    # Parser callbacks.
 
     def on_message_begin(self) -> None:
-        self._at_message_start = False
+        self._message_complete = False
         super().on_message_begin()
 
+    def on_headers_complete(self) -> None:
+        self._long_query = None
+        if len(self.url) > _PARSE_URL_LIMIT:
+            # httptools.parse_url would refuse it: the path goes to uvicorn, the query is set here.
+            path, _, self._long_query = bytes(self.url).partition(b"?")
+            self.url = path
+        super().on_headers_complete()
+        if self._long_query is not None:
+            # The ASGI task starts on the next turn of the loop, so it sees the whole query.
+            self.scope["query_string"] = self._long_query
+
     def on_message_complete(self) -> None:
+        self._message_complete = True
         super().on_message_complete()
-        # Set last: a pipelined request that began in the same chunk clears it again.
-        self._at_message_start = True
 
 
 def http_protocol(limits: ListenerLimits) -> type[RawUtf8HttpToolsProtocol]:
-    """The protocol class uvicorn builds each connection with, holding to `limits`."""
-    return RawUtf8HttpToolsProtocol
+    """The protocol class uvicorn builds each connection with, holding to `limits`; the connections
+    of one listener share one count per source address."""
+
+    class ListenerProtocol(RawUtf8HttpToolsProtocol):
+        pass
+
+    ListenerProtocol.limits = limits
+    ListenerProtocol.admission = SourceAdmission(limits)
+    return ListenerProtocol
