@@ -13,7 +13,7 @@ due" to `serve`'s callback worker. A worker that exits while `serve` runs is sta
 growing delay; one that exits once `serve` is stopping stopped with it (a service manager signals the
 whole process group), and is neither logged as a crash nor started again.
 
-The worker process itself runs worker_main.py, which wires the dispatch role as app.py does.
+The worker process itself runs workers_main.py, which wires the dispatch role as app.py does.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ STEADY_SECONDS = 60.0  # a worker that ran this long before it died is restarted
 _WAKE = b"w"
 # Ctrl-C in a terminal reaches the whole process group. serve stops its workers itself (their pipes
 # end), and a worker that quit on its own meanwhile would be taken for one that died: a worker ignores
-# SIGINT from its first line on.
+# SIGINT from its first line on. Its command line contains `smsplatform.workers` (`pgrep -f` finds them).
 WORKER_ENTRY = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-    "from smsplatform.worker_main import main; main()"
+    "from smsplatform.workers_main import main; main()"
 )
 
 
