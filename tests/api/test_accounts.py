@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from smsplatform.store import words
 from smsplatform.store.accounts import Account, AccountStatus
 from tests.api.conftest import NOTIFY, Api, ApiFactory, Tenant, error, filled, ok
+from tests.domain.lookalikes import INVISIBLES, sprinkled
 
 # The seed's field lists, in the seed's order.
 ACCOUNT_FIELDS = [
@@ -341,3 +345,118 @@ async def test_a_new_sub_account_is_usable_at_once_on_another_api_process(make_a
     assert added["accountid"] == created
     assert ok(await elsewhere.call("templatelist", {"accountid": created}))["total"] == "1"
     assert ok(await elsewhere.call("editaccount", {"accountid": created, "company": "新"}))["company"] == "新"
+
+
+# --- look-alike signatures and control characters ----------------------------------------------
+
+LOOKALIKES_OF_JIA = [
+    "【甲公司\u200b】",  # zero-width space
+    "【\u200d甲公司】",  # zero-width joiner
+    "【甲\u00ad公司】",  # soft hyphen
+    "【甲公司\ufeff】",  # BOM
+    "【甲\u2060公司】",  # word joiner
+    "【\u202a甲公司\u202c】",  # bidi embedding
+    "\ufeff【甲公司】",
+    "【甲公司\ufe0f】",  # variation selector
+]
+
+
+async def test_a_look_alike_of_a_taken_signature_is_213(api: Api, tenant: Tenant) -> None:
+    owner = await api.customer()
+    ok(await owner.call("addaccount", {**NEW, "signature": "【甲公司】"}))
+    for signature in LOOKALIKES_OF_JIA:
+        assert error(await tenant.call("addaccount", {**NEW, "signature": signature})) == 213, ascii(
+            signature
+        )
+    mine = await tenant.account("【乙公司】")
+    for signature in LOOKALIKES_OF_JIA:
+        answer = await tenant.call("editaccount", {"accountid": str(mine.id), "signature": signature})
+        assert error(answer) == 213, ascii(signature)
+    assert ok(await tenant.call("balance")) == [
+        {"accountid": str(mine.id), "company": "测试公司", "totalnum": "10000", "usednum": "0"}
+    ]
+
+
+async def test_a_full_width_look_alike_is_the_same_signature(api: Api, tenant: Tenant) -> None:
+    owner = await api.customer()
+    ok(await owner.call("addaccount", {**NEW, "signature": "【AB公司(北京)】"}))
+    assert error(await tenant.call("addaccount", {**NEW, "signature": "【ＡＢ公司（北京）】"})) == 213
+
+
+async def test_the_signature_is_stored_in_canonical_form(tenant: Tenant) -> None:
+    result = ok(await tenant.call("addaccount", {**NEW, "signature": "【\u202e司公甲\u200b】"}))
+    # The bidi override is gone: what the signature shows is what it is.
+    assert result["signature"] == "【司公甲】"
+    result = ok(await tenant.call("addaccount", {**NEW, "signature": "【ＡＢ公司】"}))
+    assert result["signature"] == "【AB公司】"
+    assert [row["signature"] for row in (await listed(tenant))["list"]] == ["【司公甲】", "【AB公司】"]
+
+
+async def test_whitespace_inside_a_signature_is_212_not_fixed(tenant: Tenant) -> None:
+    for signature in (
+        "【甲公司 】",
+        "【 甲公司】",
+        "【甲 公司】",
+        "【甲\u3000公司】",
+        "【甲\u00a0公司】",
+        "【ACME Inc】",
+    ):
+        assert error(await tenant.call("addaccount", {**NEW, "signature": signature})) == 212, ascii(
+            signature
+        )
+    for signature in ("【\u200b】", "【甲\u200b】"):  # nothing, or one character, once the invisible ones go
+        assert error(await tenant.call("addaccount", {**NEW, "signature": signature})) in (211, 212)
+    assert ok(await tenant.call("balance")) == []
+
+
+CONTROLS = ["\x00", "\x01", "\x08", "\x1b", "\x7f", "\x85", "\x9f"]
+
+
+async def test_control_characters_are_232_in_every_text_field(tenant: Tenant, shop: Account) -> None:
+    cases = {
+        "company": "甲{}公司",
+        "signature": "【甲{}公司】",
+        "statusurl": "https://example.com/{}status",
+        "replyurl": "https://example.com/re{}ply",
+        "replyusername": "us{}er",
+        "replypassword": "sec{}ret",
+    }
+    before = await tenant.get_account(shop.id)
+    for field, pattern in cases.items():
+        for control in CONTROLS:
+            value = pattern.format(control)
+            answer = await tenant.call("addaccount", {**NEW, field: value})
+            assert answer["status"] == "232", (field, ascii(value), answer)
+            edit = {"accountid": str(shop.id), field: value}
+            assert error(await tenant.call("editaccount", edit)) == 232, (field, ascii(value))
+    # Tabs and line breaks inside are control characters too.
+    assert error(await tenant.call("addaccount", {**NEW, "company": "甲\t公司"})) == 232
+    assert error(await tenant.call("addaccount", {**NEW, "signature": "【甲\n公司】"})) == 232
+    assert await tenant.get_account(shop.id) == before
+    assert [row["accountid"] for row in (await listed(tenant))["list"]] == [str(shop.id)]
+
+
+async def test_the_company_is_stored_without_invisible_characters(tenant: Tenant) -> None:
+    result = ok(await tenant.call("addaccount", {**NEW, "company": "\u202e甲\u200b公司（北京）"}))
+    assert result["company"] == "甲公司（北京）"  # full-width brackets as written
+    assert (
+        error(await tenant.call("addaccount", {**NEW, "signature": "【丙方】", "company": "\u200b\u2060"}))
+        == 214
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.text(st.sampled_from("甲乙丙丁公司集团科技ABCxyz019·-&"), min_size=2, max_size=12),
+    data=st.data(),
+)
+async def test_any_invisible_insertion_into_a_taken_signature_is_213(
+    api: Api, tenant: Tenant, name: str, data: st.DataObject
+) -> None:
+    signature = f"【{name}】"
+    owner = await api.customer()
+    # Examples share the database: an earlier one may have taken the signature already.
+    taken = await owner.call("addaccount", {**NEW, "signature": signature, "totalnum": "1"})
+    assert taken["status"] in ("0", "213")
+    dressed = sprinkled(signature, data, INVISIBLES)
+    assert error(await tenant.call("addaccount", {**NEW, "signature": dressed, "totalnum": "1"})) == 213

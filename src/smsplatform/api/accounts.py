@@ -9,7 +9,8 @@ from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
 from smsplatform.api.numbers import ascii_int
 from smsplatform.api.paging import page_of
-from smsplatform.domain.signatures import is_valid_signature
+from smsplatform.domain.canonical import has_control, remove_invisible
+from smsplatform.domain.signatures import canonical_signature, is_valid_signature
 from smsplatform.store import accounts as repo
 from smsplatform.store.accounts import Account
 from smsplatform.store.errors import NotFound, QuotaExceeded, SignatureTaken, TotalBelowUsed
@@ -83,18 +84,31 @@ async def owned_account(ctx: ApiContext, call: Call, account_id: int) -> Account
 
 
 def _validated(call: Call, *, creating: bool) -> dict[str, object]:
+    """The fields given, checked; a control character in any of them is 232.
+
+    The company is stored without invisible characters, the signature in canonical form (what it
+    is compared in: ``【甲公司\u200b】`` is ``【甲公司】``, taken or not). Whitespace inside the
+    brackets is 212: a signature is not silently changed into another.
+    """
     params = call.params
     fields: dict[str, object] = {}
     for name, limit in TEXT_LIMITS.items():
         if name in params or creating:
             value = params.get(name, "").strip()
+            if has_control(value):
+                raise ApiError(codes.INVALID_PARAMETER)
+            if name == "company":
+                value = remove_invisible(value).strip()
             if len(value) > limit:
                 raise ApiError(codes.INVALID_PARAMETER)
             fields[name] = value
     if "company" in fields and not fields["company"]:
         raise ApiError(codes.COMPANY_EMPTY)
     if "signature" in params or creating:
-        signature = params.get("signature", "").strip()
+        written = params.get("signature", "").strip()
+        if has_control(written):
+            raise ApiError(codes.INVALID_PARAMETER)
+        signature = canonical_signature(written)
         if not signature:
             raise ApiError(codes.SIGNATURE_EMPTY)
         if not is_valid_signature(signature):

@@ -11,10 +11,11 @@ from typing import Any
 from smsplatform.api import codes
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
+from smsplatform.domain.canonical import canonical_text
 from smsplatform.domain.frequency import Limit, limits_for, parse_limits
 from smsplatform.domain.numbers import normalize_mobile
 from smsplatform.domain.segments import count_chars, count_segments
-from smsplatform.domain.signatures import SignatureError, split_signature
+from smsplatform.domain.signatures import SignatureError, Signed, take_signature
 from smsplatform.domain.templates import OPT_OUT_TEXTS, TemplateKind, TemplateStatus, classify
 from smsplatform.store.accounts import Account, AccountStatus
 from smsplatform.store.catalog import CustomerView
@@ -58,21 +59,29 @@ def _split_mobiles(raw: str) -> list[str]:
     return [m for m in (part.strip() for part in raw.split(",")) if m]
 
 
-def _account_for(view: CustomerView, contents: list[str]) -> tuple[Account, dict[str, str]]:
-    """The sub-account the signatures name, and each content's text without its signature."""
+_SIGNATURE_ERRORS = {
+    SignatureError.MISSING: codes.SIGNATURE_EMPTY,
+    SignatureError.MALFORMED: codes.SIGNATURE_MALFORMED,
+    SignatureError.CONTROL: codes.INVALID_PARAMETER,
+}
+
+
+def _account_for(view: CustomerView, contents: list[str]) -> tuple[Account, dict[str, Signed]]:
+    """The sub-account the signatures name (in canonical form), and each content's signature split.
+
+    What is sent is each content as written but for invisible characters in and around its
+    signature (``take_signature``): the rest of the text is the customer's, full-width commas and all.
+    """
     signature: str | None = None
-    texts: dict[str, str] = {}
+    texts: dict[str, Signed] = {}
     for content in dict.fromkeys(contents):
-        split = split_signature(content)
-        if split is SignatureError.MISSING:
-            raise ApiError(codes.SIGNATURE_EMPTY)
-        if isinstance(split, SignatureError):
-            raise ApiError(codes.SIGNATURE_MALFORMED)
-        found, text = split
-        if signature is not None and found != signature:
+        signed = take_signature(content)
+        if isinstance(signed, SignatureError):
+            raise ApiError(_SIGNATURE_ERRORS[signed])
+        if signature is not None and signed.signature != signature:
             raise ApiError(codes.SIGNATURE_MISMATCH)
-        signature = found
-        texts[content] = text
+        signature = signed.signature
+        texts[content] = signed
     account = view.by_signature.get(signature or "")
     if account is None:
         raise ApiError(codes.SIGNATURE_UNKNOWN)
@@ -82,10 +91,13 @@ def _account_for(view: CustomerView, contents: list[str]) -> tuple[Account, dict
     return account, texts
 
 
-def _check_content(call: Call, account: Account, content: str, text: str) -> _Checked:
+def _check_content(call: Call, account: Account, signed: Signed) -> _Checked:
+    content = signed.content
+    # Rules read the text in canonical form (the template matcher too): nothing invisible counts.
+    text = canonical_text(signed.text).strip()
     if count_chars(content) > MAX_CONTENT_CHARS:
         raise ApiError(codes.CONTENT_TOO_LONG)
-    if not text.strip():
+    if not text:
         raise ApiError(codes.CONTENT_EMPTY)
     if call.snapshot.words.first(content) is not None:
         raise ApiError(codes.CONTENT_SENSITIVE)
@@ -135,7 +147,7 @@ async def send(ctx: ApiContext, call: Call) -> Any:
         raise ApiError(codes.CONTENT_EMPTY)
 
     account, texts = _account_for(call.view, contents)
-    checked = {content: _check_content(call, account, content, text) for content, text in texts.items()}
+    checked = {content: _check_content(call, account, signed) for content, signed in texts.items()}
     if (
         any(c.kind != TemplateKind.MARKETING for c in checked.values())
         and len(raw_mobiles) > MAX_OTHER_NUMBERS

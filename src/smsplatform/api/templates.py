@@ -12,6 +12,7 @@ from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
 from smsplatform.api.numbers import ascii_int
 from smsplatform.api.paging import page_of
+from smsplatform.domain.canonical import canonical_text, has_control
 from smsplatform.domain.templates import TemplateStatus, classify, review
 from smsplatform.store import templates as repo
 from smsplatform.store.accounts import Account, get_account
@@ -48,12 +49,18 @@ def _detail(t: Template) -> dict[str, Any]:
 
 
 def _draft(ctx: ApiContext, call: Call, current: Template | None = None) -> TemplateDraft:
+    """The template submitted, reviewed. Its content is kept as written; a control character in it
+    is 232 (line breaks excepted), and one with nothing visible is empty (222)."""
     params = call.params
     name = params["name"].strip() if "name" in params else (current.name if current else "")
+    if has_control(name):
+        raise ApiError(codes.INVALID_PARAMETER)
     if not name:
         raise ApiError(codes.TEMPLATE_NAME_EMPTY)
     content = params["content"].strip() if "content" in params else (current.content if current else "")
-    if not content:
+    if has_control(content, line_breaks=True):
+        raise ApiError(codes.INVALID_PARAMETER)
+    if not canonical_text(content).strip():
         raise ApiError(codes.TEMPLATE_CONTENT_EMPTY)
     if len(name) > MAX_NAME or len(content) > MAX_CONTENT:
         raise ApiError(codes.INVALID_PARAMETER)

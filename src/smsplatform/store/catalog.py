@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from smsplatform.domain.numbers import Carrier, CarrierTable
+from smsplatform.domain.signatures import canonical_signature
 from smsplatform.domain.templates import TemplateMatcher, TemplateRow
 from smsplatform.domain.words import SensitiveWordFilter
 from smsplatform.store.accounts import Account, list_accounts
@@ -79,7 +80,8 @@ def _load_customer(conn: sa.Connection, appkey: str) -> CustomerView | None:
     return CustomerView(
         customer=customer,
         accounts={a.id: a for a in accounts},
-        by_signature={a.signature: a for a in accounts},
+        # Keyed by the canonical form a send's signature is looked up in, whatever form was stored.
+        by_signature={canonical_signature(a.signature): a for a in accounts},
         matchers={account_id: TemplateMatcher(r) for account_id, r in rows.items()},
         template_kinds=kinds,
     )
