@@ -251,3 +251,49 @@ async def test_a_client_fills_a_fetched_template_and_sends_it(tenant: Tenant) ->
     fetched = await detail(tenant, added["templateid"])
     sent = ok(await tenant.send("13800138000", fetched["content"].replace("@", "385912")))
     assert sent["count"] == "1"
+
+
+# --- control and invisible characters, look-alike words ----------------------------------------
+
+
+async def test_control_characters_in_a_template_are_232_but_line_breaks_pass(tenant: Tenant) -> None:
+    account = await tenant.account()
+    for control in ("\x00", "\x07", "\t", "\x1b", "\x7f", "\x9f"):
+        for params in (
+            {"name": "n", "content": f"您的订单@已{control}发货"},
+            {"name": f"名{control}字", "content": NOTIFY},
+        ):
+            assert error(await add(tenant, account, **params)) == 232, ascii(params)
+    result = ok(await add(tenant, account, name="lines", content="您的订单@已发货\n请注意查收\r\n谢谢"))
+    assert (await detail(tenant, result["templateid"]))["content"] == "您的订单@已发货\n请注意查收\r\n谢谢"
+    template = await tenant.template(account, NOTIFY, name="edit me")
+    edit = {"accountid": str(account.id), "templateid": str(template.id), "content": "您的\x00订单@"}
+    assert error(await tenant.call("edittemplate", edit)) == 232
+    assert (await detail(tenant, str(template.id)))["content"] == NOTIFY
+
+
+async def test_a_template_with_nothing_visible_is_empty(tenant: Tenant) -> None:
+    account = await tenant.account()
+    assert error(await add(tenant, account, name="n", content="\u200b\u2060\ufeff")) == 222
+
+
+async def test_a_template_is_stored_as_written(tenant: Tenant) -> None:
+    account = await tenant.account()
+    content = "您的订单@已发货，请注意查收（ＡＢＣ）👨\u200d👩\u200d👧"
+    result = ok(await add(tenant, account, name="n", content=content))
+    assert (await detail(tenant, result["templateid"]))["content"] == content
+
+
+async def test_review_sees_words_and_verification_codes_however_dressed(api: Api, tenant: Tenant) -> None:
+    await api.write(words.add_words, ["赌博"])
+    account = await tenant.account()
+    for name, content in (
+        ("traditional", "欢迎来賭博@"),
+        ("spaced", "欢迎来赌 · 博@"),
+        ("hidden", "欢迎来赌\u200b博@"),
+    ):
+        result = ok(await add(tenant, account, name=name, content=content))
+        assert detail_reason(await detail(tenant, result["templateid"])) == "模板内容包含敏感词：赌博", name
+    # A verification template behind an invisible character keeps the verification rule (one @).
+    result = ok(await add(tenant, account, name="code", content="您的验\u200b证码是@，编号@"))
+    assert detail_reason(await detail(tenant, result["templateid"])) == "验证码模板须有且仅有一个变量@"
