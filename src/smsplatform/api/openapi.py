@@ -159,8 +159,12 @@ def _operation(
         }
         operation["requestBody"] = {
             "required": True,
+            "description": "A body value wins over the query's. A charset declared in Content-Type "
+            "(utf-8, gbk, gb2312, gb18030) applies to body and query; undeclared text must be UTF-8 (239). "
+            "Multipart parts are form fields: a file part is refused (242).",
             "content": {
                 "application/x-www-form-urlencoded": {"schema": body_schema},
+                "multipart/form-data": {"schema": body_schema},
                 "application/json": {"schema": body_schema},
             },
         }
