@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from smsplatform.admin import accounts, audit, customers
+from smsplatform.admin import accounts, audit, customers, review
 from smsplatform.admin.actors import Actor, Forbidden, Role, Via, cli_actor
 from smsplatform.store import accounts as store
 from smsplatform.store.database import Database
@@ -128,3 +128,25 @@ def test_refusals(db: Database) -> None:
         with pytest.raises(Forbidden):
             accounts.set_template_exempt(conn, REVIEWER, account_id, True)
         assert _actions(conn) == []
+
+
+def test_the_review_flags_a_signature_stored_before_it_was_canonical(db: Database) -> None:
+    with db.engine.begin() as conn:
+        customer = customers.create_customer(conn, ROOT, "甲公司", 100).customer.id
+        # As an earlier version stored what the customer sent: with a zero-width space.
+        legacy = _account(conn, customer, "【甲方\u200b】")
+        clean = _account(conn, customer, "【乙方】")
+        legacy_findings = review.check_account(conn, ROOT, legacy).findings
+        clean_findings = review.check_account(conn, ROOT, clean).findings
+    assert review.Finding(review.SIGNATURE_FORMAT, "signature", "【甲方\u200b】") in legacy_findings
+    assert clean_findings == []
+
+
+def test_a_reject_reason_with_control_characters_is_refused(db: Database) -> None:
+    with db.engine.begin() as conn:
+        customer = customers.create_customer(conn, ROOT, "甲公司", 100).customer.id
+        account_id = _account(conn, customer, "【甲方】")
+        for reason in ("资质\x00不全", "资质\x1b[31m不全", "资质\t不全"):
+            with pytest.raises(ValueError, match="control characters"):
+                accounts.reject_account(conn, ROOT, account_id, reason)
+        assert accounts.get_account(conn, ROOT, account_id).status == "pending"

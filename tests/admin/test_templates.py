@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from smsplatform.admin import audit, customers, templates
+from smsplatform.admin import audit, customers, review, templates
 from smsplatform.admin.actors import Actor, Role, Via, cli_actor
 from smsplatform.store import accounts
 from smsplatform.store import templates as store
@@ -62,3 +62,28 @@ def test_review_is_audited(db: Database) -> None:
         ("rita", "api", "template.reject", f"template {second}"),
     ]
     assert json.loads(entries[1].after)["failreason"] == "含有链接"
+
+
+def test_the_review_shows_invisible_characters_a_template_holds(db: Database) -> None:
+    with db.engine.begin() as conn:
+        first, _, _ = _setup(conn)
+        account_id = templates.get_template(conn, ROOT, first).account_id
+        hidden = store.create_template(
+            conn, account_id, TemplateDraft("隐藏", "您好@，\u202e订单\u200b已发货", 0, "notification", 0, "")
+        ).id
+        findings = review.check_template(conn, ROOT, hidden).findings
+        plain = review.check_template(conn, ROOT, first).findings
+    assert review.Finding(review.TEMPLATE_RULE, "content", "模板内容含不可见字符：U+202E, U+200B") in findings
+    assert not [f for f in plain if f.rule == review.TEMPLATE_RULE]
+
+
+def test_a_reject_reason_with_control_characters_is_refused(db: Database) -> None:
+    with db.engine.begin() as conn:
+        first, _, _ = _setup(conn)
+        with pytest.raises(ValueError, match="control characters"):
+            templates.reject_template(conn, REVIEWER, first, "含有\x00链接")
+        # A reason may run over lines.
+        assert (
+            templates.reject_template(conn, REVIEWER, first, "含有链接\n请删除").failreason
+            == "含有链接\n请删除"
+        )

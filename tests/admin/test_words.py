@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from smsplatform.admin import audit, words
+from smsplatform.admin import audit, customers, review, words
 from smsplatform.admin.actors import Actor, Forbidden, Role, Via, cli_actor
+from smsplatform.store import accounts, templates
 from smsplatform.store.database import Database
+from smsplatform.store.templates import TemplateDraft
 
 ROOT = cli_actor("root")
 
@@ -48,3 +50,41 @@ def test_overlong_words_are_refused_alike_on_both_backends(db: Database) -> None
         assert words.add_words(conn, ROOT, ["词" * 100]).changed == ["词" * 100]
         with pytest.raises(Forbidden):
             words.remove_words(conn, Actor("rita", Role.REVIEWER, Via.CONSOLE), ["词" * 100])
+
+
+def test_a_word_with_invisible_or_control_characters_is_refused(db: Database) -> None:
+    with db.engine.begin() as conn:
+        for word in ("赌\u200b博", "赌\x00博", "\u202e博赌"):
+            with pytest.raises(ValueError, match="printable"):
+                words.add_words(conn, ROOT, [word])
+        assert words.list_words(conn, ROOT) == []
+
+
+def test_the_review_finds_listed_words_however_dressed(db: Database) -> None:
+    with db.engine.begin() as conn:
+        words.add_words(conn, ROOT, ["赌博", "代開發票"])  # one simplified, one traditional
+        customer = customers.create_customer(conn, ROOT, "甲公司", 100).customer.id
+        account = accounts.create_account(
+            conn, customer, {"company": "賭 博科技", "signature": "【甲方】", "totalnum": 1}, approve=False
+        )
+        texts = {
+            "traditional": "欢迎来賭博@",
+            "spaced": "欢迎来赌 博@",
+            "punctuated": "欢迎来赌，博@",
+            "hidden": "欢迎来赌\u00ad博@",
+            "simplified": "代开·发票@",
+        }
+        ids = {
+            name: templates.create_template(
+                conn, account.id, TemplateDraft(name, text, 0, "notification", 0, "")
+            ).id
+            for name, text in texts.items()
+        }
+        found = {name: review.check_template(conn, ROOT, ids[name]).findings for name in texts}
+        account_findings = review.check_account(conn, ROOT, account.id).findings
+    for name in texts:
+        assert (
+            review.Finding(review.SENSITIVE_WORD, "content", "代開發票" if name == "simplified" else "赌博")
+            in (found[name])
+        ), name
+    assert review.Finding(review.SENSITIVE_WORD, "company", "赌博") in account_findings

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
+from smsplatform.domain.canonical import has_control
 from smsplatform.domain.numbers import Carrier
 
 # Far beyond any quota a customer buys, well inside a 64-bit column after many top-ups.
@@ -18,10 +19,12 @@ MAX_INT32 = 2**31 - 1
 
 
 def text(value: str, *, field: str, limit: int) -> str:
-    """`value` stripped: not empty, at most `limit` characters."""
+    """`value` stripped: not empty, at most `limit` characters, no control character but line breaks."""
     stripped = value.strip()
     if not stripped:
         raise ValueError(f"{field} must not be empty")
+    if has_control(stripped, line_breaks=True):
+        raise ValueError(f"{field} must not hold control characters")
     if len(stripped) > limit:
         raise ValueError(f"{field} has at most {limit} characters")
     return stripped

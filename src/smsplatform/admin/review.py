@@ -18,6 +18,7 @@ from smsplatform.admin import templates as template_ops
 from smsplatform.admin.accounts import AccountInfo
 from smsplatform.admin.actors import Actor, Permission
 from smsplatform.admin.templates import TemplateInfo
+from smsplatform.domain.canonical import INVISIBLE
 from smsplatform.domain.signatures import is_valid_signature
 from smsplatform.domain.templates import review
 from smsplatform.domain.words import SensitiveWordFilter
@@ -54,6 +55,11 @@ class TemplateReview:
     findings: list[Finding]
 
 
+def invisible_characters(text: str) -> list[str]:
+    """The invisible characters ``text`` holds, each once, as ``U+200B``."""
+    return [f"U+{ord(char):04X}" for char in dict.fromkeys(text) if ord(char) in INVISIBLE]
+
+
 class _Checker:
     """The checks of one call: the word list read once, each sub-account and customer looked up once."""
 
@@ -87,6 +93,10 @@ class _Checker:
         broken = review(template.content, template.kind == "marketing", _NO_WORDS)
         if broken is not None:
             found.append(Finding(TEMPLATE_RULE, "content", broken))
+        hidden = invisible_characters(template.content)
+        if hidden:
+            # Matching ignores them, but a bidi control can make the text read otherwise than it is.
+            found.append(Finding(TEMPLATE_RULE, "content", f"模板内容含不可见字符：{', '.join(hidden)}"))
         if template.account_id not in self._accounts:
             self._accounts[template.account_id] = account_ops.load(self.conn, template.account_id)
         account = self._accounts[template.account_id]
