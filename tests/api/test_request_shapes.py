@@ -280,3 +280,16 @@ def test_escaped_commas_are_decoded_as_fast_as_the_query_is_long() -> None:
     numbers = [f"139{i:08d}" for i in range(5000)]
     raw = quote_from_bytes(",".join(numbers).encode(), safe="").encode()
     assert parse_urlencoded(b"mobile=" + raw) == {"mobile": ",".join(numbers)}
+
+
+@pytest.mark.parametrize("appkey_first", [True, False])
+async def test_the_appkey_of_a_long_body_is_found_at_either_end(
+    api: Api, tenant: Tenant, appkey_first: bool
+) -> None:
+    fields = [("appkey", tenant.appkey), ("pad", "x" * 1_500_000)]
+    body = urlencode(fields if appkey_first else fields[::-1]).encode()
+    assert len(body) > 1_000_000
+    response = await api.client.post(
+        "/sms/balance", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert ok(envelope(response)) == []

@@ -8,9 +8,10 @@ text, 【】) in the query string and `+` for space, so the query is decoded by 
 bodies are split by python-multipart's parsers and orjson.
 
 Cost before trust: `RawRequest.peek` finds one parameter (the appkey, the JSONP callback) with a
-bounded byte search, decoding nothing else, so that a request from no customer is refused for the price
-of a `find` over its bytes. Only `RawRequest.params`, called once the appkey is known, decodes it all,
-and it first refuses what no real call can be (more than MAX_FIELDS parameters, thousands of stray `%`).
+bounded byte search (the query, and the first and last PEEK_WINDOW bytes of the body), decoding nothing
+else, so that a request from no customer is refused for the price of reading it. Only
+`RawRequest.params`, called once the appkey is known, decodes it all, and it first refuses what no real
+call can be (more than MAX_FIELDS parameters, thousands of stray `%`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ MAX_STRAY_PERCENT = 1000
 _MAX_PEEKED = 256
 # Occurrences of a parameter's name that are not the parameter (inside another value) looked past.
 _MAX_FALSE_HITS = 16
+# A peek searches the head and the tail of a body this long: real clients put the appkey first or
+# last, and the only long values (numbers, contents) cannot surround it by more than this on both sides.
+PEEK_WINDOW = 128 * 1024
 
 # Declared charsets and the codec that reads them. GB2312 is read as GBK, its superset: clients that
 # declare GB2312 send GBK's extra characters too. ISO-8859-1 and US-ASCII are labels some HTTP
@@ -284,51 +288,59 @@ _JSON_STRING_VALUE = re.compile(rb'\s*:\s*"([^"\\]{0,%d})"' % _MAX_PEEKED)
 _MULTIPART_VALUE_START = re.compile(rb"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n){0,8}\r?\n")
 
 
+def _windows(size: int) -> tuple[tuple[int, int], ...]:
+    """Where a peek looks: the first and the last PEEK_WINDOW bytes (all of a smaller body)."""
+    if size <= 2 * PEEK_WINDOW:
+        return ((0, size),)
+    return ((0, PEEK_WINDOW), (size - PEEK_WINDOW, size))
+
+
 def peek_urlencoded(raw: bytes, name: bytes) -> bytes | None:
     """The raw value of the first `name=` field, found with `find` rather than by splitting it all."""
     key = name + b"="
-    start = 0
-    for _ in range(_MAX_FALSE_HITS):
-        at = raw.find(key, start)
-        if at < 0:
-            return None
-        if at == 0 or raw[at - 1] == 0x26:  # b"&"
-            begin = at + len(key)
-            end = raw.find(b"&", begin, begin + _MAX_PEEKED + 1)
-            return raw[begin : end if end >= 0 else begin + _MAX_PEEKED + 1]
-        start = at + 1
+    for start, stop in _windows(len(raw)):
+        for _ in range(_MAX_FALSE_HITS):
+            at = raw.find(key, start, stop)
+            if at < 0:
+                break
+            if at == 0 or raw[at - 1] == 0x26:  # b"&"
+                begin = at + len(key)
+                end = raw.find(b"&", begin, begin + _MAX_PEEKED + 1)
+                return raw[begin : end if end >= 0 else begin + _MAX_PEEKED + 1]
+            start = at + 1
     return None
 
 
 def _peek_json(body: bytes, name: bytes) -> bytes | None:
     key = b'"' + name + b'"'
-    start = 0
-    for _ in range(_MAX_FALSE_HITS):
-        at = body.find(key, start)
-        if at < 0:
-            return None
-        match = _JSON_STRING_VALUE.match(body, at + len(key))
-        if match:
-            return match.group(1)
-        start = at + 1
+    for start, stop in _windows(len(body)):
+        for _ in range(_MAX_FALSE_HITS):
+            at = body.find(key, start, stop)
+            if at < 0:
+                break
+            match = _JSON_STRING_VALUE.match(body, at + len(key))
+            if match:
+                return match.group(1)
+            start = at + 1
     return None
 
 
 def _peek_multipart(body: bytes, name: bytes, boundary: bytes) -> bytes | None:
     if not boundary:
         return None
-    start = 0
-    for _ in range(_MAX_FALSE_HITS):
-        at = body.find(b'name="' + name + b'"', start)
-        if at < 0:
-            return None
-        head = _MULTIPART_VALUE_START.match(body, at)
-        if head:
-            begin = head.end()
-            end = body.find(b"\r\n--" + boundary, begin, begin + _MAX_PEEKED + len(boundary) + 4)
-            if end >= 0:
-                return body[begin:end]
-        start = at + 1
+    key = b'name="' + name + b'"'
+    for start, stop in _windows(len(body)):
+        for _ in range(_MAX_FALSE_HITS):
+            at = body.find(key, start, stop)
+            if at < 0:
+                break
+            head = _MULTIPART_VALUE_START.match(body, at)
+            if head:
+                begin = head.end()
+                end = body.find(b"\r\n--" + boundary, begin, begin + _MAX_PEEKED + len(boundary) + 4)
+                if end >= 0:
+                    return body[begin:end]
+            start = at + 1
     return None
 
 
