@@ -8,9 +8,11 @@ process's file descriptors nor try passwords at the speed of the loopback.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-__all__ = ["ListenerLimits", "SourceAdmission"]
+__all__ = ["ListenerLimits", "SourceAdmission", "source_key"]
 
 # A source whose last failed login is this many seconds old starts over with the first delay.
 _FAILURES_FORGOTTEN_AFTER = 600.0
@@ -35,6 +37,24 @@ class ListenerLimits:
 class _Failures:
     count: int
     last: float
+    # When the latest login answer reserved for this source goes out: answers to parallel attempts
+    # queue behind each other, so N connections guess no faster than one.
+    next_answer: float = 0.0
+
+
+@lru_cache(maxsize=4096)
+def source_key(address: str) -> str:
+    """What counts as one source: an IPv4 address, or an IPv6 address's /64 (one host is usually given
+    a whole /64, so counting single IPv6 addresses would let it pose as millions of sources)."""
+    if ":" not in address:
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 @dataclass
@@ -48,6 +68,7 @@ class SourceAdmission:
     def connection_opened(self, source: str) -> bool:
         """Counts a new connection from `source`; False (and not counted) when it is over the cap."""
         cap = self.limits.max_connections_per_source
+        source = source_key(source)
         count = self._open.get(source, 0)
         if cap and count >= cap:
             return False
@@ -56,6 +77,7 @@ class SourceAdmission:
 
     def connection_closed(self, source: str) -> None:
         """A connection that `connection_opened` counted is gone."""
+        source = source_key(source)
         count = self._open.get(source, 0) - 1
         if count > 0:
             self._open[source] = count
@@ -63,22 +85,30 @@ class SourceAdmission:
             self._open.pop(source, None)
 
     def open_connections(self, source: str) -> int:
-        return self._open.get(source, 0)
+        return self._open.get(source_key(source), 0)
 
     def login_delay(self, source: str, now: float) -> float:
-        """Seconds to hold back the answer to a login from `source` (any login, right or wrong: else a
-        guesser would learn the right password from the speed of the answer)."""
+        """Seconds to hold back the answer to a login from `source` that arrives at `now`, and that
+        answer's turn reserved (any login, right or wrong: else a guesser would learn the right password
+        from the speed of the answer). Answers to one source go out one delay after another, however
+        many connections ask at once."""
+        source = source_key(source)
         failures = self._failures.get(source)
         if failures is None:
             return 0.0
-        if now - failures.last > _FAILURES_FORGOTTEN_AFTER:
+        if now - failures.last > _FAILURES_FORGOTTEN_AFTER and failures.next_answer <= now:
             del self._failures[source]
             return 0.0
         limits = self.limits
-        delay = limits.login_failure_delay * 2.0 ** min(failures.count - 1, 30)
-        return float(min(delay, limits.login_failure_delay_max))
+        delay = min(
+            limits.login_failure_delay * 2.0 ** min(failures.count - 1, 30), limits.login_failure_delay_max
+        )
+        answer_at = max(now, failures.next_answer) + delay
+        failures.next_answer = answer_at
+        return float(answer_at - now)
 
     def login_failed(self, source: str, now: float) -> None:
+        source = source_key(source)
         failures = self._failures.pop(source, None)  # re-inserted: the dict stays in order of last use
         if failures is None:
             if len(self._failures) >= _MAX_REMEMBERED:
@@ -89,4 +119,4 @@ class SourceAdmission:
         self._failures[source] = failures
 
     def login_succeeded(self, source: str) -> None:
-        self._failures.pop(source, None)
+        self._failures.pop(source_key(source), None)
