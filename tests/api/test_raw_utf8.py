@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import pytest
@@ -199,7 +199,10 @@ def test_a_stray_line_break_before_the_request_line(server: Server) -> None:
 
 def read_answers(sock: socket.socket, count: int) -> list[dict[str, Any]]:
     """`count` answers in a row from one connection (each JSON, each HTTP 200, each with its length)."""
-    reader = sock.makefile("rb")
+    return read_answers_from(sock.makefile("rb"), count)
+
+
+def read_answers_from(reader: BinaryIO, count: int) -> list[dict[str, Any]]:
     answers = []
     for _ in range(count):
         status_line = reader.readline()
@@ -314,3 +317,36 @@ def test_an_unknown_endpoint_and_a_wrong_method_over_a_real_socket(server: Serve
         )
         answers = read_answers(sock, 2)
     assert [a["status"] for a in answers] == ["240", "241"]
+
+
+def test_headers_over_their_limit_get_the_envelope_and_a_close(server: Server) -> None:
+    padding = b"X-Padding: " + b"x" * 1000 + b"\r\n"
+    head = f"GET /sms/balance?appkey={server.appkey} HTTP/1.1\r\nHost: sms\r\n".encode()
+    with server.connect() as sock:
+        sock.sendall(head + padding * 70 + b"\r\n")
+        status, answer = read_answer(sock)
+        assert (status, answer["status"]) == (200, "235")
+        assert sock.recv(1) == b""
+
+
+def test_a_request_line_over_one_mib_outside_sms_is_414(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(raw_get("/healthz?pad=" + "x" * MAX_REQUEST_LINE))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 414 ")
+
+
+def test_a_body_sent_after_100_continue_as_php_curl_does(server: Server) -> None:
+    body = f"appkey={server.appkey}&mobile=13556811161&content=用户您好。【进制数据】".encode()
+    head = (
+        b"POST /sms/send HTTP/1.1\r\nHost: sms\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    with server.connect() as sock:
+        sock.sendall(head)
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"HTTP/1.1 100 ")
+        assert reader.readline() == b"\r\n"
+        sock.sendall(body)
+        [answer] = read_answers_from(reader, 1)
+    assert answer["status"] == "0", answer
+    assert sent_contents(server, answer) == [("13556811161", "用户您好。【进制数据】")]
