@@ -200,6 +200,12 @@ def with_body(command_id: int, body: bytes, sequence: int = 5) -> bytes:
         (with_body(0x00000003, b""), CommandStatus.ESME_RINVCMDID),  # query_sm: not spoken here
         (with_body(0x12345678, b"\x00" * 3), CommandStatus.ESME_RINVCMDID),
         (with_body(CommandId.SUBMIT_SM, SUBMIT[16:-3]), CommandStatus.ESME_RINVMSGLEN),
+        # sm_length 255 with its 255 octets: past the spec's 254, which encode holds to as well.
+        (with_body(CommandId.SUBMIT_SM, SUBMIT[16:-6] + b"\xff" + b"x" * 255), CommandStatus.ESME_RINVMSGLEN),
+        (
+            with_body(CommandId.DELIVER_SM, SUBMIT[16:-6] + b"\xff" + b"x" * 255),
+            CommandStatus.ESME_RINVMSGLEN,
+        ),
         (with_body(CommandId.SUBMIT_SM, SUBMIT[16:22]), CommandStatus.ESME_RINVCMDLEN),
         (with_body(CommandId.SUBMIT_SM, b""), CommandStatus.ESME_RINVCMDLEN),
         # source_addr of 21 characters: no NUL within its 21 octets.

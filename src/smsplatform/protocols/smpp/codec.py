@@ -20,7 +20,7 @@ from typing import Any
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.fastpath import slot_builder
 from smsplatform.protocols.smpp.errors import SmppDecodeError
-from smsplatform.protocols.smpp.layout import LAYOUTS, PLANS, Field, Kind, Layout, Plan
+from smsplatform.protocols.smpp.layout import LAYOUTS, MAX_SHORT_MESSAGE, PLANS, Field, Kind, Layout, Plan
 from smsplatform.protocols.smpp.pdu import Pdu, is_response_id
 from smsplatform.protocols.smpp.status import CommandStatus
 from smsplatform.protocols.smpp.tlv import Tlv, decode_tlvs, encode_tlvs
@@ -33,7 +33,7 @@ HEADER_LENGTH = _HEADER.size
 # the longest mandatory fields and a few other TLVs; anything beyond this is not a PDU.
 MAX_COMMAND_LENGTH = 0x10000 + 0x1000
 _U32_MAX = 0xFFFFFFFF
-_MAX_SHORT_MESSAGE = 254
+_MAX_SHORT_MESSAGE = MAX_SHORT_MESSAGE
 _TLV_HEADER = struct.Struct(">HH")
 _LENGTH = struct.Struct(">I")
 _OCTET = tuple(bytes((value,)) for value in range(256))
@@ -286,6 +286,11 @@ def _decode_body(body: memoryview, layout: Layout) -> dict[str, Any]:
         else:
             sm_length = body[position]
             end = position + 1 + sm_length
+            if sm_length > _MAX_SHORT_MESSAGE:
+                # Refused as the encoder refuses it, so that every PDU decoded can be sent back as it came.
+                raise _BodyError(
+                    f"sm_length {sm_length} exceeds {_MAX_SHORT_MESSAGE}", CommandStatus.ESME_RINVMSGLEN
+                )
             if end > len(body):
                 raise _BodyError(f"sm_length {sm_length} overruns the body", CommandStatus.ESME_RINVMSGLEN)
             values[field.name] = bytes(body[position + 1 : end])

@@ -36,6 +36,9 @@ from smsplatform.protocols.smpp.pdu import (
 )
 from smsplatform.protocols.smpp.status import CommandStatus as S
 
+# sm_length is one octet, but the spec (§4.4.1) caps short_message at 254: more goes in message_payload.
+MAX_SHORT_MESSAGE = 254
+
 
 class Kind(Enum):
     CSTRING = "C-Octet String"
@@ -187,10 +190,7 @@ def compile_layout(layout: Layout) -> Plan:
     ints = [i for i, field in enumerate(fixed) if field.kind is Kind.UINT8]
     string_names = [fixed[i].name for i in strings]
     int_names = [fixed[i].name for i in ints]
-    groups = [
-        f"([^\0]{{0,{field.max_octets - 1}}})\0" if field.kind is Kind.CSTRING else "(.)"
-        for field in mandatory
-    ]
+    groups = [_group(field) for field in mandatory]
     carried = ["sequence", "command_status", *string_names, *int_names]
     if short_message:
         carried.append(mandatory[-1].name)
@@ -217,6 +217,15 @@ def compile_layout(layout: Layout) -> Plan:
         empty=tuple(default[name] for name in names[2:]),
         build=slot_builder(layout.pdu_class, names),
     )
+
+
+def _group(field: Field) -> str:
+    if field.kind is Kind.CSTRING:
+        return f"([^\0]{{0,{field.max_octets - 1}}})\0"
+    if field.kind is Kind.SHORT_MESSAGE:
+        # sm_length is 0..254 (spec §4.4.1): a 255 fails the match, and the field walk says why.
+        return f"([\0-{chr(MAX_SHORT_MESSAGE)}])"
+    return "(.)"
 
 
 PLANS: dict[int, Plan] = {command_id: compile_layout(layout) for command_id, layout in LAYOUTS.items()}
