@@ -91,6 +91,9 @@ def test_serve_answers_raw_utf8_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
                 assert time.monotonic() < deadline, "serve did not start listening"
                 time.sleep(0.05)
         with connection:
+            # The port is taken before serve starts its parts: a connection made meanwhile waits for
+            # its answer until serve is up.
+            connection.settimeout(30)
             connection.sendall("GET /sms/balance?content=【进制数据】 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
             response = http.client.HTTPResponse(connection)
             response.begin()
