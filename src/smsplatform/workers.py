@@ -24,6 +24,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -217,7 +218,8 @@ class DispatchWorkers:
 
     @staticmethod
     def _log_stopped(index: int, pid: int, code: int) -> None:
-        if code == 0:
+        # -SIGTERM: the stop's signal reached a worker still starting, before it handles the signal.
+        if code in (0, -signal.SIGTERM):
             log.debug("dispatch worker %d (pid %d) stopped", index, pid)
         else:
             log.warning("dispatch worker %d (pid %d) stopped with status %s", index, pid, code)
