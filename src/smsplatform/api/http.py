@@ -213,9 +213,13 @@ class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
     def _take_head(self, data: bytes) -> bytes:
         """Buffers `data` until a whole head is in, feeds it escaped; returns what follows it."""
         if not self._head:
-            data = data.lstrip(b"\r\n")  # empty lines before a request line are allowed
-            if not data:
-                return b""
+            if data[:1] in (b"\r", b"\n"):
+                data = data.lstrip(b"\r\n")  # empty lines before a request line are allowed
+                if not data:
+                    return b""
+            end = _head_end(data, 0)
+            if end >= 0:  # the usual case: a whole head in one read, fed without a copy
+                return self._feed_head(data, end)
             if self._deadline is None:
                 self._arm(self.limits.header_timeout)
         self._head += data
@@ -227,20 +231,30 @@ class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
                 line_end < 0 and len(self._head) > MAX_REQUEST_LINE
             )
             if too_long:
-                self._refuse_head()
+                self._refuse_head(bytes(self._head[:256]))
             return b""
-        head = bytes(self._head[:end])
-        rest = bytes(self._head[end:])
+        buffered = bytes(self._head)
         self._head.clear()
         self._head_scanned = 0
-        line_end = head.find(b"\n") + 1
+        return self._feed_head(buffered, end)
+
+    def _feed_head(self, data: bytes, end: int) -> bytes:
+        """Feeds the head `data[:end]`, its request line escaped; returns what follows it."""
+        line_end = data.find(b"\n", 0, end) + 1
         if line_end > MAX_REQUEST_LINE or end - line_end > MAX_HEADER_BYTES:
-            self._refuse_head(head)
+            self._refuse_head(data[:256])
             return b""
         self._disarm()
         self._in_head = False
         self._message_complete = False
-        super().data_received(escape_request_line(head[:line_end]) + head[line_end:])
+        first = data.find(b" ", 0, line_end)
+        last = data.rfind(b" ", 0, line_end)
+        if 0 <= first < last and _UNSAFE.search(data, first + 1, last):
+            head = escape_request_line(data[:line_end]) + data[line_end:end]
+        else:
+            head = data if end == len(data) else data[:end]
+        super().data_received(head)
+        rest = data[end:]
         if self.transport.is_closing() or self._message_complete:
             self._in_head = True
             return rest
@@ -277,11 +291,11 @@ class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._disarm()
 
-    def _refuse_head(self, head: bytes | None = None) -> None:
+    def _refuse_head(self, start: bytes) -> None:
         """A request line over MAX_REQUEST_LINE or headers over MAX_HEADER_BYTES: under /sms/ the
-        envelope (235), elsewhere 414; then the connection is closed."""
-        start = bytes(head if head is not None else self._head[:256])
-        target = start.split(b" ", 2)[1] if start.count(b" ") >= 1 else b""
+        envelope (235), elsewhere 414; then the connection is closed. `start`: the head's first bytes."""
+        parts = start.split(b" ", 2)
+        target = parts[1] if len(parts) > 1 else b""
         self._head.clear()
         if target.startswith(b"/sms/"):
             body = orjson.dumps({"status": str(BODY_INVALID), "msg": message_for(BODY_INVALID), "result": ""})
