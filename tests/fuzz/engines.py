@@ -2,7 +2,8 @@
 
 atheris is coverage-guided (libFuzzer over Python bytecode edges) and runs in a child process, since
 libFuzzer exits when it is done. Where it is absent, hypothesis generates inputs in this process for
-the same time: fresh bytes and mutations of the seeds, with an example budget larger than any run.
+the same time (an example budget larger than any run): fresh bytes and mutations of the seeds, made
+from the random generator each example draws.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import random
 import re
 import subprocess
 import sys
@@ -155,8 +157,7 @@ def _artifacts(target: Target, directory: Path, log: str) -> list[Finding]:
 
 
 def _fuzz_with_hypothesis(target: Target, seconds: float, workdir: Path) -> Report:
-    seeds = list(target.seeds())
-    inputs = st.one_of(st.binary(max_size=512), _mutations(seeds), st.sampled_from(seeds))
+    seeds = list(target.seeds()) or [b""]
     report = Report(target.name, "hypothesis", 0.0)
     seen: set[str] = set()
     findings_dir = workdir / "findings"
@@ -172,16 +173,21 @@ def _fuzz_with_hypothesis(target: Target, seconds: float, workdir: Path) -> Repo
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(inputs)
-    def run(data: bytes) -> None:
+    @given(st.randoms(use_true_random=False))
+    def run(rng: random.Random) -> None:
+        # hypothesis spends milliseconds on each example it draws; a batch of inputs made from each
+        # example's random generator keeps the inputs per second near what the code under test allows.
+        for _ in range(_INPUTS_PER_EXAMPLE):
+            data = _mutate(rng, seeds) if rng.random() < 0.85 else rng.randbytes(rng.randrange(512))
+            report.executions += 1
+            finding = examine(target, data)
+            if finding is not None and finding.signature not in seen:
+                seen.add(finding.signature)
+                finding.save(findings_dir)
+                report.findings.append(finding)
+        # After the batch: hypothesis replays the example that raised, which must draw the same again.
         if time.monotonic() > deadline:
             raise TimeUp
-        report.executions += 1
-        finding = examine(target, data)
-        if finding is not None and finding.signature not in seen:
-            seen.add(finding.signature)
-            finding.save(findings_dir)
-            report.findings.append(finding)
 
     started = time.monotonic()
     with contextlib.suppress(TimeUp):
@@ -190,24 +196,29 @@ def _fuzz_with_hypothesis(target: Target, seconds: float, workdir: Path) -> Repo
     return report
 
 
-def _mutations(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
-    """Seeds with octets overwritten, inserted, deleted and the tail cut: the moves libFuzzer makes."""
-    edit = st.tuples(
-        st.sampled_from("oidt"), st.integers(0, MAX_INPUT_LENGTH), st.binary(min_size=1, max_size=8)
-    )
+_INPUTS_PER_EXAMPLE = 64
+_INTERESTING = (b"\x00", b"\xff", b"\x7f", b"\x80", b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"%", b"\r\n")
 
-    def apply(seed: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
-        data = bytearray(seed)
-        for kind, position, octets in edits:
-            at = position % (len(data) + 1)
-            if kind == "o":
-                data[at : at + len(octets)] = octets
-            elif kind == "i":
-                data[at:at] = octets
-            elif kind == "d":
-                del data[at : at + octets[0] % 16 + 1]
-            else:
-                del data[at:]
-        return bytes(data)
 
-    return st.builds(apply, st.sampled_from(seeds), st.lists(edit, min_size=1, max_size=6))
+def _mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
+    """A seed with octets overwritten, inserted, deleted, cut or spliced: the moves libFuzzer makes."""
+    data = bytearray(rng.choice(seeds))
+    for _ in range(rng.randint(1, 6)):
+        at = rng.randrange(len(data) + 1)
+        move = rng.randrange(6)
+        if move == 0 and data:
+            data[min(at, len(data) - 1)] = rng.randrange(256)
+        elif move == 1:
+            data[at:at] = rng.randbytes(rng.randint(1, 8))
+        elif move == 2:
+            del data[at : at + rng.randint(1, 16)]
+        elif move == 3:
+            del data[at:]
+        elif move == 4:
+            value = rng.choice(_INTERESTING)
+            data[at : at + len(value)] = value
+        else:
+            other = rng.choice(seeds)
+            start = rng.randrange(len(other) + 1)
+            data[at:at] = other[start : start + rng.randint(1, 64)]
+    return bytes(data[:MAX_INPUT_LENGTH])
