@@ -350,3 +350,10 @@ def test_a_body_sent_after_100_continue_as_php_curl_does(server: Server) -> None
         [answer] = read_answers_from(reader, 1)
     assert answer["status"] == "0", answer
     assert sent_contents(server, answer) == [("13556811161", "用户您好。【进制数据】")]
+
+
+@pytest.mark.parametrize("filler", ["%", "&", "a=1&", "#"])
+def test_a_hostile_query_near_one_mib_without_an_appkey_is_101(server: Server, filler: str) -> None:
+    query = filler * ((MAX_REQUEST_LINE - 100) // len(filler))
+    assert get(server, f"/sms/send?{query}")["status"] == "101"
+    assert get(server, f"/sms/send?appkey={server.appkey}&{query}")["status"] in ("201", "232")
