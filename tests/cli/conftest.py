@@ -10,8 +10,19 @@ from typing import Any
 import pytest
 
 from smsplatform import cli
+from smsplatform.store import secrets
 from smsplatform.store.database import create_engine
 from tests.api.fast_databases import BACKENDS, fresh_database_url, fresh_sqlite_url
+
+# The platform's secret key for these tests, as an operator gives it in the environment: a command given
+# only a database URL would otherwise keep its key in ./data.
+SECRET_KEY = secrets.encode_key(secrets.new_key())
+
+
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SMSPLATFORM_SECRET_KEY", SECRET_KEY)
+    return SECRET_KEY
 
 
 @pytest.fixture(params=BACKENDS)
@@ -57,7 +68,9 @@ class Cli:
         return err
 
     def database(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`fn(conn, ...)` in a transaction of its own, on the database the commands use, with its key."""
         engine = create_engine(self.url)
+        secrets.bind(engine, secrets.SecretBox(secrets.decode_key(SECRET_KEY, source="the tests")))
         try:
             with engine.begin() as conn:
                 return fn(conn, *args, **kwargs)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 import sqlalchemy as sa
 
-from smsplatform.store import accounts, customers
+from smsplatform.store import accounts, customers, secrets
 from smsplatform.store.database import Database
 from smsplatform.store.errors import NotFound
 from smsplatform.store.schema import customers as customers_table
@@ -39,8 +40,9 @@ def test_create_and_find_by_appkey(db: Database) -> None:
     assert first.daily_request_limit == 5
     assert (second.expires_at, second.allow_ips, second.daily_request_limit) == (None, (), None)
     with db.engine.connect() as conn:
-        assert customers.get_customer_by_appkey(conn, first.appkey) == first
-        assert customers.get_customer(conn, second.id) == second
+        # The appkey is in plain on the customer just made, and on no customer read back.
+        assert customers.get_customer_by_appkey(conn, first.appkey) == dataclasses.replace(first, appkey="")
+        assert customers.get_customer(conn, second.id) == dataclasses.replace(second, appkey="")
         assert customers.get_customer_by_appkey(conn, "0" * 32) is None
         assert customers.get_customer_by_appkey(conn, "' OR '1'='1") is None
         with pytest.raises(NotFound):
@@ -91,7 +93,46 @@ def test_every_change_moves_the_configuration_version(db: Database) -> None:
 def test_appkeys_are_unique(db: Database) -> None:
     with db.engine.begin() as conn:
         customer = customers.create_customer(conn, "甲", 100)
+    appkey_hash = db.secrets.lookup_hash(customer.appkey)
     with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
         conn.execute(
-            sa.insert(customers_table).values(name="乙", appkey=customer.appkey, totalnum=1, created_at=0)
+            sa.insert(customers_table).values(name="乙", appkey_hash=appkey_hash, totalnum=1, created_at=0)
         )
+
+
+def test_the_appkey_is_kept_as_its_keyed_hash_and_sealed(db: Database) -> None:
+    with db.engine.begin() as conn:
+        customer = customers.create_customer(conn, "甲", 100)
+        row = conn.execute(sa.select(customers_table).where(customers_table.c.id == customer.id)).one()
+    assert customer.appkey not in str(tuple(row))
+    assert row.appkey_hash == db.secrets.lookup_hash(customer.appkey) != customer.appkey
+    assert db.secrets.open(row.appkey_sealed, secrets.APPKEY) == customer.appkey
+
+
+def test_a_rotated_appkey_works_through_its_grace_and_not_after(db: Database) -> None:
+    with db.engine.begin() as conn:
+        customer = customers.create_customer(conn, "甲", 100)
+        rotated = customers.rotate_appkey(conn, customer.id, grace_seconds=60, at=1_000)
+    assert re.fullmatch(r"[0-9a-f]{32}", rotated.appkey) and rotated.appkey != customer.appkey
+    assert rotated.previous_appkey_until == 1_060
+    with db.engine.connect() as conn:
+        assert customers.get_customer_by_appkey(conn, rotated.appkey, at=5_000) is not None
+        old = customers.find_by_appkey_hash(conn, db.secrets.lookup_hash(customer.appkey), at=1_059)
+        assert old is not None and old.customer.id == customer.id and old.works_until == 1_060
+        assert customers.get_customer_by_appkey(conn, customer.appkey, at=1_060) is None
+        current = customers.find_by_appkey_hash(conn, db.secrets.lookup_hash(rotated.appkey), at=1_059)
+        assert current is not None and current.works_until is None
+
+
+def test_a_rotation_without_grace_ends_the_old_appkey_and_any_older_one_at_once(db: Database) -> None:
+    with db.engine.begin() as conn:
+        first = customers.create_customer(conn, "甲", 100)
+        second = customers.rotate_appkey(conn, first.id, grace_seconds=3_600, at=1_000)
+        third = customers.rotate_appkey(conn, first.id, grace_seconds=0, at=1_001)
+        with pytest.raises(NotFound):
+            customers.rotate_appkey(conn, 999, grace_seconds=0, at=1_001)
+    assert third.previous_appkey_until is None
+    with db.engine.connect() as conn:
+        assert customers.get_customer_by_appkey(conn, first.appkey, at=1_002) is None
+        assert customers.get_customer_by_appkey(conn, second.appkey, at=1_002) is None
+        assert customers.get_customer_by_appkey(conn, third.appkey, at=1_002) is not None

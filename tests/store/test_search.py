@@ -21,7 +21,7 @@ T0 = 1_700_000_000
 def add_customer(conn: sa.Connection, customer_id: int, name: str) -> None:
     conn.execute(
         sa.insert(customers).values(
-            id=customer_id, name=name, appkey=f"key-{customer_id}", totalnum=10**9, created_at=T0
+            id=customer_id, name=name, appkey_hash=f"key-{customer_id}", totalnum=10**9, created_at=T0
         )
     )
 

@@ -1,5 +1,6 @@
 """Customers: create one (its appkey shown once), list them with the quota they shared out, top up,
-disable and enable, the IP allow-list, the daily request limit and the expiry of the appkey."""
+disable and enable, the IP allow-list, the daily request limit and the expiry of the appkey, and
+rotate the appkey (the new one shown once, the old one working through a grace period)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from smsplatform.admin import audit, checks
 from smsplatform.admin.actors import Actor, Permission
 from smsplatform.store import customers
+from smsplatform.store.clock import now
 from smsplatform.store.customers import Customer
 
 MAX_NAME = 100
@@ -28,14 +30,28 @@ class CustomerInfo:
     allow_ips: tuple[str, ...]  # caller networks the appkey works from; empty: any
     daily_request_limit: int | None  # API requests a day (code 104 beyond); None: unlimited
     created_at: int
+    # The appkey before the last rotation works until then (unix seconds); None: only the current one.
+    old_appkey_ends_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CreatedCustomer:
-    """A new customer and its appkey: the only result that carries the appkey."""
+    """A new customer and its appkey: with RotatedAppkey, the only results that carry an appkey."""
 
     customer: CustomerInfo
     appkey: str
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedAppkey:
+    """A new appkey, shown this once; the old one works until `customer.old_appkey_ends_at`."""
+
+    customer: CustomerInfo
+    appkey: str
+
+
+# The longest grace an old appkey may get: a rotation is for a key that must stop working.
+MAX_GRACE_SECONDS = 30 * 86400
 
 
 def _info(customer: Customer, allocated: int) -> CustomerInfo:
@@ -49,6 +65,7 @@ def _info(customer: Customer, allocated: int) -> CustomerInfo:
         allow_ips=customer.allow_ips,
         daily_request_limit=customer.daily_request_limit,
         created_at=customer.created_at,
+        old_appkey_ends_at=customer.previous_appkey_until,
     )
 
 
@@ -148,3 +165,33 @@ def set_expiry(conn: sa.Connection, actor: Actor, customer_id: int, expires_at: 
     before = _load(conn, customer_id)
     customers.set_expires_at(conn, customer_id, expires_at)
     return audit.changed(conn, actor, "customer.expiry", before, _load)
+
+
+def _grace(seconds: int) -> int:
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"grace must be whole seconds, got {seconds!r}")
+    if not 0 <= seconds <= MAX_GRACE_SECONDS:
+        raise ValueError(f"grace must be between 0 and {MAX_GRACE_SECONDS} seconds, got {seconds}")
+    return seconds
+
+
+def rotate_appkey(
+    conn: sa.Connection, actor: Actor, customer_id: int, grace_seconds: int = customers.DEFAULT_ROTATION_GRACE
+) -> RotatedAppkey:
+    """Issues the customer a new appkey (in this answer only). The old one keeps working for
+    `grace_seconds` (0: it answers 101 at once) while the customer switches; an older one still in a
+    grace stops now. Callbacks are signed with the new one, and with the old one too while it works."""
+    actor.require(Permission.MANAGE)
+    grace = _grace(grace_seconds)
+    before = _load(conn, customer_id)
+    rotated = customers.rotate_appkey(conn, customer_id, grace_seconds=grace, at=now())
+    after = _load(conn, customer_id)
+    audit.record(
+        conn,
+        actor,
+        "customer.rotate_key",
+        f"customer {customer_id}",
+        before=_record(before),
+        after={**_record(after), "grace_seconds": grace},
+    )
+    return RotatedAppkey(after, rotated.appkey)

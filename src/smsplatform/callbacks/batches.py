@@ -25,17 +25,28 @@ class Batch:
     username: str
     password: str
     items: list[DueCallback] = field(default_factory=list)
+    previous_appkey: str = ""  # the customer's old appkey during a rotation's grace: it signs too
 
     @classmethod
     def starting_with(cls, item: DueCallback) -> Batch:
-        return cls(item.url, item.kind, item.account_id, item.appkey, item.username, item.password, [item])
+        return cls(
+            item.url,
+            item.kind,
+            item.account_id,
+            item.appkey,
+            item.username,
+            item.password,
+            [item],
+            item.previous_appkey,
+        )
 
     def takes(self, item: DueCallback, limit: int) -> bool:
         return (
             self.kind == REPORT
             and item.kind == REPORT
             and len(self.items) < limit
-            and (item.url, item.account_id, item.appkey) == (self.url, self.account_id, self.appkey)
+            and (item.url, item.account_id, item.appkey, item.previous_appkey)
+            == (self.url, self.account_id, self.appkey, self.previous_appkey)
         )
 
     def body(self) -> bytes:

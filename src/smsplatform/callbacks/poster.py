@@ -1,6 +1,6 @@
 """One POST of one batch, and the verdict: acknowledged, or why not.
 
-Headers: `Content-Type: application/json; charset=utf-8`, the signature (see `signing`), and for replies
+Headers: `Content-Type: application/json; charset=utf-8`, the signatures (see `signing`), and for replies
 HTTP Basic credentials when the sub-account set a reply user name. Only a 2xx answer acknowledges;
 redirects are not followed (a 3xx is a failure like any other). The whole attempt, connecting included,
 is bounded by `total_timeout`, and only the first `MAX_ANSWER_BYTES` of an answer are read.
@@ -18,7 +18,7 @@ import httpx
 
 from smsplatform.callbacks.batches import Batch
 from smsplatform.callbacks.guard import ALLOWED_SCHEMES, AddressRefused
-from smsplatform.callbacks.signing import SIGNATURE_HEADER, sign
+from smsplatform.callbacks.signing import signature_headers
 from smsplatform.store.callbacks import REPLY
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Poster:
         headers = {
             "User-Agent": USER_AGENT,
             "Content-Type": "application/json; charset=utf-8",
-            SIGNATURE_HEADER: sign(batch.appkey, body),
+            **signature_headers(batch.appkey, batch.previous_appkey, body),
         }
         auth = None
         if batch.kind == REPLY and batch.username:

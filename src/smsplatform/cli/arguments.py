@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 
+from smsplatform.domain.expiry import parse_seconds
 from smsplatform.domain.numbers import Carrier
 
 # Given before or after the command (or its group), a flag is kept, not reset by another level's default.
@@ -110,3 +111,13 @@ def last_day(value: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
     return _seconds(dt.datetime.combine(day + dt.timedelta(days=1), dt.time())) - 1
+
+
+def grace(value: str) -> int:
+    """How long an old appkey keeps working: `0` (not at all), `3600`, `30m`, `24h`, `7d`."""
+    if value.strip() in ("0", "0s", "0m", "0h", "0d"):
+        return 0
+    try:
+        return parse_seconds(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("1 second", "0 seconds")) from None

@@ -1,4 +1,8 @@
-"""Sub-accounts: one signature each, a share of the customer's quota, their own callback URLs."""
+"""Sub-accounts: one signature each, a share of the customer's quota, their own callback URLs.
+
+The reply password (HTTP Basic auth on reply callbacks) is sealed in the database (store/secrets.py);
+an Account carries it in plain, for the callbacks and for the customer's own account list.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from smsplatform.store.clock import now
 from smsplatform.store.customers import allocated_quota, get_customer
 from smsplatform.store.errors import InvalidState, NotFound, QuotaExceeded, SignatureTaken, TotalBelowUsed
 from smsplatform.store.schema import accounts, customers
+from smsplatform.store.secrets import REPLY_PASSWORD, SecretBox, box_for
 from smsplatform.store.settings import bump_config_version
 
 
@@ -49,11 +54,23 @@ class Account:
 EDITABLE = ("company", "signature", "statusurl", "replyurl", "replyusername", "replypassword", "totalnum")
 
 
-def _from_row(row: sa.Row[tuple[object, ...]]) -> Account:
+def _from_row(box: SecretBox, row: sa.Row[tuple[object, ...]]) -> Account:
     m = dict(row._mapping)
     m["freq_limits"] = json.loads(m["freq_limits"] or "{}")
     m["max_age"] = json.loads(m.get("max_age") or "{}")
+    sealed = m.pop("replypassword_sealed", None)
+    if sealed:
+        m["replypassword"] = box.open(sealed, REPLY_PASSWORD)
     return Account(**m)
+
+
+def _sealed(conn: sa.Connection, values: dict[str, object]) -> dict[str, object]:
+    """`values` with the reply password, if among them, sealed and its plain column emptied."""
+    if "replypassword" not in values:
+        return values
+    password = str(values["replypassword"] or "")
+    sealed = box_for(conn).seal_optional(password, REPLY_PASSWORD)
+    return {**values, "replypassword": "", "replypassword_sealed": sealed}
 
 
 def _signature_taken(conn: sa.Connection, signature: str, excluding: int | None = None) -> bool:
@@ -87,7 +104,7 @@ def create_account(
                 status=AccountStatus.APPROVED if approve else AccountStatus.PENDING,
                 extension=uuid.uuid4().hex[:12],  # unique placeholder until the id is known
                 addtime=now(),
-                **values,
+                **_sealed(conn, values),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     except sa.exc.IntegrityError as exc:  # a concurrent insert of the same signature
@@ -104,7 +121,7 @@ def get_account(conn: sa.Connection, account_id: int, *, customer_id: int | None
     row = conn.execute(query).first()
     if row is None:
         raise NotFound(f"account {account_id}")
-    return _from_row(row)
+    return _from_row(box_for(conn), row)
 
 
 def update_account(
@@ -129,7 +146,9 @@ def update_account(
             raise QuotaExceeded(f"{totalnum} exceeds the unallocated quota")
     if values:
         try:
-            conn.execute(sa.update(accounts).where(accounts.c.id == account_id).values(**values))
+            conn.execute(
+                sa.update(accounts).where(accounts.c.id == account_id).values(**_sealed(conn, values))
+            )
         except sa.exc.IntegrityError as exc:
             raise SignatureTaken(str(values.get("signature"))) from exc
         bump_config_version(conn)
@@ -154,7 +173,8 @@ def list_accounts(
     query = sa.select(accounts).where(*where).order_by(accounts.c.id).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return int(total), [_from_row(row) for row in conn.execute(query)]
+    box = box_for(conn)
+    return int(total), [_from_row(box, row) for row in conn.execute(query)]
 
 
 def review_account(conn: sa.Connection, account_id: int, *, approve: bool, reason: str = "") -> Account:

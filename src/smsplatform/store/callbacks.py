@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from smsplatform.store.driver import chunks, driver_sql, execute_for_ids
 from smsplatform.store.schema import accounts, callback_errors, callbacks, customers
+from smsplatform.store.secrets import APPKEY, REPLY_PASSWORD, box_for
 
 REPORT = "report"
 REPLY = "reply"
@@ -123,6 +124,9 @@ class DueCallback(NamedTuple):
     username: str  # HTTP Basic credentials for replies ("" for none)
     password: str
     appkey: str  # the customer's, the key of the signature
+    # The customer's appkey before a rotation, while it still works: it signs too, so that a receiver
+    # that has not switched keys yet can still check what it gets ("" outside a rotation's grace).
+    previous_appkey: str = ""
 
 
 def claim_due(
@@ -143,20 +147,35 @@ def claim_due(
     claimed = conn.execute(statement, params).all()
     if not claimed:
         return []
-    receivers: dict[tuple[int, str], tuple[str, str, str, str]] = {}
+    box = box_for(conn)
+    receivers: dict[tuple[int, str], tuple[str, str, str, str, str]] = {}
     for chunk in chunks(sorted({account_id for _, account_id, *_ in claimed})):
-        for account_id, statusurl, replyurl, username, password, appkey in conn.execute(
-            _RECEIVERS, {"ids": chunk}
-        ):
-            receivers[account_id, REPORT] = (statusurl, "", "", appkey)
-            receivers[account_id, REPLY] = (replyurl, username, password, appkey)
+        for row in conn.execute(_RECEIVERS, {"ids": chunk}):
+            account_id, statusurl, replyurl, username, password, sealed_password = row[:6]
+            sealed_appkey, sealed_previous, previous_until = row[6:]
+            # Opened once per sub-account of the claim (and cached by the box), not once per row.
+            appkey = box.open_optional(sealed_appkey, APPKEY)
+            previous = box.open_optional(sealed_previous, APPKEY) if (previous_until or 0) > now else ""
+            password = box.open(sealed_password, REPLY_PASSWORD) if sealed_password else password
+            receivers[account_id, REPORT] = (statusurl, "", "", appkey, previous)
+            receivers[account_id, REPLY] = (replyurl, username, password, appkey, previous)
     found: list[DueCallback] = []
     # Unpacked, not read by name: a Row's attribute lookup costs more than the rest of the work on it.
     for row_id, account_id, kind, payload, attempts, created_at in sorted(claimed, key=_first):
-        url, username, password, appkey = receivers.get((account_id, kind), _NO_RECEIVER)
+        url, username, password, appkey, previous = receivers.get((account_id, kind), _NO_RECEIVER)
         found.append(
             DueCallback(
-                row_id, account_id, kind, payload, attempts, created_at, url, username, password, appkey
+                row_id,
+                account_id,
+                kind,
+                payload,
+                attempts,
+                created_at,
+                url,
+                username,
+                password,
+                appkey,
+                previous,
             )
         )
     return found
@@ -198,12 +217,15 @@ _RECEIVERS = (
         accounts.c.replyurl,
         accounts.c.replyusername,
         accounts.c.replypassword,
-        customers.c.appkey,
+        accounts.c.replypassword_sealed,
+        customers.c.appkey_sealed,
+        customers.c.previous_appkey_sealed,
+        customers.c.previous_appkey_until,
     )
     .join(customers, customers.c.id == accounts.c.customer_id)
     .where(accounts.c.id.in_(sa.bindparam("ids", expanding=True)))
 )
-_NO_RECEIVER = ("", "", "", "")  # the sub-account is gone
+_NO_RECEIVER = ("", "", "", "", "")  # the sub-account is gone
 _first = operator.itemgetter(0)
 
 

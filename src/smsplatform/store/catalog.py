@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,7 +19,7 @@ from smsplatform.domain.signatures import canonical_signature
 from smsplatform.domain.templates import TemplateMatcher, TemplateRow
 from smsplatform.domain.words import SensitiveWordFilter
 from smsplatform.store.accounts import Account, list_accounts
-from smsplatform.store.customers import Customer, get_customer_by_appkey
+from smsplatform.store.customers import Customer, find_by_appkey_hash
 from smsplatform.store.database import Database
 from smsplatform.store.routing import list_prefixes
 from smsplatform.store.schema import templates
@@ -33,6 +34,8 @@ class CustomerView:
     by_signature: dict[str, Account]
     matchers: dict[int, TemplateMatcher]
     template_kinds: dict[int, str]
+    # The appkey it was found by works until then (an old key in a rotation's grace); None: current.
+    key_works_until: int | None = None
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Snapshot:
     settings: dict[str, str]
     words: SensitiveWordFilter
     carriers: CarrierTable
+    # By the appkey's keyed hash: the appkeys themselves are never kept.
     customers: dict[str, CustomerView | None] = field(default_factory=dict)
 
     @property
@@ -63,10 +67,11 @@ def _load_snapshot(conn: sa.Connection) -> Snapshot:
     )
 
 
-def _load_customer(conn: sa.Connection, appkey: str) -> CustomerView | None:
-    customer = get_customer_by_appkey(conn, appkey)
-    if customer is None:
+def _load_customer(conn: sa.Connection, appkey_hash: str) -> CustomerView | None:
+    found = find_by_appkey_hash(conn, appkey_hash, at=int(time.time()))
+    if found is None:
         return None
+    customer = found.customer
     _, accounts = list_accounts(conn, customer.id)
     rows: dict[int, list[TemplateRow]] = {a.id: [] for a in accounts}
     kinds: dict[int, str] = {}
@@ -84,7 +89,11 @@ def _load_customer(conn: sa.Connection, appkey: str) -> CustomerView | None:
         by_signature={canonical_signature(a.signature): a for a in accounts},
         matchers={account_id: TemplateMatcher(r) for account_id, r in rows.items()},
         template_kinds=kinds,
+        key_works_until=found.works_until,
     )
+
+
+_UNSEEN: Any = object()
 
 
 class Catalog:
@@ -113,9 +122,14 @@ class Catalog:
         self._checked_at = 0.0
 
     async def customer(self, appkey: str) -> tuple[Snapshot, CustomerView | None]:
+        """The customer of `appkey`: one keyed hash, then a dict hit (the database only on a miss)."""
         snapshot = await self.current()
-        if appkey not in snapshot.customers:
+        key = self._db.secrets.lookup_hash(appkey)
+        view = snapshot.customers.get(key, _UNSEEN)
+        if view is _UNSEEN:
             if len(snapshot.customers) > 100_000:  # unknown appkeys must not grow the cache forever
                 snapshot.customers.clear()
-            snapshot.customers[appkey] = await self._db.read(_load_customer, appkey)
-        return snapshot, snapshot.customers[appkey]
+            view = snapshot.customers[key] = await self._db.read(_load_customer, key)
+        if view is not None and view.key_works_until is not None and view.key_works_until <= time.time():
+            return snapshot, None  # an old appkey whose grace ran out since it was looked up
+        return snapshot, view

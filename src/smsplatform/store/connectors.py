@@ -14,6 +14,7 @@ from smsplatform.store import schema
 from smsplatform.store.clock import now
 from smsplatform.store.errors import NotFound, StoreError
 from smsplatform.store.schema import connectors, routes
+from smsplatform.store.secrets import SecretBox, box_for, open_connector_secrets, seal_connector_secrets
 from smsplatform.store.settings import bump_config_version, get_setting, set_setting
 
 # The settings key of the links the operator stopped: their names, comma-separated.
@@ -39,62 +40,73 @@ class ConnectorRow:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
-def _from_row(row: sa.Row[tuple[object, ...]]) -> ConnectorRow:
+def _from_row(box: SecretBox, row: sa.Row[tuple[object, ...]]) -> ConnectorRow:
+    """The connector in plain: its password and secret options opened (store/secrets.py)."""
     m = row._mapping
+    options: dict[str, str] = json.loads(m["options"] or "{}")
+    password = m["password"]  # a row not sealed yet (before the platform's first start with its key)
+    if m["secrets_sealed"]:
+        password, secret_options = open_connector_secrets(box, m["secrets_sealed"])
+        options.update(secret_options)
     return ConnectorRow(
         name=m["name"],
         protocol=m["protocol"],
         host=m["host"],
         port=m["port"],
         system_id=m["system_id"],
-        password=m["password"],
+        password=password,
         window=m["window"],
         tps=m["tps"],
         source_number=m["source_number"],
         carriers=tuple(c for c in m["carriers"].split(",") if c),
-        options=json.loads(m["options"] or "{}"),
+        options=dict(sorted(options.items())),
     )
 
 
-def _settings(row: ConnectorRow) -> dict[str, Any]:
-    """The columns of a connector's settings, as added and as updated."""
+def _settings(box: SecretBox, row: ConnectorRow) -> dict[str, Any]:
+    """The columns of a connector's settings, as added and as updated: its secrets sealed."""
+    sealed, options = seal_connector_secrets(box, row.password, row.options)
     return {
         "protocol": row.protocol,
         "host": row.host,
         "port": row.port,
         "system_id": row.system_id,
-        "password": row.password,
+        "password": "",
+        "secrets_sealed": sealed,
         "window": row.window,
         "tps": row.tps,
         "source_number": row.source_number,
         "carriers": ",".join(row.carriers),
-        "options": json.dumps(dict(row.options), sort_keys=True),
+        "options": options,
     }
 
 
 def add_connector(conn: sa.Connection, row: ConnectorRow) -> ConnectorRow:
     if conn.execute(sa.select(connectors.c.name).where(connectors.c.name == row.name)).first():
         raise ConnectorExists(row.name)
-    conn.execute(sa.insert(connectors).values(name=row.name, **_settings(row), created_at=now()))
+    conn.execute(
+        sa.insert(connectors).values(name=row.name, **_settings(box_for(conn), row), created_at=now())
+    )
     bump_config_version(conn)
     return row
 
 
 def list_connectors(conn: sa.Connection) -> list[ConnectorRow]:
-    return [_from_row(r) for r in conn.execute(sa.select(connectors).order_by(connectors.c.name))]
+    box = box_for(conn)
+    return [_from_row(box, r) for r in conn.execute(sa.select(connectors).order_by(connectors.c.name))]
 
 
 def get_connector(conn: sa.Connection, name: str) -> ConnectorRow:
     row = conn.execute(sa.select(connectors).where(connectors.c.name == name)).first()
     if row is None:
         raise NotFound(f"connector {name}")
-    return _from_row(row)
+    return _from_row(box_for(conn), row)
 
 
 def update_connector(conn: sa.Connection, row: ConnectorRow) -> ConnectorRow:
     """Replaces the settings of the connector named `row.name`; running links are replaced with it."""
     updated = conn.execute(
-        sa.update(connectors).where(connectors.c.name == row.name).values(**_settings(row))
+        sa.update(connectors).where(connectors.c.name == row.name).values(**_settings(box_for(conn), row))
     ).rowcount
     if not updated:
         raise NotFound(f"connector {row.name}")

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import logging
 import os
 import queue
 import sqlite3
@@ -33,8 +34,13 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
+from smsplatform.store import secrets as secret_store
+from smsplatform.store.secrets import SecretBox
+
 T = TypeVar("T")
 Item = TypeVar("Item")
+
+log = logging.getLogger(__name__)
 
 # Past this size the writer itself finishes a checkpoint so that the WAL starts over.
 _WAL_RESET_BYTES = 64 * 1024 * 1024
@@ -98,6 +104,33 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def _check_and_seal(engine: sa.Engine, secrets: SecretBox, key_source: str) -> secret_store.Sealed:
+    """Refuses a key that is not the database's, then seals what an older schema kept in plain.
+
+    On SQLite the sealing runs with secure_delete, so that the plain values it replaces are overwritten
+    in their pages rather than left in free space, and the WAL that held them is truncated after."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        # On the driver's connection: through SQLAlchemy, the pragma would begin a transaction.
+        driver: Any = conn.connection.driver_connection
+        if sqlite:
+            driver.execute("PRAGMA secure_delete=ON")
+        try:
+            with conn.begin():
+                secret_store.check_key(conn, secrets, source=key_source)
+                sealed = secret_store.seal_plaintext(conn, secrets)
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA secure_delete=OFF")
+    if sealed.total and sqlite:
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
+    return sealed
+
+
 @dataclass
 class _Job:
     fn: Callable[..., Any]
@@ -148,6 +181,9 @@ class Database:
 
     engine: sa.Engine
     read_engine: sa.Engine
+    # The key of the database's secrets (see store/secrets.py): one made for this process alone unless
+    # `open` was given the platform's.
+    secrets: SecretBox = field(default_factory=SecretBox.for_this_process)
     readers: int = 4
     _reader_pool: ThreadPoolExecutor = field(init=False)
     _queue: queue.SimpleQueue[_Job | None] = field(init=False, default_factory=queue.SimpleQueue)
@@ -165,12 +201,43 @@ class Database:
             self._turn_path = Path(f"{database}-writer")
 
     @classmethod
-    def open(cls, url: str, *, run_migrations: bool = True) -> Database:
+    def open(
+        cls,
+        url: str,
+        *,
+        run_migrations: bool = True,
+        secrets: SecretBox | None = None,
+        key_source: str = "the settings",
+    ) -> Database:
+        """The database at `url`, migrated unless told not to.
+
+        With `secrets` (the platform's key; `key_source` says where it came from, for the error), a key
+        that is not the database's is refused, and secrets an older schema kept in plain are sealed.
+        Without it (tests, tools), the key this process already opened the URL with, else one made for
+        this process alone, which refuses and seals nothing.
+        """
         engine = create_engine(url)
-        if run_migrations:
-            migrate(engine)
+        try:
+            if run_migrations:
+                migrate(engine)
+            if secrets is not None:
+                sealed = _check_and_seal(engine, secrets, key_source)
+                if sealed.total:
+                    log.info(
+                        "sealed the secrets kept in plain: %d appkeys, %d reply passwords, %d connectors",
+                        sealed.appkeys,
+                        sealed.reply_passwords,
+                        sealed.connectors,
+                    )
+            else:
+                secrets = secret_store.bound(engine) or SecretBox.for_this_process()
+        except BaseException:
+            engine.dispose()
+            raise
         read_engine = create_engine(url, for_writes=False) if engine.dialect.name == "sqlite" else engine
-        return cls(engine, read_engine)
+        for each in (engine, read_engine):
+            secret_store.bind(each, secrets)
+        return cls(engine, read_engine, secrets)
 
     @property
     def dialect(self) -> str:

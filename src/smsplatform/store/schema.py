@@ -26,13 +26,22 @@ customers = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("appkey", sa.String(64), nullable=False, unique=True),
+    # The appkey's keyed hash (store/secrets.py), by which the API finds its customer. In a database
+    # from before 0012, the appkey itself until the platform's first start with its secret key seals it.
+    sa.Column("appkey_hash", sa.String(64), nullable=False),
+    sa.Column("appkey_sealed", sa.Text, nullable=True),  # the appkey encrypted: it signs callbacks
+    # The appkey before the last rotation, still accepted until `previous_appkey_until` (unix seconds).
+    sa.Column("previous_appkey_hash", sa.String(64), nullable=True, index=True),
+    sa.Column("previous_appkey_sealed", sa.Text, nullable=True),
+    sa.Column("previous_appkey_until", sa.BigInteger, nullable=True),
     sa.Column("totalnum", sa.BigInteger, nullable=False),  # purchased quota, shared out to sub-accounts
     sa.Column("expires_at", sa.BigInteger, nullable=True),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("allow_ips", sa.Text, nullable=False, server_default=""),  # comma-separated CIDRs; empty: any
     sa.Column("daily_request_limit", sa.Integer, nullable=True),  # code 104; null: unlimited
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # The name it had when the column held the appkey itself (renamed in 0012).
+    sa.UniqueConstraint("appkey_hash", name="uq_customers_appkey"),
 )
 
 accounts = sa.Table(
@@ -45,7 +54,10 @@ accounts = sa.Table(
     sa.Column("statusurl", sa.String(500), nullable=False, server_default=""),
     sa.Column("replyurl", sa.String(500), nullable=False, server_default=""),
     sa.Column("replyusername", sa.String(100), nullable=False, server_default=""),
+    # Empty once sealed: the password is kept in `replypassword_sealed` (null: none). A database from
+    # before 0012 holds it here in plain until the platform's first start with its secret key.
     sa.Column("replypassword", sa.String(100), nullable=False, server_default=""),
+    sa.Column("replypassword_sealed", sa.Text, nullable=True),
     sa.Column("totalnum", sa.BigInteger, nullable=False),
     sa.Column("usednum", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("status", sa.SmallInteger, nullable=False, server_default="0"),
@@ -261,12 +273,15 @@ connectors = sa.Table(
     sa.Column("host", sa.String(255), nullable=False),
     sa.Column("port", sa.Integer, nullable=False),
     sa.Column("system_id", sa.String(64), nullable=False),
+    # Empty once sealed (as before 0012 until the first start with the secret key): the password and the
+    # secret options (store/secrets.is_secret_option) are kept in `secrets_sealed`, as encrypted JSON.
     sa.Column("password", sa.String(64), nullable=False),
+    sa.Column("secrets_sealed", sa.Text, nullable=True),
     sa.Column("window", sa.Integer, nullable=False, server_default="16"),
     sa.Column("tps", sa.Integer, nullable=True),
     sa.Column("source_number", sa.String(21), nullable=False, server_default=""),
     sa.Column("carriers", sa.String(100), nullable=False, server_default=""),  # comma-separated
-    sa.Column("options", sa.Text, nullable=False, server_default="{}"),  # protocol extras as JSON
+    sa.Column("options", sa.Text, nullable=False, server_default="{}"),  # protocol extras as JSON, no secret
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
@@ -413,4 +428,15 @@ limit_counters = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),  # e.g. a customer id, an address
     sa.Column("window_start", sa.BigInteger, primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+
+# The fingerprint of the secret key the database's secrets are sealed with (one row, id 1): a process
+# started with another key is refused before it reads or writes a secret (store/secrets.py).
+secret_key = sa.Table(
+    "secret_key",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
 )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from smsplatform.admin import accounts, customers, review, templates
 from smsplatform.admin.review import AccountReview, Finding, TemplateReview
-from smsplatform.cli.arguments import cidr, last_day, positive_int, text
+from smsplatform.cli.arguments import cidr, grace, last_day, positive_int, text
 from smsplatform.cli.commands import CliError, Registry
-from smsplatform.cli.output import Shown, plain
+from smsplatform.cli.output import Shown, local_time, plain
 from smsplatform.cli.runner import Operations
 from smsplatform.domain.expiry import parse_seconds
 from smsplatform.domain.templates import TemplateKind
+from smsplatform.store.customers import DEFAULT_ROTATION_GRACE
 
 CUSTOMER_COLUMNS = (
     "id",
@@ -76,6 +78,17 @@ def customer_create(args: argparse.Namespace, ops: Operations) -> Any:
         return created
     # The appkey alone on stdout (scripts read it); it is shown this once.
     return created.appkey
+
+
+def customer_rotate_key(args: argparse.Namespace, ops: Operations) -> Any:
+    rotated = ops.write(customers.rotate_appkey, args.id, args.grace)
+    if args.json:
+        return rotated
+    # As at creation: the new appkey alone on stdout, shown this once; when the old one stops, on stderr.
+    ends = rotated.customer.old_appkey_ends_at
+    until = f"until {local_time(ends)}" if ends is not None else "no longer"
+    print(f"the old appkey works {until}", file=sys.stderr)
+    return rotated.appkey
 
 
 def customer_list(args: argparse.Namespace, ops: Operations) -> Any:
@@ -267,6 +280,20 @@ def register(registry: Registry) -> None:
     p.add_argument("--expires", type=last_day, help="last day the appkey works (YYYY-MM-DD)")
     p.add_argument("--allow-ip", type=cidr, action="append", help="allowed caller IP or CIDR (repeatable)")
     p.add_argument("--daily-limit", type=positive_int, help="API requests per day (code 104 beyond)")
+    p = registry.command(
+        sub,
+        "rotate-key",
+        customer_rotate_key,
+        "issue a new appkey; prints it (once); the old one works a while",
+    )
+    p.add_argument("id", type=int)
+    p.add_argument(
+        "--grace",
+        type=grace,
+        default=DEFAULT_ROTATION_GRACE,
+        metavar="SECONDS",
+        help="how long the old appkey keeps working: 0 (stops now), 3600, 30m, 24h (default), 7d",
+    )
     registry.command(sub, "list", customer_list, "list customers with the quota shared out to sub-accounts")
     registry.command(sub, "show", customer_show, "one customer").add_argument("id", type=int)
     p = registry.command(sub, "topup", customer_topup, "add purchased quota")

@@ -1,5 +1,5 @@
 """/customers: create (the appkey is in that answer only), top up, disable and enable, the IP
-allow-list, the daily request limit, the appkey's expiry."""
+allow-list, the daily request limit, the appkey's expiry, and a new appkey (in that answer only)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ ENDPOINTS = [
         "/customers/{customer_id}/daily-limit",
         customers.set_daily_limit,
         params={**_ID, "limit": "API requests a day; null: unlimited"},
+    ),
+    Endpoint(
+        "POST",
+        "/customers/{customer_id}/rotate-key",
+        customers.rotate_appkey,
+        "Issue a new appkey; the answer is the only place it appears",
+        params={
+            **_ID,
+            "grace_seconds": "How long the old appkey keeps working (0: it answers 101 at once; "
+            "at most 30 days); leave out for 24 hours",
+        },
     ),
     Endpoint(
         "PUT",
