@@ -25,6 +25,7 @@ from smsplatform.store.callbacks import (
     enqueue_report,
     enqueue_reports,
 )
+from smsplatform.store.customers import rotate_appkey
 from smsplatform.store.database import Database
 from smsplatform.store.schema import callback_errors
 from tests.callbacks.receiver import Received, Receiver
@@ -471,3 +472,23 @@ async def _failed_attempts_recorded(db: Database, count: int) -> bool:
 
     errors = await db.read(fetch)
     return len(errors) == count and set(errors) == {"HTTP 500"}
+
+
+async def test_after_a_key_rotation_the_new_appkey_signs_and_the_old_one_too_through_its_grace(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    rotated = await db.write(rotate_appkey, customer.id, grace_seconds=3600, at=int(time.time()))
+    await db.write(enqueue_report, account, report(1, account), int(time.time()))
+    async with running(worker(db)) as w:
+        await eventually(lambda: w.delivered == 1)
+    third = await db.write(rotate_appkey, customer.id, grace_seconds=0, at=int(time.time()))
+    await db.write(enqueue_report, account, report(2, account), int(time.time()))
+    async with running(worker(db)) as w:
+        await eventually(lambda: w.delivered == 1)
+    during, after = receiver.requests
+    assert signed_by(during, rotated.appkey)
+    old = hmac.new(customer.appkey.encode(), during.body, hashlib.sha256).hexdigest()
+    assert during.headers["x-signature-previous"] == old
+    # Rotated again without grace: the newest key alone signs.
+    assert signed_by(after, third.appkey) and "x-signature-previous" not in after.headers

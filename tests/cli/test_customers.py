@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from smsplatform.store import accounts, templates
+from smsplatform.store import accounts, customers, templates
 from smsplatform.store.templates import TemplateDraft
 from tests.cli.conftest import Cli
 
@@ -37,6 +37,27 @@ def test_customer_create_prints_the_appkey_once(run: Cli) -> None:
     table = run.ok("customer", "list")
     assert "进制数据" in table and appkey not in table
     assert appkey not in run.ok("customer", "show", "1") and appkey not in run.ok("audit", "list")
+
+
+def test_rotate_key_prints_the_new_appkey_once_and_the_old_one_works_through_the_grace(run: Cli) -> None:
+    first = run.ok("customer", "create", "--name", "甲", "--totalnum", "100").strip()
+    code, out, err = run.run("customer", "rotate-key", "1", "--grace", "2h")
+    second = out.strip()
+    assert code == 0 and len(second) == 32 and second != first
+    assert err.startswith("the old appkey works until ")
+    assert run.database(customers.get_customer_by_appkey, first) is not None
+    shown = run.json("customer", "show", "1")
+    assert shown["old_appkey_ends_at"] is not None and first not in str(shown) and second not in str(shown)
+    code, out, err = run.run("customer", "rotate-key", "1", "--grace", "0")
+    third = out.strip()
+    assert code == 0 and err == "the old appkey works no longer\n"
+    assert run.database(customers.get_customer_by_appkey, second) is None
+    assert run.database(customers.get_customer_by_appkey, third) is not None
+    log = run.ok("audit", "list", "--action", "customer.rotate_key")
+    assert log.count("customer.rotate_key") == 2
+    assert all(key not in log for key in (first, second, third))
+    assert "not found: customer 9" in run.fails("customer", "rotate-key", "9")
+    assert "--grace" in run.fails("customer", "rotate-key", "1", "--grace", "soon", code=2)
 
 
 def test_customer_create_with_every_option(run: Cli) -> None:

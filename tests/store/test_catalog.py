@@ -121,3 +121,21 @@ async def test_concurrent_readers_share_one_reload(db: Database, poll: float) ->
     catalog = Catalog(db, poll_seconds=poll)
     snapshots = await asyncio.gather(*(catalog.current() for _ in range(20)))
     assert all(s is snapshots[0] for s in snapshots)
+
+
+async def test_an_old_appkey_works_until_its_grace_ends_and_then_is_unknown(db: Database) -> None:
+    customer = await db.write(customers.create_customer, "甲", 10)
+    ends = int(time.time()) + 2
+    rotated = await db.write(customers.rotate_appkey, customer.id, grace_seconds=2, at=ends - 2)
+    catalog = Catalog(db, poll_seconds=60)  # the cached view itself must stop the old key
+    _, new = await catalog.customer(rotated.appkey)
+    _, old = await catalog.customer(customer.appkey)
+    assert new is not None and old is not None and new.customer.id == old.customer.id == customer.id
+    while (await catalog.customer(customer.appkey))[1] is not None:
+        assert time.time() < ends + 2, "the old appkey still works after its grace"
+        await asyncio.sleep(0.05)
+    assert time.time() >= ends
+    assert (await catalog.customer(rotated.appkey))[1] is not None
+    # Found by the keyed hash: the cache holds no appkey.
+    snapshot = await catalog.current()
+    assert customer.appkey not in snapshot.customers and rotated.appkey not in snapshot.customers

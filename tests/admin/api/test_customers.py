@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsplatform.store import accounts, templates
+from smsplatform.store import accounts, customers, templates
 from smsplatform.store.templates import TemplateDraft
 from tests.admin.api.conftest import Mgmt
 
@@ -199,3 +199,26 @@ async def test_words_platform_switches_and_settings(mgmt: Mgmt) -> None:
     settings = {s["name"]: s for s in await mgmt.ok("GET", "/settings", as_reviewer=True)}
     assert settings["admin_port"]["value"] == "8081"
     assert set(settings["admin_secret"]) == {"name", "value", "source"}
+
+
+async def test_a_new_appkey_is_in_the_rotation_answer_only_and_the_old_one_keeps_its_grace(
+    mgmt: Mgmt,
+) -> None:
+    created = await mgmt.ok("POST", "/customers", json={"name": "客户甲", "totalnum": 10})
+    cid = created["customer"]["id"]
+    rotated = await mgmt.ok("POST", f"/customers/{cid}/rotate-key", json={"grace_seconds": 600})
+    assert len(rotated["appkey"]) == 32 and rotated["appkey"] != created["appkey"]
+    assert rotated["customer"]["old_appkey_ends_at"] is not None
+    with mgmt.db.engine.connect() as conn:
+        assert customers.get_customer_by_appkey(conn, created["appkey"]) is not None
+    shown = str(await mgmt.ok("GET", f"/customers/{cid}")) + str(await mgmt.ok("GET", "/customers"))
+    assert created["appkey"] not in shown and rotated["appkey"] not in shown
+    refused = await mgmt.client.post(f"/customers/{cid}/rotate-key", json={"grace_seconds": -1})
+    assert refused.status_code == 400 and "grace" in refused.text
+    forbidden = await mgmt.reviewer.post(f"/customers/{cid}/rotate-key", json={})
+    assert forbidden.status_code == 403
+    default = await mgmt.ok("POST", f"/customers/{cid}/rotate-key", json={})
+    with mgmt.db.engine.connect() as conn:
+        assert customers.get_customer_by_appkey(conn, rotated["appkey"]) is not None
+        assert customers.get_customer_by_appkey(conn, created["appkey"]) is None  # its grace ended now
+        assert customers.get_customer_by_appkey(conn, default["appkey"]) is not None
