@@ -129,6 +129,7 @@ class Services:
             builtin_carriers=carriers,
             default_route=default_route,
             processes=spec.count if spec is not None else 1,
+            listener_limits=self.settings.listener_limits,
         )
         await self.manager.start()
         self.dispatcher = Dispatcher(
@@ -169,7 +170,14 @@ class Services:
                 extra |= {"listen_login": system_id, "listen_password": password}
                 options = {"callback_host": host, "callback_port": str(listen_port)}
                 options |= {"callback_login": system_id, "callback_password": password}
-            server = create_simulator(protocol, {system_id: password}, rule, options=options, record=False)
+            server = create_simulator(
+                protocol,
+                {system_id: password},
+                rule,
+                options=options,
+                record=False,
+                limits=settings.listener_limits,
+            )
             port = settings.simulator_port + offset if settings.simulator_port else 0
             await server.start(host, port)
             self.simulators[protocol] = server

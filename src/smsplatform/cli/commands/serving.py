@@ -69,6 +69,7 @@ def simulator(args: argparse.Namespace, ops: Operations) -> None:
                 record=args.record,
                 first_id=args.first_id,
                 reports_first=args.reports_first,
+                limits=ops.settings.listener_limits,
             )
         )
 
