@@ -292,6 +292,20 @@ def test_content_longer_than_the_frame_is_a_decode_error() -> None:
         decode(bytes(frame))
 
 
+def test_more_than_100_destinations_is_a_decode_error() -> None:
+    # Encode refuses them too: whatever decodes can be sent on as it came.
+    frame = encode(Submit(5, dest_term_ids=("13800138000",) * 100))
+    count_at = 12 + 104  # header, then MsgType .. ChargeTermID
+    assert frame[count_at] == 100
+    numbers_end = count_at + 1 + 100 * 21
+    frame = (
+        frame[:count_at] + bytes([101]) + frame[count_at + 1 : numbers_end] + bytes(21) + frame[numbers_end:]
+    )
+    frame = len(frame).to_bytes(4, "big") + frame[4:]
+    with pytest.raises(PduDecodeError, match="DestTermIDCount 101"):
+        decode(frame)
+
+
 def test_a_tlv_running_past_the_body_is_a_decode_error() -> None:
     frame = encode(Submit(5, dest_term_ids=("1",))) + bytes.fromhex("0002 0005 01")
     frame = len(frame).to_bytes(4, "big") + frame[4:]

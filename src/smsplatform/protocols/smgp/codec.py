@@ -260,6 +260,9 @@ def _decode_submit(sequence: int, body: BodyReader) -> Submit:
     src_term_id = body.text(TERM_ID_WIDTH, "SrcTermID")
     charge_term_id = body.text(TERM_ID_WIDTH, "ChargeTermID")
     dest_count = body.uint(1, "DestTermIDCount")
+    if dest_count > MAX_DEST_TERM_IDS:
+        # Refused as the encoder refuses it, so that every Submit decoded can be sent on as it came.
+        raise ProtocolError(f"DestTermIDCount {dest_count} is over {MAX_DEST_TERM_IDS}")
     dest_term_ids = tuple(body.text(TERM_ID_WIDTH, "DestTermID") for _ in range(dest_count))
     msg_content = body.raw(body.uint(1, "MsgLength"), "MsgContent")
     reserve = body.text(8, "Reserve")
@@ -491,6 +494,8 @@ def _fast_decode_submit(sequence: int, frame: bytes) -> Submit | None:
         charge_term_id,
         count,
     ) = _SUBMIT_FRONT.unpack_from(frame)
+    if count > MAX_DEST_TERM_IDS:
+        return None
     start = _SUBMIT_FRONT.size
     end = start + TERM_ID_WIDTH * count
     dests = tuple([_text(frame[at : at + TERM_ID_WIDTH]) for at in range(start, end, TERM_ID_WIDTH)])
