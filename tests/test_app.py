@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import os
 import signal
@@ -33,11 +34,19 @@ def test_open_database_makes_the_data_dir_and_migrates(tmp_path: Path) -> None:
         db.close()
 
 
-def test_open_database_uses_the_database_url_and_no_data_dir(tmp_path: Path) -> None:
+def test_open_database_uses_the_database_url_and_the_data_dir_only_for_the_key(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    db = open_database(Settings(data_dir=tmp_path / "unused", database_url=url))
+    db = open_database(Settings(data_dir=tmp_path / "keys", database_url=url))
     db.close()
     assert (tmp_path / "elsewhere.db").exists()
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["secret.key"]
+
+
+def test_open_database_with_a_given_key_makes_no_data_dir(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    key = base64.b64encode(b"k" * 32).decode()
+    db = open_database(Settings(data_dir=tmp_path / "unused", database_url=url, secret_key=key))
+    db.close()
     assert not (tmp_path / "unused").exists()
 
 

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,13 +20,12 @@ import sqlalchemy as sa
 from smsplatform.config import Settings
 from smsplatform.store import secrets as secret_store
 from smsplatform.store.database import Database, create_engine, migrate
+from smsplatform.store.private_files import PRIVATE_DIR, PRIVATE_FILE, create_once
 from smsplatform.store.secrets import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
 
 KEY_FILE = "secret.key"
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
 
 
 def open_database(settings: Settings) -> Database:
@@ -119,21 +117,11 @@ def _default_key(path: Path, url: str) -> bytes:
             "secret_key_file)"
         )
     _private_dir(path.parent, create=True)
-    key = secret_store.new_key()
-    # Written whole under a temporary name, then linked into place: a process starting beside this one
-    # either finds no file or the whole key, and if it made a key of its own, only one of them wins.
-    fd, staging = tempfile.mkstemp(dir=path.parent, prefix=".secret-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secret_store.encode_key(key) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(staging, path)
-        except FileExistsError:
-            return secret_store.decode_key(path.read_text(), source=str(path))
-    finally:
-        os.unlink(staging)
+    # If a process starting beside this one made a key of its own, only one of them wins.
+    text, made = create_once(path, secret_store.encode_key(secret_store.new_key()) + "\n")
+    key = secret_store.decode_key(text, source=str(path))
+    if not made:
+        return key
     log.warning(
         "made a new secret key in %s: keep a copy, the database's secrets cannot be read without it", path
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import stat
 from pathlib import Path
 
 from smsplatform.dispatch.journal import SUFFIX, ReceiptJournal
@@ -99,3 +100,14 @@ async def test_segments_being_read_back_are_not_read_by_another(tmp_path: Path) 
     assert [r.remote_id for r in first.receipts] == ["id1"]
     first.forget()
     assert segments(tmp_path) == []
+
+
+async def test_the_journal_is_readable_by_the_platforms_user_only(tmp_path: Path) -> None:
+    directory = tmp_path / "receipts"
+    journal = ReceiptJournal(directory)
+    journal.recover()
+    await journal.append(receipt(1))
+    [segment] = segments(directory)
+    assert stat.S_IMODE(directory.stat().st_mode) & 0o077 == 0
+    assert stat.S_IMODE(segment.stat().st_mode) & 0o077 == 0
+    journal.close()

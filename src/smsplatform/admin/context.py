@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from smsplatform.config import Settings
 from smsplatform.store.database import Database
+from smsplatform.store.private_files import create_once
 
 KEY_FILE = "admin.key"
 
@@ -31,12 +31,5 @@ def session_key(settings: Settings) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: theirs is the one
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key
+    text, _ = create_once(path, secrets.token_urlsafe(48) + "\n")  # another process's, if it was first
+    return text.strip()

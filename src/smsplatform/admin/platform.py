@@ -33,7 +33,7 @@ API_ENDPOINTS = (
 )
 TARGET = "platform"
 # Settings whose value is a secret, or may hold one (a password in a database URL).
-SECRET_SETTINGS = frozenset({"admin_secret"})
+SECRET_SETTINGS = frozenset({"admin_secret", "secret_key"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,7 +135,7 @@ class ReceiptJournal:
 
     def recover(self) -> Recovered:
         """Read back the segments of processes that died (call once, before journaling anything)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         receipts: list[ReceiptIn] = []
         paths: list[Path] = []
         files: list[IO[bytes]] = []
@@ -221,7 +221,8 @@ class ReceiptJournal:
             self._collect()
         self._counter += 1
         path = self.directory / f"{self._prefix}-{os.getpid()}-{self._counter}{SUFFIX}"
-        file = path.open("ab")
+        # Receipts name numbers: readable by the platform's user only.
+        file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         _lock(file)
         segment = _Segment(path, file, now)
         self._segments.append(segment)

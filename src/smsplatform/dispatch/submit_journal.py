@@ -201,7 +201,7 @@ class SubmitJournal:
 
     def open(self, owner: str) -> None:
         """Start journaling for `owner` (after the dead processes' segments were taken)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.owner = owner
         self._loop = asyncio.get_running_loop()
         self._segment = self._new_segment()
