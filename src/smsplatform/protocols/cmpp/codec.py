@@ -30,6 +30,7 @@ from smsplatform.protocols.cmpp.layout import (
 )
 from smsplatform.protocols.cmpp.pdu import CmppVersion, CommandId, Pdu
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.framing import LengthPrefixedReader
 
 HEADER_SIZE = 12
 # The largest legal frame is a 3.0 SUBMIT to 255 numbers with 255 content octets (about 8.5 KiB); anything
@@ -38,9 +39,7 @@ MAX_FRAME_SIZE = 64 * 1024
 
 _U32_MAX = 0xFFFFFFFF
 _HEADER = struct.Struct(">III")
-_LENGTH = struct.Struct(">I")
 _NUL = b"\0"
-_COMPACT_AFTER = 64 * 1024  # octets of consumed frames the reader keeps before dropping them
 
 # For fixed-size bodies the size picks the layout whatever the negotiated version (see layouts_by_body_size).
 _BY_BODY_SIZE: dict[int, dict[int, Plan]] = {
@@ -127,63 +126,29 @@ def _decode_fields(layout: Layout, pdu_class: type[Pdu], frame: bytes, command_i
     return pdu
 
 
-class PduReader:
-    """Cuts PDUs out of a CMPP byte stream.
+class PduReader(LengthPrefixedReader[Pdu]):
+    """Cuts PDUs out of a CMPP byte stream (see `protocols.framing.LengthPrefixedReader`).
 
-    ``version`` may be changed once CONNECT has settled it; it applies to frames decoded afterwards. A length
-    field below the header size or above ``max_frame_size`` raises ProtocolError at once (nothing more is
-    buffered for it) and again on every later call: the stream cannot be resynchronised, so the link must
-    close. A well-framed but undecodable PDU raises PduDecodeError and is consumed, so the frames after it
-    still come out.
+    ``version`` may be changed once CONNECT has settled it; it applies to frames decoded afterwards.
     """
+
+    __slots__ = ("version",)
 
     def __init__(self, version: CmppVersion, *, max_frame_size: int = MAX_FRAME_SIZE) -> None:
         self.version = version
-        self._max_frame_size = max_frame_size
-        self._buffer = bytearray()
-        self._start = 0  # where the next frame begins in _buffer
-        self._framing_error: ProtocolError | None = None
+        super().__init__(
+            self._decode_frame,
+            header_size=HEADER_SIZE,
+            max_frame_size=max_frame_size,
+            framing_error=_framing_error,
+        )
 
-    @property
-    def buffered(self) -> int:
-        """Octets received but not yet returned as PDUs."""
-        return len(self._buffer) - self._start
-
-    def receive_data(self, data: bytes) -> None:
-        if self._framing_error is None:
-            self._buffer += data
-
-    def next_pdu(self) -> Pdu | None:
-        """The next complete PDU, or None until more data arrives."""
-        if self._framing_error is not None:
-            raise self._framing_error
-        start = self._start
-        available = len(self._buffer) - start
-        if available < 4:
-            return None
-        (total_length,) = _LENGTH.unpack_from(self._buffer, start)
-        if total_length < HEADER_SIZE or total_length > self._max_frame_size:
-            self._framing_error = ProtocolError(
-                f"Total_Length {total_length} outside {HEADER_SIZE}..{self._max_frame_size}"
-            )
-            self._buffer.clear()
-            self._start = 0
-            raise self._framing_error
-        if available < total_length:
-            return None
-        end = start + total_length
-        frame = bytes(self._buffer[start:end])
-        # Advance an offset and compact now and then, so many small frames in one read do not each pay
-        # for shifting the rest of the buffer.
-        if end == len(self._buffer):
-            self._buffer.clear()
-            self._start = 0
-        elif end > _COMPACT_AFTER:
-            del self._buffer[:end]
-            self._start = 0
-        else:
-            self._start = end
+    def _decode_frame(self, frame: bytes) -> Pdu:
         return decode(frame, self.version)
+
+
+def _framing_error(length: int, smallest: int, largest: int) -> ProtocolError:
+    return ProtocolError(f"Total_Length {length} outside {smallest}..{largest}")
 
 
 # --- fast path: compiled plans (see layout.Plan) -------------------------------------------------------

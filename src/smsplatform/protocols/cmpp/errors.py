@@ -1,16 +1,5 @@
-"""The error for one bad PDU inside a well-framed stream."""
+"""The error for one bad PDU inside a well-framed CMPP stream: the shared `PduDecodeError`."""
 
-from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.errors import PduDecodeError
 
-
-class PduDecodeError(ProtocolError):
-    """A frame whose header was read but whose body cannot be decoded (or whose command is unknown).
-
-    The stream is still in step, so the link can answer ``command_id``/``sequence`` with an error Result
-    and carry on; a plain ``ProtocolError`` from the reader means the framing itself is lost.
-    """
-
-    def __init__(self, message: str, *, command_id: int, sequence: int) -> None:
-        super().__init__(f"{message} (command_id=0x{command_id:08x}, sequence={sequence})")
-        self.command_id = command_id
-        self.sequence = sequence
+__all__ = ["PduDecodeError"]

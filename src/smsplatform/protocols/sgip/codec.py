@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.framing import LengthPrefixedReader
 from smsplatform.protocols.sgip.errors import PduDecodeError
 from smsplatform.protocols.sgip.pdu import (
     Bind,
@@ -696,46 +697,20 @@ _FAST_DECODERS: Final[dict[int, Callable[[SgipSequence, bytes], Pdu | None]]] = 
 }
 
 
-class PduReader:
-    """Cuts a byte stream into PDUs without doing any I/O (in the manner of h11).
+class PduReader(LengthPrefixedReader[Pdu]):
+    """Cuts an SGIP byte stream into PDUs (see `protocols.framing.LengthPrefixedReader`).
 
-    Feed whatever the socket gave with `receive_data`, then call `next_pdu` until it returns None.
-    A frame whose body does not parse is consumed and raises `PduDecodeError` with its command id
-    and sequence, and reading continues with the next frame. A Message Length outside
-    [HEADER_LENGTH, max_frame_length] means framing is lost: it raises a plain ProtocolError, and so
-    does every later call, because nothing after it can be trusted; the link should close.
+    A Message Length outside [HEADER_LENGTH, max_frame_length] means framing is lost: it raises a plain
+    ProtocolError, and so does every later call; the link should close.
     """
 
+    __slots__ = ()
+
     def __init__(self, max_frame_length: int = MAX_FRAME_LENGTH) -> None:
-        self._buffer = bytearray()
-        self._max_frame_length = max_frame_length
-        self._framing_error: str | None = None
+        super().__init__(
+            decode, header_size=HEADER_LENGTH, max_frame_size=max_frame_length, framing_error=_framing_error
+        )
 
-    def receive_data(self, data: bytes) -> None:
-        """Append bytes read from the peer (discarded once framing is lost)."""
-        if self._framing_error is None:
-            self._buffer += data
 
-    def next_pdu(self) -> Pdu | None:
-        """The next complete PDU, or None until more bytes arrive."""
-        if self._framing_error is not None:
-            raise ProtocolError(self._framing_error)
-        if len(self._buffer) < _U32.size:
-            return None
-        (length,) = _U32.unpack_from(self._buffer)
-        if not HEADER_LENGTH <= length <= self._max_frame_length:
-            self._framing_error = (
-                f"SGIP Message Length {length} is outside {HEADER_LENGTH}-{self._max_frame_length}"
-            )
-            self._buffer.clear()
-            raise ProtocolError(self._framing_error)
-        if len(self._buffer) < length:
-            return None
-        frame = bytes(self._buffer[:length])
-        del self._buffer[:length]
-        return decode(frame)
-
-    @property
-    def buffered(self) -> int:
-        """Octets held for an incomplete frame; non-zero at end of stream means the peer cut a frame."""
-        return len(self._buffer)
+def _framing_error(length: int, smallest: int, largest: int) -> ProtocolError:
+    return ProtocolError(f"SGIP Message Length {length} is outside {smallest}-{largest}")

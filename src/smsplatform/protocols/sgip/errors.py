@@ -1,18 +1,10 @@
-"""The error for one bad PDU inside a well-framed SGIP stream."""
+"""The error for one bad PDU inside a well-framed SGIP stream: the shared `protocols.errors.PduDecodeError`.
 
-from smsplatform.protocols.errors import ProtocolError
-from smsplatform.protocols.sgip.pdu import SgipSequence
+Its `sequence` is an `SgipSequence`. The link answers its `command_id`/`sequence` with an error Result
+(`responses.error_response`) and carries on; a plain ProtocolError from the reader means the framing
+itself is lost and the link should close.
+"""
 
+from smsplatform.protocols.errors import PduDecodeError
 
-class PduDecodeError(ProtocolError):
-    """A frame whose header was read but whose body cannot be decoded (or whose command is unknown).
-
-    The stream is still in step, so the link can answer `command_id`/`sequence` with an error Result
-    (`responses.error_response`) and carry on; a plain ProtocolError from the reader means the framing
-    itself is lost and the link should close.
-    """
-
-    def __init__(self, message: str, *, command_id: int, sequence: SgipSequence) -> None:
-        super().__init__(f"{message} (command_id=0x{command_id:08x}, sequence={sequence.format()})")
-        self.command_id = command_id
-        self.sequence = sequence
+__all__ = ["PduDecodeError"]

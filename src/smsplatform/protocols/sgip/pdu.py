@@ -119,6 +119,9 @@ class SgipSequence:
         """Canonical text "node-timestamp-number" in plain decimal, e.g. "3075112345-1120203225-7"."""
         return f"{self.node_id}-{self.timestamp}-{self.number}"
 
+    def __str__(self) -> str:
+        return self.format()
+
     @classmethod
     def parse(cls, text: str) -> SgipSequence:
         """Inverse of `format`; only the canonical form is accepted, so one sequence has one id."""

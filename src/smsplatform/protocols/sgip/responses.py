@@ -50,10 +50,12 @@ def respond(request: Request, result: int = 0) -> Response:
     return response
 
 
-def error_response(error: PduDecodeError) -> Response | None:
+def error_response(error: PduDecodeError[SgipSequence]) -> Response | None:
     """The answer to a command whose body could not be decoded, or None when there is none to give.
 
     None for responses (never answered) and for command ids this codec does not know; spec
     §3.7.2.4.2 then has the link drop the connection.
     """
+    if error.command_id is None:
+        return None
     return response_for(error.command_id, error.sequence, Result.BAD_PARAMETER_FORMAT)

@@ -15,6 +15,7 @@ from typing import Any, Final, assert_never
 
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.fastpath import slot_builder
+from smsplatform.protocols.framing import LengthPrefixedReader
 from smsplatform.protocols.smgp.errors import PduDecodeError
 from smsplatform.protocols.smgp.pdu import (
     AUTHENTICATOR_LENGTH,
@@ -126,60 +127,23 @@ def _decode_fields(frame: bytes, command_id: int, sequence: int) -> Pdu:
         raise PduDecodeError(f"{name}: {exc}", command_id=command_id, sequence=sequence) from exc
 
 
-class PduReader:
-    """Sans-IO framing: feed received bytes with `receive_data`, take PDUs with `next_pdu`.
+class PduReader(LengthPrefixedReader[Pdu]):
+    """Sans-IO framing of an SMGP stream (see `protocols.framing.LengthPrefixedReader`).
 
     A PacketLength outside [12, max_packet_length] means the stream can no longer be cut into
     frames; the reader raises ProtocolError and keeps raising it, since the link must close.
-    A frame whose body cannot be decoded is consumed before `PduDecodeError` is raised, so the
-    next call returns the frames after it.
     """
 
-    __slots__ = ("_broken", "_buffer", "_max_packet_length", "_start")
+    __slots__ = ()
 
     def __init__(self, max_packet_length: int = MAX_PACKET_LENGTH) -> None:
-        self._buffer = bytearray()
-        self._start = 0
-        self._max_packet_length = max_packet_length
-        self._broken: str | None = None  # why the stream fell out of step, once it has
+        super().__init__(
+            decode, header_size=HEADER_LENGTH, max_frame_size=max_packet_length, framing_error=_framing_error
+        )
 
-    @property
-    def buffered(self) -> int:
-        """Octets of a partial frame held back; non-zero at end of stream means a truncated PDU."""
-        return len(self._buffer) - self._start
 
-    def receive_data(self, data: bytes) -> None:
-        if self._broken is None:
-            self._buffer += data
-
-    def next_pdu(self) -> Pdu | None:
-        if self._broken is not None:
-            raise ProtocolError(self._broken)
-        available = len(self._buffer) - self._start
-        if available < 4:
-            self._compact()
-            return None
-        packet_length = int.from_bytes(self._buffer[self._start : self._start + 4], "big")
-        if not HEADER_LENGTH <= packet_length <= self._max_packet_length:
-            self._broken = (
-                f"PacketLength {packet_length} outside {HEADER_LENGTH}..{self._max_packet_length}; "
-                "the stream is out of step"
-            )
-            self._buffer = bytearray()
-            self._start = 0
-            raise ProtocolError(self._broken)
-        if available < packet_length:
-            self._compact()
-            return None
-        frame = bytes(self._buffer[self._start : self._start + packet_length])
-        self._start += packet_length
-        return decode(frame)
-
-    def _compact(self) -> None:
-        # Dropping consumed octets only when waiting for more keeps a burst of frames linear.
-        if self._start:
-            del self._buffer[: self._start]
-            self._start = 0
+def _framing_error(length: int, smallest: int, largest: int) -> ProtocolError:
+    return ProtocolError(f"PacketLength {length} outside {smallest}..{largest}; the stream is out of step")
 
 
 def _encode_login(out: bytearray, pdu: Login) -> None:

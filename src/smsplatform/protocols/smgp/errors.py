@@ -1,17 +1,9 @@
-"""The error for one bad PDU inside a well-framed SMGP stream."""
+"""The error for one bad PDU inside a well-framed SMGP stream: the shared `protocols.errors.PduDecodeError`.
 
-from smsplatform.protocols.errors import ProtocolError
+The link answers its `command_id`/`sequence` with an error Status (`responses.error_response`) and
+carries on; a plain ProtocolError from the reader means the framing itself is lost.
+"""
 
+from smsplatform.protocols.errors import PduDecodeError
 
-class PduDecodeError(ProtocolError):
-    """A frame whose header was read but whose body cannot be decoded (or whose RequestID is unknown).
-
-    The stream is still in step, so the link can answer `command_id`/`sequence` with an error Status
-    (`responses.error_response`) and carry on; a plain ProtocolError from the reader means the framing
-    itself is lost and the link should close.
-    """
-
-    def __init__(self, message: str, *, command_id: int, sequence: int) -> None:
-        super().__init__(f"{message} (command_id=0x{command_id:08x}, sequence={sequence})")
-        self.command_id = command_id
-        self.sequence = sequence
+__all__ = ["PduDecodeError"]

@@ -38,10 +38,12 @@ def response_for(command_id: int, sequence: int, status: int) -> Response | None
             return None
 
 
-def error_response(error: PduDecodeError) -> Response | None:
+def error_response(error: PduDecodeError[int]) -> Response | None:
     """The answer to a request whose body could not be decoded, or None when there is none to give.
 
     None for responses (never answered) and for RequestIDs this codec does not know, whose response
     layout it cannot write; the link then logs it, or drops the connection if that keeps happening.
     """
+    if error.command_id is None:
+        return None
     return response_for(error.command_id, error.sequence, Status.MESSAGE_STRUCTURE_ERROR)

@@ -19,6 +19,7 @@ from typing import Any
 
 from smsplatform.protocols.errors import ProtocolError
 from smsplatform.protocols.fastpath import slot_builder
+from smsplatform.protocols.framing import LengthPrefixedReader
 from smsplatform.protocols.smpp.errors import SmppDecodeError
 from smsplatform.protocols.smpp.layout import LAYOUTS, MAX_SHORT_MESSAGE, PLANS, Field, Kind, Layout, Plan
 from smsplatform.protocols.smpp.pdu import Pdu, is_response_id
@@ -35,7 +36,6 @@ MAX_COMMAND_LENGTH = 0x10000 + 0x1000
 _U32_MAX = 0xFFFFFFFF
 _MAX_SHORT_MESSAGE = MAX_SHORT_MESSAGE
 _TLV_HEADER = struct.Struct(">HH")
-_LENGTH = struct.Struct(">I")
 _OCTET = tuple(bytes((value,)) for value in range(256))
 # A tag and a length read off the wire fit their 16 bits by construction: Tlv's checks would find nothing.
 _read_tlv = slot_builder(Tlv, ("tag", "value"), trusted=True)
@@ -252,7 +252,7 @@ def _decode_fields(layout: Layout, frame: bytes, command_id: int, command_status
     except _BodyError as exc:
         kind = "response" if is_response_id(command_id) else "request"
         raise SmppDecodeError(
-            f"{layout.pdu_class.__name__} {kind} (sequence {sequence}): {exc}",
+            f"{layout.pdu_class.__name__} {kind}: {exc}",
             command_id=command_id,
             sequence=sequence,
             status=exc.status,
@@ -306,62 +306,24 @@ def _decode_body(body: memoryview, layout: Layout) -> dict[str, Any]:
 # --- streams --------------------------------------------------------------------------------
 
 
-class PduReader:
-    """Cuts a byte stream into PDUs.
+class PduReader(LengthPrefixedReader[Pdu]):
+    """Cuts a byte stream into PDUs (see `protocols.framing.LengthPrefixedReader`).
 
     A frame whose body is malformed is consumed and reported as `SmppDecodeError` with its
     command_id and sequence set; the PDUs after it are still read. A command_length outside
-    16..`max_command_length` is rejected as soon as its four octets arrive, without waiting for
-    (or buffering) the rest; the stream has lost its framing then, so the same error is raised
-    on every later call and the link must close.
+    16..`max_command_length` is an `SmppDecodeError` without them: the stream has lost its framing,
+    the same error is raised on every later call, and the link must close.
     """
 
+    __slots__ = ()
+
     def __init__(self, max_command_length: int = MAX_COMMAND_LENGTH) -> None:
-        self._buffer = bytearray()
-        self._start = 0
-        self._max_command_length = max_command_length
-        self._broken: SmppDecodeError | None = None
+        super().__init__(
+            decode, header_size=HEADER_LENGTH, max_frame_size=max_command_length, framing_error=_framing_error
+        )
 
-    @property
-    def buffered(self) -> int:
-        """Octets received but not yet part of a returned PDU; non-zero at EOF means a cut frame."""
-        return len(self._buffer) - self._start
 
-    def receive_data(self, data: bytes) -> None:
-        if self._broken is None:
-            self._buffer += data
-
-    def next_pdu(self) -> Pdu | None:
-        """The next whole PDU, or None until more data arrives."""
-        if self._broken is not None:
-            raise self._broken
-        available = len(self._buffer) - self._start
-        if available < 4:
-            return None
-        (length,) = _LENGTH.unpack_from(self._buffer, self._start)
-        if not HEADER_LENGTH <= length <= self._max_command_length:
-            self._broken = SmppDecodeError(
-                f"command_length {length} is outside {HEADER_LENGTH}..{self._max_command_length}",
-                status=CommandStatus.ESME_RINVCMDLEN,
-            )
-            self._buffer.clear()
-            self._start = 0
-            raise self._broken
-        if available < length:
-            return None
-        start = self._start
-        _, command_id, command_status, sequence = _HEADER.unpack_from(self._buffer, start)
-        frame = bytes(self._buffer[start : start + length])
-        self._consume(length)
-        return _decode_frame(frame, command_id, command_status, sequence)
-
-    def _consume(self, length: int) -> None:
-        # Advance an offset and compact now and then, so many small frames in one read do not
-        # each pay for shifting the rest of the buffer.
-        self._start += length
-        if self._start == len(self._buffer):
-            self._buffer.clear()
-            self._start = 0
-        elif self._start > 0x10000:
-            del self._buffer[: self._start]
-            self._start = 0
+def _framing_error(length: int, smallest: int, largest: int) -> ProtocolError:
+    return SmppDecodeError(
+        f"command_length {length} is outside {smallest}..{largest}", status=CommandStatus.ESME_RINVCMDLEN
+    )

@@ -1,10 +1,10 @@
-"""The SMPP flavour of ProtocolError, carrying what a link needs to answer the bad PDU."""
+"""The SMPP flavour of the shared PduDecodeError, carrying the command_status to answer with."""
 
-from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.errors import PduDecodeError
 from smsplatform.protocols.smpp.status import CommandStatus
 
 
-class SmppDecodeError(ProtocolError):
+class SmppDecodeError(PduDecodeError[int | None]):
     """A frame that could not be decoded.
 
     `command_id` and `sequence` are set when the frame was whole and its header readable: the link
@@ -22,7 +22,5 @@ class SmppDecodeError(ProtocolError):
         sequence: int | None = None,
         status: int = CommandStatus.ESME_RSYSERR,
     ) -> None:
-        super().__init__(message)
-        self.command_id = command_id
-        self.sequence = sequence
+        super().__init__(message, command_id=command_id, sequence=sequence)
         self.status = status
