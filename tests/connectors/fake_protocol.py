@@ -7,7 +7,7 @@ length(4) command(1) sequence(4) status(4) body; bodies are NUL-separated fields
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +25,7 @@ from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.framing import Framing, LinkEnd
 from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, decode_text
 from smsplatform.simulator.dialect import (
@@ -34,7 +35,6 @@ from smsplatform.simulator.dialect import (
     Outgoing,
     Receipt,
     SmscDialect,
-    SmscPduKind,
     SubmitRequest,
     SubmitStatus,
 )
@@ -103,6 +103,36 @@ class Reader:
         return Frame(command, sequence, status, body)
 
 
+class FakeFraming(Framing[Frame]):
+    """The toy protocol's framing, shared by its adapter and its dialect."""
+
+    protocol: ClassVar[str] = "fake"
+    requests: ClassVar[Mapping[int, PduKind]] = {
+        BIND: PduKind.BIND,
+        SUBMIT: PduKind.SUBMIT,
+        DELIVER: PduKind.DELIVER,
+        LINK: PduKind.LINK_TEST,
+        UNBIND: PduKind.UNBIND,
+    }
+
+    def new_reader(self) -> Reader:
+        return Reader()
+
+    def encode(self, pdu: Frame) -> bytes:
+        return encode(pdu)
+
+    def classify(self, pdu: Frame) -> PduKind:
+        if pdu.command & RESPONSE:
+            return PduKind.RESPONSE
+        return self._kinds.get(pdu.command, PduKind.OTHER)
+
+    def key(self, pdu: Frame) -> Hashable:
+        return pdu.sequence
+
+    def error_response(self, error: ProtocolError) -> Frame | None:
+        return Frame(NACK, getattr(error, "sequence", 0) or 0, INVALID)
+
+
 ROLE_NAMES = {SessionRole.TRANSCEIVER: b"trx", SessionRole.TRANSMITTER: b"tx", SessionRole.RECEIVER: b"rx"}
 
 
@@ -111,6 +141,7 @@ class FakeAdapter(ProtocolAdapter[Frame]):
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
+        self.framing = FakeFraming(LinkEnd.ESME)
         self._ref = 0
         self._parts: Reassembler[bytes] = Reassembler()
         self.listen: tuple[str, int] | None = None
@@ -122,28 +153,6 @@ class FakeAdapter(ProtocolAdapter[Frame]):
 
     def listen_address(self) -> tuple[str, int] | None:
         return self.listen
-
-    def new_reader(self) -> Reader:
-        return Reader()
-
-    def encode(self, pdu: Frame) -> bytes:
-        return encode(pdu)
-
-    def classify(self, pdu: Frame) -> PduKind:
-        if pdu.command & RESPONSE:
-            return PduKind.RESPONSE
-        return {
-            BIND: PduKind.BIND,
-            LINK: PduKind.LINK_TEST,
-            UNBIND: PduKind.UNBIND,
-            DELIVER: PduKind.DELIVER,
-        }.get(pdu.command, PduKind.OTHER)
-
-    def key(self, pdu: Frame) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Frame | None:
-        return Frame(NACK, getattr(error, "sequence", 0) or 0, INVALID)
 
     def reject(self, pdu: Frame) -> Frame | None:
         return Frame(NACK, pdu.sequence, REFUSED)
@@ -215,27 +224,9 @@ class FakeAdapter(ProtocolAdapter[Frame]):
 class FakeDialect(SmscDialect[Frame]):
     protocol: ClassVar[str] = "fake"
 
-    def new_reader(self) -> Reader:
-        return Reader()
-
-    def encode(self, pdu: Frame) -> bytes:
-        return encode(pdu)
-
-    def classify(self, pdu: Frame) -> SmscPduKind:
-        if pdu.command & RESPONSE:
-            return SmscPduKind.RESPONSE
-        return {
-            BIND: SmscPduKind.BIND,
-            SUBMIT: SmscPduKind.SUBMIT,
-            LINK: SmscPduKind.LINK_TEST,
-            UNBIND: SmscPduKind.UNBIND,
-        }.get(pdu.command, SmscPduKind.OTHER)
-
-    def key(self, pdu: Frame) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Frame | None:
-        return Frame(NACK, getattr(error, "sequence", 0) or 0, INVALID)
+    def __init__(self, *, id_format: str = "hex") -> None:
+        super().__init__(id_format=id_format)
+        self.framing = FakeFraming(LinkEnd.SMSC)
 
     def reject(self, pdu: Frame) -> Frame | None:
         return Frame(NACK, pdu.sequence, REFUSED)

@@ -3,7 +3,8 @@
 The engine (`session.py`, `link.py`) owns sockets, the window, the rate cap, timeouts, heartbeats and
 reconnects; an adapter owns everything that differs per protocol: which PDU is which, how to build
 the requests and answers, and how to read results, receipts and MO. Adapters are sans-IO: they only
-turn PDUs into values and values into PDUs, so a new protocol is one small module.
+turn PDUs into values and values into PDUs, so a new protocol is one small module. How bytes
+become PDUs (`framing`) is the protocol's own and shared with the simulator (`protocols/link/`).
 
 One adapter instance serves one connector (all its sessions), so state that spans sessions, such
 as the concatenation reference counter or partial MO, lives on the adapter.
@@ -23,15 +24,28 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from smsplatform.connectors.config import BindMode, ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.framing import FrameReader, Framing, PduKind
+
+__all__ = [
+    "AckStatus",
+    "BindAcceptance",
+    "BindResult",
+    "Delivery",
+    "FrameReader",
+    "PduKind",
+    "ProtocolAdapter",
+    "RequestFrame",
+    "SegmentAnswer",
+    "SessionRole",
+]
 
 P = TypeVar("P")
-P_co = TypeVar("P_co", covariant=True)
 
 # A request ready to send: the key its response will be matched by, and its whole frame.
 RequestFrame = tuple[Hashable, bytes]
@@ -53,36 +67,12 @@ class SessionRole(StrEnum):
         return self is not SessionRole.TRANSMITTER
 
 
-class PduKind(IntEnum):
-    """How the engine treats an incoming PDU."""
-
-    RESPONSE = 1  # answers one of our requests; matched to it by `key`
-    LINK_TEST = 2  # the peer's heartbeat; answered with `link_test_response`
-    UNBIND = 3  # the peer logs out; answered with `unbind_response`, then the link closes
-    DELIVER = 4  # a report or MO; read with `read_deliver`, acknowledged with `deliver_response`
-    BIND = 5  # the peer logs in (sessions we accepted); judged by `accept_bind`
-    OTHER = 6  # anything else; answered with `reject`
-
-
 class AckStatus(IntEnum):
     """How to acknowledge a deliver."""
 
     OK = 0  # stored (or nothing to store)
     RETRY = 1  # not stored this time: the SMSC should redeliver later
     REJECT = 2  # unusable content: the SMSC should not redeliver
-
-
-class FrameReader(Protocol[P_co]):
-    """The sans-IO framing every codec's PduReader provides."""
-
-    def receive_data(self, data: bytes) -> None: ...
-
-    def next_pdu(self) -> P_co | None: ...
-
-    @property
-    def buffered(self) -> int:
-        """Octets received and not yet returned as PDUs (part of a frame, when next_pdu gave None)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +118,8 @@ class ProtocolAdapter(ABC, Generic[P]):
     default_response_tries: ClassVar[int] = 1
     default_enquire_interval: ClassVar[float] = 30.0
 
+    framing: Framing[P]  # the protocol's, for the ESME's end: set by each adapter's __init__
+
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
 
@@ -147,30 +139,30 @@ class ProtocolAdapter(ABC, Generic[P]):
         """The limits of that listener: the process's `defaults`, or this link's own options."""
         return defaults
 
-    # -- framing --------------------------------------------------------------------------------
+    # -- framing: the protocol's, shared with the simulator's end (protocols/link) -----------------
 
-    @abstractmethod
     def new_reader(self) -> FrameReader[P]:
         """A fresh frame reader for one connection."""
+        return self.framing.new_reader()
 
-    @abstractmethod
     def encode(self, pdu: P) -> bytes:
         """One whole frame."""
+        return self.framing.encode(pdu)
 
-    @abstractmethod
-    def classify(self, pdu: P) -> PduKind: ...
+    def classify(self, pdu: P) -> PduKind:
+        return self.framing.classify(pdu)
 
-    @abstractmethod
     def key(self, pdu: P) -> Hashable:
         """What matches a response to its request (the sequence number; SGIP's triple)."""
+        return self.framing.key(pdu)
 
     def framing_lost(self, error: ProtocolError) -> bool:
         """Whether the byte stream can no longer be split into frames after `error`."""
-        return getattr(error, "sequence", None) is None
+        return self.framing.framing_lost(error)
 
-    @abstractmethod
     def error_response(self, error: ProtocolError) -> P | None:
         """The answer to a well-framed PDU that could not be decoded (generic_nack); None for none."""
+        return self.framing.error_response(error)
 
     @abstractmethod
     def reject(self, pdu: P) -> P | None:

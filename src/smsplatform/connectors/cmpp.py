@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import ClassVar, Final
 
@@ -29,7 +29,6 @@ from smsplatform.connectors.adapter import (
     AckStatus,
     BindResult,
     Delivery,
-    PduKind,
     ProtocolAdapter,
     RequestFrame,
     SegmentAnswer,
@@ -38,9 +37,7 @@ from smsplatform.connectors.adapter import (
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.connectors.registry import register_adapter
-from smsplatform.protocols.cmpp import codec
 from smsplatform.protocols.cmpp.auth import authenticator_ismg, authenticator_source, connect_timestamp
-from smsplatform.protocols.cmpp.errors import PduDecodeError
 from smsplatform.protocols.cmpp.frames import SubmitFramer, message_response_frame
 from smsplatform.protocols.cmpp.msgid import format_msg_id
 from smsplatform.protocols.cmpp.pdu import (
@@ -65,6 +62,8 @@ from smsplatform.protocols.cmpp.pdu import (
 from smsplatform.protocols.cmpp.report import STAT_DELIVERED, read_report
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.cmpp import CmppFraming
+from smsplatform.protocols.link.framing import LinkEnd
 from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, can_encode, decode_text
 
@@ -77,12 +76,6 @@ VERSIONS: Final[Mapping[str, CmppVersion]] = {
     "3": CmppVersion.V30,
 }
 
-_KINDS: Final[Mapping[int, PduKind]] = {
-    CommandId.DELIVER: PduKind.DELIVER,
-    CommandId.ACTIVE_TEST: PduKind.LINK_TEST,
-    CommandId.TERMINATE: PduKind.UNBIND,
-    CommandId.CONNECT: PduKind.BIND,
-}
 _ACK_RESULT: Final[Mapping[AckStatus, int]] = {
     AckStatus.OK: Result.OK,
     AckStatus.RETRY: Result.FLOW_CONTROL,  # "later": the ISMG delivers it again
@@ -128,6 +121,7 @@ class CmppAdapter(ProtocolAdapter[Pdu]):
         if "version" in extra:
             version = parse_version(extra["version"])
         self.version = version
+        self.framing = CmppFraming(LinkEnd.ESME, self.version)
         encoding = extra.get("encoding", "ucs2")
         if encoding not in ("ucs2", "gbk"):
             raise ValueError(f"CMPP encoding is 'ucs2' or 'gbk', not {encoding!r}")
@@ -154,26 +148,6 @@ class CmppAdapter(ProtocolAdapter[Pdu]):
         return (SessionRole.TRANSCEIVER,)
 
     # -- framing --------------------------------------------------------------------------------
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader(self.version)
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu, self.version)
-
-    def classify(self, pdu: Pdu) -> PduKind:
-        if pdu.command_id & 0x80000000:
-            return PduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, PduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        # Only a deliver is both a request we answer and likely to be malformed; its Msg_Id is lost.
-        if isinstance(error, PduDecodeError) and error.command_id == CommandId.DELIVER:
-            return DeliverResp(sequence=error.sequence, msg_id=_NO_MSG_ID, result=Result.BAD_STRUCTURE)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         if isinstance(pdu, Deliver):

@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import ClassVar, Final, TypeVar
@@ -48,7 +48,6 @@ from smsplatform.connectors.adapter import (
     BindAcceptance,
     BindResult,
     Delivery,
-    PduKind,
     ProtocolAdapter,
     SegmentAnswer,
     SessionRole,
@@ -59,11 +58,12 @@ from smsplatform.connectors.registry import register_adapter
 from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.framing import LinkEnd
+from smsplatform.protocols.link.sgip import SgipFraming
 from smsplatform.protocols.reassembly import Reassembler
-from smsplatform.protocols.sgip import codec, responses
+from smsplatform.protocols.sgip import responses
 from smsplatform.protocols.sgip.coding import text_encoding_for
 from smsplatform.protocols.sgip.defaults import RESPONSE_TIMEOUT_SECONDS
-from smsplatform.protocols.sgip.errors import PduDecodeError
 from smsplatform.protocols.sgip.pdu import (
     Bind,
     BindResp,
@@ -92,13 +92,6 @@ log = logging.getLogger(__name__)
 SP_PAYS: Final = "0" * 21
 BEIJING: Final = timezone(timedelta(hours=8), "CST")  # sequence times are Beijing time (spec §3.4)
 
-_KINDS: dict[int, PduKind] = {
-    CommandId.DELIVER: PduKind.DELIVER,
-    CommandId.REPORT: PduKind.DELIVER,
-    CommandId.USERRPT: PduKind.DELIVER,
-    CommandId.UNBIND: PduKind.UNBIND,
-    CommandId.BIND: PduKind.BIND,
-}
 _ACK_RESULT = {
     AckStatus.OK: Result.OK,
     AckStatus.RETRY: Result.NODE_BUSY,  # a condition of ours: the SMG should try again later
@@ -132,6 +125,7 @@ class SgipAdapter(ProtocolAdapter[Pdu]):
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
+        self.framing = SgipFraming(LinkEnd.ESME)
         extra = config.extra
         self.corp_id = extra.get("corp_id", "")
         self.service_type = extra.get("service_type") or extra.get("service_id", "")
@@ -183,25 +177,6 @@ class SgipAdapter(ProtocolAdapter[Pdu]):
         return self._sequences.next(datetime.now(BEIJING))
 
     # -- framing --------------------------------------------------------------------------------
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader()
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu)
-
-    def classify(self, pdu: Pdu) -> PduKind:
-        if pdu.command_id & 0x80000000:
-            return PduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, PduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        if isinstance(error, PduDecodeError):
-            return responses.error_response(error)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         if pdu.command_id == CommandId.BIND:

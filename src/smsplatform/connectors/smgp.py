@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar, Final
 
@@ -34,7 +34,6 @@ from smsplatform.connectors.adapter import (
     AckStatus,
     BindResult,
     Delivery,
-    PduKind,
     ProtocolAdapter,
     RequestFrame,
     SegmentAnswer,
@@ -45,10 +44,11 @@ from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.connectors.registry import register_adapter
 from smsplatform.protocols.concat import parse_concat, split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.framing import LinkEnd
+from smsplatform.protocols.link.smgp import SmgpFraming
 from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.smgp import codec, defaults, responses
 from smsplatform.protocols.smgp.auth import client_authenticator, login_timestamp, verify_server_authenticator
-from smsplatform.protocols.smgp.errors import PduDecodeError
 from smsplatform.protocols.smgp.frames import SubmitFramer, answer_frame, encoded_tlvs
 from smsplatform.protocols.smgp.msgid import format_msg_id
 from smsplatform.protocols.smgp.pdu import (
@@ -76,11 +76,6 @@ from smsplatform.protocols.text import TextEncoding, can_encode
 
 log = logging.getLogger(__name__)
 
-_KINDS: Final[dict[int, PduKind]] = {
-    CommandId.DELIVER: PduKind.DELIVER,
-    CommandId.ACTIVE_TEST: PduKind.LINK_TEST,
-    CommandId.EXIT: PduKind.UNBIND,
-}
 _LOGIN_MODES: Final = {
     SessionRole.TRANSCEIVER: LoginMode.TRANSMIT,
     SessionRole.TRANSMITTER: LoginMode.SEND,
@@ -108,6 +103,7 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
+        self.framing = SmgpFraming(LinkEnd.ESME)
         extra = config.extra
         encoding = extra.get("encoding", "auto")
         if encoding not in _ENCODINGS:
@@ -134,25 +130,6 @@ class SmgpAdapter(ProtocolAdapter[Pdu]):
             return None
 
     # -- framing --------------------------------------------------------------------------------
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader()
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu)
-
-    def classify(self, pdu: Pdu) -> PduKind:
-        if pdu.command_id & 0x80000000:
-            return PduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, PduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        if isinstance(error, PduDecodeError):
-            return responses.error_response(error)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         return responses.response_for(pdu.command_id, pdu.sequence, Status.COMMAND_ERROR)

@@ -27,7 +27,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import ClassVar
 
@@ -35,7 +35,6 @@ from smsplatform.connectors.adapter import (
     AckStatus,
     BindResult,
     Delivery,
-    PduKind,
     ProtocolAdapter,
     RequestFrame,
     SegmentAnswer,
@@ -46,9 +45,10 @@ from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.connectors.registry import register_adapter
 from smsplatform.protocols.concat import split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.framing import LinkEnd
+from smsplatform.protocols.link.smpp import SmppFraming
 from smsplatform.protocols.smpp import codec, responses
 from smsplatform.protocols.smpp.coding import DataCoding, choose_data_coding, data_coding_for
-from smsplatform.protocols.smpp.errors import SmppDecodeError
 from smsplatform.protocols.smpp.frames import ShortMessageFramer, message_response_frame
 from smsplatform.protocols.smpp.pdu import (
     ESM_CLASS_UDHI,
@@ -86,15 +86,6 @@ from smsplatform.protocols.text import TextEncoding, can_encode
 
 log = logging.getLogger(__name__)
 
-_KINDS: dict[int, PduKind] = {
-    CommandId.DELIVER_SM: PduKind.DELIVER,
-    CommandId.DATA_SM: PduKind.DELIVER,
-    CommandId.ENQUIRE_LINK: PduKind.LINK_TEST,
-    CommandId.UNBIND: PduKind.UNBIND,
-    CommandId.BIND_TRANSCEIVER: PduKind.BIND,
-    CommandId.BIND_TRANSMITTER: PduKind.BIND,
-    CommandId.BIND_RECEIVER: PduKind.BIND,
-}
 _BINDS: dict[SessionRole, type[BindTransceiver | BindTransmitter | BindReceiver]] = {
     SessionRole.TRANSCEIVER: BindTransceiver,
     SessionRole.TRANSMITTER: BindTransmitter,
@@ -126,6 +117,7 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
+        self.framing = SmppFraming(LinkEnd.ESME)
         extra = config.extra
         self._template = SubmitSm(
             sequence=0,
@@ -157,25 +149,6 @@ class SmppAdapter(ProtocolAdapter[Pdu]):
             return None
 
     # -- framing --------------------------------------------------------------------------------
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader()
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu)
-
-    def classify(self, pdu: Pdu) -> PduKind:
-        if pdu.command_id & 0x80000000:
-            return PduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, PduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        if isinstance(error, SmppDecodeError):
-            return responses.error_response(error)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         if pdu.command_id == CommandId.OUTBIND:

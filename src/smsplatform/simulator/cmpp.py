@@ -26,9 +26,7 @@ from collections.abc import Hashable, Mapping
 from datetime import datetime
 from typing import ClassVar, Final
 
-from smsplatform.protocols.cmpp import codec
 from smsplatform.protocols.cmpp.auth import authenticator_ismg, is_valid_authenticator_source
-from smsplatform.protocols.cmpp.errors import PduDecodeError
 from smsplatform.protocols.cmpp.frames import DeliverFramer, message_response_frame
 from smsplatform.protocols.cmpp.msgid import MsgIdGenerator, parse_msg_id
 from smsplatform.protocols.cmpp.pdu import (
@@ -52,6 +50,8 @@ from smsplatform.protocols.cmpp.pdu import (
 from smsplatform.protocols.cmpp.report import report_content
 from smsplatform.protocols.concat import ConcatInfo, parse_concat
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.cmpp import CmppFraming
+from smsplatform.protocols.link.framing import LinkEnd
 from smsplatform.protocols.text import TextEncoding
 from smsplatform.simulator.dialect import (
     BindRequest,
@@ -60,7 +60,6 @@ from smsplatform.simulator.dialect import (
     Outgoing,
     Receipt,
     SmscDialect,
-    SmscPduKind,
     SubmitRequest,
     SubmitStatus,
 )
@@ -74,12 +73,6 @@ VERSIONS: Final[Mapping[str, CmppVersion]] = {
     "3": CmppVersion.V30,
 }
 
-_KINDS: Final[Mapping[int, SmscPduKind]] = {
-    CommandId.SUBMIT: SmscPduKind.SUBMIT,
-    CommandId.CONNECT: SmscPduKind.BIND,
-    CommandId.ACTIVE_TEST: SmscPduKind.LINK_TEST,
-    CommandId.TERMINATE: SmscPduKind.UNBIND,
-}
 _BIND_STATUS: Final[Mapping[BindStatus, int]] = {
     BindStatus.OK: ConnectStatus.OK,
     BindStatus.BAD_CREDENTIALS: ConnectStatus.AUTH_FAILED,
@@ -120,6 +113,7 @@ class CmppDialect(SmscDialect[Pdu]):
         if mo_encoding not in (TextEncoding.UCS2, TextEncoding.GBK):
             raise ValueError("the MO encoding is ucs2 or gbk")
         self.version = version
+        self.framing = CmppFraming(LinkEnd.SMSC, version)
         self._mo_encoding = mo_encoding
         self._ids = MsgIdGenerator(gateway_id)
         self._second = -1
@@ -130,30 +124,6 @@ class CmppDialect(SmscDialect[Pdu]):
         self._delivers = DeliverFramer(
             Deliver(sequence=0, msg_id=_NO_MSG_ID, dest_id="", src_terminal_id="", msg_content=b""), version
         )
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader(self.version)
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu, self.version)
-
-    def classify(self, pdu: Pdu) -> SmscPduKind:
-        if pdu.command_id & 0x80000000:
-            return SmscPduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, SmscPduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        if not isinstance(error, PduDecodeError):
-            return None
-        sequence = error.sequence
-        if error.command_id == CommandId.SUBMIT:
-            return SubmitResp(sequence=sequence, msg_id=_NO_MSG_ID, result=Result.BAD_STRUCTURE)
-        if error.command_id == CommandId.CONNECT:
-            return ConnectResp(sequence=sequence, status=ConnectStatus.BAD_STRUCTURE, version=self.version)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         if isinstance(pdu, Deliver):  # an ISMG sends delivers; it does not take them

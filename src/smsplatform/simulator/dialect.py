@@ -1,7 +1,8 @@
 """The seam between the protocol-neutral SMSC core (`server.py`) and one protocol.
 
 A dialect turns the PDUs an SMSC receives into plain values (a bind, a submit) and builds the PDUs
-it sends (answers, receipts, MO). It is sans-IO; the core owns sockets, accounts, outcomes, delays,
+it sends (answers, receipts, MO). How bytes become PDUs (`framing`) is the protocol's own and shared
+with the connector (`protocols/link/`). It is sans-IO; the core owns sockets, accounts, outcomes, delays,
 faults and the record of what arrived.
 
 Adding a protocol: write `simulator/<protocol>.py` with an SmscDialect subclass and call
@@ -17,29 +18,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from smsplatform.protocols.concat import ConcatInfo
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.framing import FrameReader, Framing, PduKind
 from smsplatform.protocols.text import TextEncoding
 
 P = TypeVar("P")
-P_co = TypeVar("P_co", covariant=True)
 
 
 class ConnectBackUnsupported(RuntimeError):
     """Only some protocols (SGIP) have the SMSC log in to the ESME's own listener."""
-
-
-class SmscPduKind(IntEnum):
-    """How the SMSC core treats an incoming PDU."""
-
-    BIND = 1
-    SUBMIT = 2
-    LINK_TEST = 3
-    UNBIND = 4
-    RESPONSE = 5  # answers one of our delivers (or link tests); matched by `key`
-    OTHER = 6
 
 
 class BindStatus(IntEnum):
@@ -53,17 +43,6 @@ class SubmitStatus(IntEnum):
     THROTTLED = 1
     NOT_BOUND = 2
     INVALID = 3  # content the SMSC cannot use
-
-
-class FrameReader(Protocol[P_co]):
-    def receive_data(self, data: bytes) -> None: ...
-
-    def next_pdu(self) -> P_co | None: ...
-
-    @property
-    def buffered(self) -> int:
-        """Octets received and not yet returned as PDUs (part of a frame, when next_pdu gave None)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,29 +108,32 @@ class SmscDialect(ABC, Generic[P]):
 
     protocol: ClassVar[str]
     callback: CallbackTarget | None = None  # where to deliver for every account, from the options
+    framing: Framing[P]  # the protocol's, for the SMSC's end: set by each dialect's __init__
 
     def __init__(self, *, id_format: str = "hex") -> None:
         if id_format not in ("hex", "dec"):
             raise ValueError("id_format is 'hex' or 'dec'")
         self.id_format = id_format
 
-    @abstractmethod
-    def new_reader(self) -> FrameReader[P]: ...
+    # -- framing: the protocol's, shared with the connector's end (protocols/link) ------------------
 
-    @abstractmethod
-    def encode(self, pdu: P) -> bytes: ...
+    def new_reader(self) -> FrameReader[P]:
+        return self.framing.new_reader()
 
-    @abstractmethod
-    def classify(self, pdu: P) -> SmscPduKind: ...
+    def encode(self, pdu: P) -> bytes:
+        return self.framing.encode(pdu)
 
-    @abstractmethod
-    def key(self, pdu: P) -> Hashable: ...
+    def classify(self, pdu: P) -> PduKind:
+        return self.framing.classify(pdu)
+
+    def key(self, pdu: P) -> Hashable:
+        return self.framing.key(pdu)
 
     def framing_lost(self, error: ProtocolError) -> bool:
-        return getattr(error, "sequence", None) is None
+        return self.framing.framing_lost(error)
 
-    @abstractmethod
-    def error_response(self, error: ProtocolError) -> P | None: ...
+    def error_response(self, error: ProtocolError) -> P | None:
+        return self.framing.error_response(error)
 
     @abstractmethod
     def reject(self, pdu: P) -> P | None:

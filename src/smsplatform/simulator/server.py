@@ -38,6 +38,7 @@ from typing import Any, Generic, cast
 from smsplatform.protocols.admission import ListenerLimits, SourceAdmission
 from smsplatform.protocols.concat import split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.framing import PduKind
 from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, decode_text
 from smsplatform.simulator.dialect import (
@@ -49,7 +50,6 @@ from smsplatform.simulator.dialect import (
     P,
     Receipt,
     SmscDialect,
-    SmscPduKind,
     SubmitRequest,
     SubmitStatus,
 )
@@ -235,20 +235,20 @@ class SmscSession(asyncio.Protocol, Generic[P]):
     def _handle(self, pdu: P) -> None:
         dialect = self.dialect
         kind = dialect.classify(pdu)
-        if kind is SmscPduKind.SUBMIT:
+        if kind is PduKind.SUBMIT:
             self.server.on_submit(self, pdu)
-        elif kind is SmscPduKind.RESPONSE:
+        elif kind is PduKind.RESPONSE:
             key = dialect.key(pdu)
             if self.dialed is not None and key == self._bind_key and not self.dialed.done():
                 self.dialed.set_result(dialect.bind_accepted(pdu))
             elif key in self.outstanding:
                 self.server.on_deliver_response(self, self.outstanding.pop(key), pdu)
-        elif kind is SmscPduKind.BIND:
+        elif kind is PduKind.BIND:
             self.server.on_bind(self, pdu)
-        elif kind is SmscPduKind.LINK_TEST:
+        elif kind is PduKind.LINK_TEST:
             self.server.counters.link_tests_received += 1
             self.write(dialect.encode(dialect.link_test_response(pdu)))
-        elif kind is SmscPduKind.UNBIND:
+        elif kind is PduKind.UNBIND:
             self.write(dialect.encode(dialect.unbind_response(pdu)))
             self.close()
         else:

@@ -19,19 +19,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import ClassVar, Final
 
 from smsplatform.protocols.concat import ConcatInfo, parse_concat
 from smsplatform.protocols.errors import ProtocolError
-from smsplatform.protocols.sgip import codec, responses
+from smsplatform.protocols.link.framing import LinkEnd
+from smsplatform.protocols.link.sgip import SgipFraming
+from smsplatform.protocols.sgip import responses
 from smsplatform.protocols.sgip.coding import message_coding_for, text_encoding_for
-from smsplatform.protocols.sgip.errors import PduDecodeError
 from smsplatform.protocols.sgip.pdu import (
     Bind,
     BindResp,
-    CommandId,
     Deliver,
     DeliverResp,
     LoginType,
@@ -56,7 +56,6 @@ from smsplatform.simulator.dialect import (
     Outgoing,
     Receipt,
     SmscDialect,
-    SmscPduKind,
     SubmitRequest,
     SubmitStatus,
 )
@@ -72,11 +71,6 @@ ERROR_CODES: Final[Mapping[str, int]] = {
     "REJECTD": Result.UNKNOWN_USER,
 }
 
-_KINDS: dict[int, SmscPduKind] = {
-    CommandId.BIND: SmscPduKind.BIND,
-    CommandId.SUBMIT: SmscPduKind.SUBMIT,
-    CommandId.UNBIND: SmscPduKind.UNBIND,
-}
 _BIND_RESULTS = {
     BindStatus.OK: Result.OK,
     BindStatus.BAD_CREDENTIALS: Result.ILLEGAL_LOGIN,
@@ -98,30 +92,12 @@ class SgipDialect(SmscDialect[Pdu]):
 
     def __init__(self, *, node_id: int = DEFAULT_NODE_ID, callback: CallbackTarget | None = None) -> None:
         super().__init__()
+        self.framing = SgipFraming(LinkEnd.SMSC)
         SgipSequence(node_id, 0, 0)  # validates the node id
         self.node_id = node_id
         self.callback = callback
         self._second = -1
         self._timestamp = 0
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader()
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu)
-
-    def classify(self, pdu: Pdu) -> SmscPduKind:
-        if pdu.command_id & 0x80000000:
-            return SmscPduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, SmscPduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        if isinstance(error, PduDecodeError):
-            return responses.error_response(error)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         # Deliver, Report or UserRpt on an SP's connection: the SMG sends those, it does not take them.

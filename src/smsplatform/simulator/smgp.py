@@ -24,9 +24,10 @@ from typing import ClassVar, Final
 
 from smsplatform.protocols.concat import ConcatInfo, parse_concat
 from smsplatform.protocols.errors import ProtocolError
-from smsplatform.protocols.smgp import codec, responses
+from smsplatform.protocols.link.framing import LinkEnd
+from smsplatform.protocols.link.smgp import SmgpFraming
+from smsplatform.protocols.smgp import responses
 from smsplatform.protocols.smgp.auth import server_authenticator, verify_client_authenticator
-from smsplatform.protocols.smgp.errors import PduDecodeError
 from smsplatform.protocols.smgp.frames import answer_frame, deliver_frame, encoded_tlvs
 from smsplatform.protocols.smgp.msgid import MsgIdGenerator, parse_msg_id
 from smsplatform.protocols.smgp.pdu import (
@@ -56,7 +57,6 @@ from smsplatform.simulator.dialect import (
     Outgoing,
     Receipt,
     SmscDialect,
-    SmscPduKind,
     SubmitRequest,
     SubmitStatus,
 )
@@ -65,12 +65,6 @@ from smsplatform.simulator.runner import register_dialect
 DEFAULT_GATEWAY_CODE: Final = "010061"
 """The example SMGW code of §6.2.26 (area 010, device type 06, number 1)."""
 
-_KINDS: Final[dict[int, SmscPduKind]] = {
-    CommandId.SUBMIT: SmscPduKind.SUBMIT,
-    CommandId.LOGIN: SmscPduKind.BIND,
-    CommandId.ACTIVE_TEST: SmscPduKind.LINK_TEST,
-    CommandId.EXIT: SmscPduKind.UNBIND,
-}
 _BIND_STATUS: Final = {
     BindStatus.OK: Status.OK,
     BindStatus.BAD_CREDENTIALS: Status.AUTHENTICATION_ERROR,
@@ -100,6 +94,7 @@ class SmgpDialect(SmscDialect[Pdu]):
 
     def __init__(self, *, gateway_code: str = DEFAULT_GATEWAY_CODE, mo_encoding: str = "ucs2") -> None:
         super().__init__()
+        self.framing = SmgpFraming(LinkEnd.SMSC)
         if mo_encoding not in ("ucs2", "gbk"):
             raise ValueError(f"mo_encoding is 'ucs2' or 'gbk', not {mo_encoding!r}")
         self._ids = MsgIdGenerator(gateway_code)
@@ -109,25 +104,6 @@ class SmgpDialect(SmscDialect[Pdu]):
         self._second = -1
         self._now = datetime.now()
         self._recv_time = ""
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader()
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu)
-
-    def classify(self, pdu: Pdu) -> SmscPduKind:
-        if pdu.command_id & 0x80000000:
-            return SmscPduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, SmscPduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        if isinstance(error, PduDecodeError):
-            return responses.error_response(error)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         return responses.response_for(pdu.command_id, pdu.sequence, Status.COMMAND_ERROR)

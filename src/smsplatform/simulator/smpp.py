@@ -21,9 +21,10 @@ from typing import ClassVar
 
 from smsplatform.protocols.concat import ConcatInfo, parse_concat
 from smsplatform.protocols.errors import ProtocolError
-from smsplatform.protocols.smpp import codec, responses
+from smsplatform.protocols.link.framing import LinkEnd
+from smsplatform.protocols.link.smpp import SmppFraming
+from smsplatform.protocols.smpp import responses
 from smsplatform.protocols.smpp.coding import data_coding_for, encoding_for
-from smsplatform.protocols.smpp.errors import SmppDecodeError
 from smsplatform.protocols.smpp.frames import ShortMessageFramer, message_response_frame
 from smsplatform.protocols.smpp.pdu import (
     ESM_CLASS_DELIVERY_RECEIPT,
@@ -61,7 +62,6 @@ from smsplatform.simulator.dialect import (
     Outgoing,
     Receipt,
     SmscDialect,
-    SmscPduKind,
     SubmitRequest,
     SubmitStatus,
 )
@@ -70,15 +70,6 @@ from smsplatform.simulator.runner import register_dialect
 
 SYSTEM_ID = "SMSPLATFORM"
 
-_KINDS: dict[int, SmscPduKind] = {
-    CommandId.SUBMIT_SM: SmscPduKind.SUBMIT,
-    CommandId.DATA_SM: SmscPduKind.SUBMIT,
-    CommandId.BIND_TRANSCEIVER: SmscPduKind.BIND,
-    CommandId.BIND_TRANSMITTER: SmscPduKind.BIND,
-    CommandId.BIND_RECEIVER: SmscPduKind.BIND,
-    CommandId.ENQUIRE_LINK: SmscPduKind.LINK_TEST,
-    CommandId.UNBIND: SmscPduKind.UNBIND,
-}
 _BIND_RESPONSES: dict[int, type[BindTransceiverResp | BindTransmitterResp | BindReceiverResp]] = {
     CommandId.BIND_TRANSCEIVER: BindTransceiverResp,
     CommandId.BIND_TRANSMITTER: BindTransmitterResp,
@@ -110,27 +101,9 @@ class SmppDialect(SmscDialect[Pdu]):
 
     def __init__(self, *, id_format: str = "hex") -> None:
         super().__init__(id_format=id_format)
+        self.framing = SmppFraming(LinkEnd.SMSC)
         self._minute = -1
         self._minute_text = ""
-
-    def new_reader(self) -> codec.PduReader:
-        return codec.PduReader()
-
-    def encode(self, pdu: Pdu) -> bytes:
-        return codec.encode(pdu)
-
-    def classify(self, pdu: Pdu) -> SmscPduKind:
-        if pdu.command_id & 0x80000000:
-            return SmscPduKind.RESPONSE
-        return _KINDS.get(pdu.command_id, SmscPduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
-
-    def error_response(self, error: ProtocolError) -> Pdu | None:
-        if isinstance(error, SmppDecodeError):
-            return responses.error_response(error)
-        return None
 
     def reject(self, pdu: Pdu) -> Pdu | None:
         response = responses.response_class(pdu.command_id)
