@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from smsplatform.admin import accounts, customers
+from smsplatform.store import customers as store_customers
 from smsplatform.store.database import Database
 from tests.admin.console.conftest import ROOT, Browser, World
 
@@ -82,3 +83,29 @@ async def test_a_sub_account_is_disabled_enabled_exempted_and_limited(
     assert bad.status_code == 400
     with db.engine.begin() as conn:
         assert accounts.get_account(conn, ROOT, 11).freq_limits == {}
+
+
+async def test_a_new_appkey_is_shown_once_and_the_old_one_works_through_its_grace(
+    admin: Browser, world: World, db: Database
+) -> None:
+    await admin.get("/customers/1")
+    first = await admin.post("/customers/1/rotate-key", {"grace_hours": "2"})
+    assert first.status_code == 200
+    shown = re.search(r'<code id="appkey">([^<]+)</code>', first.text)
+    assert shown is not None and "The old appkey works until" in first.text
+    second = await admin.post("/customers/1/rotate-key", {"grace_hours": "0"})
+    latest = re.search(r'<code id="appkey">([^<]+)</code>', second.text)
+    assert latest is not None and "The old appkey no longer works." in second.text
+    with db.engine.connect() as conn:
+        assert store_customers.get_customer_by_appkey(conn, latest.group(1)) is not None
+        assert store_customers.get_customer_by_appkey(conn, shown.group(1)) is None  # no grace: ended
+    page = (await admin.get("/customers/1")).text
+    assert latest.group(1) not in page and "/customers/1/rotate-key" in page
+    refused = await admin.post("/customers/1/rotate-key", {"grace_hours": "many"})
+    assert refused.status_code == 400
+
+
+async def test_a_reviewer_cannot_rotate_an_appkey(reviewer: Browser, world: World) -> None:
+    await reviewer.get("/customers/1")
+    answer = await reviewer.post("/customers/1/rotate-key", {"grace_hours": "1"})
+    assert answer.status_code == 403

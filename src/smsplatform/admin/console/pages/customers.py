@@ -49,6 +49,17 @@ async def create_customer(request: Request, actor: Actor) -> Response:
     return console_of(request).render(request, "customer_created.html", {"created": created}, status=201)
 
 
+@view(Permission.MANAGE)
+async def rotate_appkey(request: Request, actor: Actor) -> Response:
+    form = await posted_form(request)
+    hours = forms.required_int(form, "grace_hours", label=tr(request, "customer.grace_hours"))
+    rotated = await console_of(request).write(
+        customers.rotate_appkey, actor, int(request.path_params["id"]), hours * 3600
+    )
+    # As on creation: the new appkey is on this answer only.
+    return console_of(request).render(request, "customer_rotated.html", {"rotated": rotated})
+
+
 @view()
 async def customer_page(request: Request, actor: Actor) -> Response:
     console = console_of(request)
@@ -141,6 +152,7 @@ def routes() -> list[BaseRoute]:
             Route(f"/customers/{{id:int}}/{name}", _customer_change(name), methods=["POST"])
             for name in ("topup", "enable", "disable", "allow-ips", "daily-limit", "expiry")
         ],
+        Route("/customers/{id:int}/rotate-key", rotate_appkey, methods=["POST"]),
         Route("/accounts/{id:int}", account_page, methods=["GET"]),
         *[
             Route(f"/accounts/{{id:int}}/{name}", _account_change(name), methods=["POST"])
