@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ from smsplatform.app import build_platform
 from smsplatform.config import Settings
 from smsplatform.datastore import open_database
 from smsplatform.store import customers
+from tests.waiting import wait_until
 
 
 def test_open_database_makes_the_data_dir_and_migrates(tmp_path: Path) -> None:
@@ -89,17 +89,16 @@ def test_serve_answers_raw_utf8_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
         str(tmp_path),
     ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def listening() -> socket.socket | None:
+        assert server.poll() is None, server.communicate()[1].decode()
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=1)
+        except OSError:
+            return None
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.communicate()[1].decode()
-            try:
-                connection = socket.create_connection(("127.0.0.1", port), timeout=1)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "serve did not start listening"
-                time.sleep(0.05)
-        with connection:
+        with wait_until(listening, 30, "serve to listen") as connection:
             # The port is taken before serve starts its parts: a connection made meanwhile waits for
             # its answer until serve is up.
             connection.settimeout(30)

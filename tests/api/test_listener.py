@@ -19,6 +19,7 @@ from smsplatform.config import Settings
 from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.store import customers
 from smsplatform.store.database import Database
+from tests.waiting import deliberate_delay, wait_until
 
 # Short limits, so that each test waits a fraction of a second for what it checks.
 SHORT = ListenerLimits(
@@ -59,10 +60,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, limits: ListenerLimits) ->
     listener.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + DEADLINE
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
+    wait_until(lambda: server.started, DEADLINE, "the server to start", every=0.01)
     try:
         yield Listener(listener.getsockname()[1], customer.appkey)
     finally:
@@ -120,7 +118,7 @@ def test_a_request_sent_a_byte_at_a_time_is_closed_at_the_header_timeout(short: 
         with pytest.raises(OSError):
             for byte in request:
                 sock.sendall(bytes([byte]))
-                time.sleep(0.01)
+                deliberate_delay(0.01)  # the slowness is what the header timeout is for
                 assert time.monotonic() - started < DEADLINE, "still open"
         # Closed before the request could be complete: whatever was read then is no answer.
         assert answers_in(read_until_closed(sock)) == 0
@@ -185,15 +183,16 @@ def test_connections_over_the_cap_of_one_address_are_closed_at_once(
                 refused.sendall(listener.balance())
                 assert read_until_closed(refused) == b""
             held.pop().close()
+
             # The address's count goes down when a connection closes: a new one is taken again.
-            deadline = time.monotonic() + DEADLINE
-            while True:
+            def answered_on_a_new_connection() -> bool:
                 with listener.connect() as again:
                     again.sendall(listener.balance())
                     with contextlib.suppress(ConnectionResetError):
-                        if again.recv(65536).startswith(b"HTTP/1.1 200 OK"):
-                            break
-                assert time.monotonic() < deadline, "no connection taken after one closed"
+                        return again.recv(65536).startswith(b"HTTP/1.1 200 OK")
+                return False
+
+            wait_until(answered_on_a_new_connection, DEADLINE, "a connection taken after one closed")
         finally:
             for sock in held:
                 sock.close()

@@ -10,7 +10,6 @@ import http.client
 import itertools
 import socket
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
@@ -26,6 +25,7 @@ from smsplatform.store import accounts, customers, templates
 from smsplatform.store.database import Database, create_engine
 from smsplatform.store.schema import messages
 from smsplatform.store.templates import TemplateDraft
+from tests.waiting import deliberate_delay, wait_until
 
 
 class Server:
@@ -58,7 +58,7 @@ def get(server: Server, target: str | bytes, cuts: Sequence[int] = ()) -> dict[s
         bounds = [0, *cuts, len(request)]
         for start, end in itertools.pairwise(bounds):
             sock.sendall(request[start:end])
-            time.sleep(0.02)  # separate TCP segments, separate data_received calls
+            deliberate_delay(0.02)  # separate TCP segments, separate data_received calls
         status, answer = read_answer(sock)
     assert status == 200
     return answer
@@ -98,10 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     listener.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
+    wait_until(lambda: uvicorn_server.started, 10, "the server to start", every=0.01)
     engine = create_engine(url)
     yield Server(listener.getsockname()[1], customer.appkey, engine)
     uvicorn_server.should_exit = True
