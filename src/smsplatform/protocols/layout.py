@@ -363,7 +363,7 @@ def encode_plan(plan: Plan, pdu: Any) -> bytes | None:
     tlvs = b""
     if plan.tlvs_name:
         values = getattr(pdu, plan.tlvs_name)
-        if values:
+        if values != ():  # anything but no TLVs at all is refused as the field walk refuses it
             tlvs = dialect.encode_tlvs(values)  # type: ignore[misc]
             size += len(tlvs)
     if plan.content_field is not None:

@@ -1,4 +1,4 @@
-"""Reading and writing the field types of SMGP bodies: big-endian integers and NUL-padded octet strings.
+"""SMGP octet strings, and reading and writing TLVs field by field (`layout` compiles the fixed fields).
 
 Octet strings travel left-aligned and right-padded with 0x00 (spec §5.1.1). They are ASCII in
 practice; they are read as Latin-1 so that a stray high octet from a peer survives a decode and an
@@ -47,19 +47,3 @@ def put_uint(out: bytearray, value: int, size: int, field: str) -> None:
     if not 0 <= value < 1 << (8 * size):
         raise ValueError(f"{field} must fit in {size} unsigned octet(s), got {value}")
     out += value.to_bytes(size, "big")
-
-
-def put_raw(out: bytearray, value: bytes, size: int, field: str) -> None:
-    if len(value) != size:
-        raise ValueError(f"{field} must be exactly {size} octets, got {len(value)}")
-    out += value
-
-
-def put_text(out: bytearray, value: str, width: int, field: str) -> None:
-    try:
-        encoded = value.encode(TEXT_ENCODING)
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"{field} must be ASCII text, got {value!r}") from exc
-    if len(encoded) > width:
-        raise ValueError(f"{field} holds at most {width} octets, got {len(encoded)}: {value!r}")
-    out += encoded.ljust(width, b"\x00")
