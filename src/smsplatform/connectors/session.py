@@ -1,8 +1,9 @@
-"""One TCP connection speaking one protocol through its adapter: the shared link engine.
+"""One TCP connection speaking one protocol through its adapter: the ESME's end of the link core.
 
-A session frames bytes with the adapter's reader, matches responses to requests, keeps the window,
-times requests out (resending them when the protocol wants several tries), sends link tests when the
-line is idle, answers the peer's link tests and unbinds, and hands reports and MO to its owner,
+The sans-IO link core (`protocols/link/core.py`, shared with the simulator's SMSC end) frames bytes,
+matches responses to requests, keeps the window, times requests out (resending them when the protocol
+wants several tries), sends link tests when the line is idle and answers the peer's link tests and
+unbinds. A session drives it with the socket and the clock, and hands reports and MO to its owner,
 acknowledging each only after the owner has taken it.
 
 The same class serves connections we open (we send the bind) and connections we accept (the peer
@@ -36,7 +37,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
-from typing import Any, Final, Generic, Protocol, cast
+from typing import Any, Generic, Protocol, cast
 
 from smsplatform.connectors.adapter import (
     AckStatus,
@@ -55,15 +56,29 @@ from smsplatform.connectors.ratelimit import TokenBucket
 from smsplatform.connectors.window import Window
 from smsplatform.protocols.admission import SourceAdmission
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.core import (
+    Close,
+    Event,
+    Expired,
+    LateResponse,
+    Link,
+    LinkSettings,
+    LinkState,
+    Malformed,
+    Request,
+    RequestKind,
+    Response,
+    Unbinding,
+)
 
 log = logging.getLogger(__name__)
 
 DeliveryHandler = Callable[[Delivery], Awaitable[None] | None]
 
-_MAX_SEQUENCE: Final = 0x7FFFFFFF
-
 # A submit segment as its WireLog knows it: (message key, segment number from 1, segments).
 _Note = tuple[int, int, int]
+
+SessionState = LinkState  # the session's state is its link's
 
 
 class WireLog(Protocol):
@@ -80,32 +95,12 @@ class WireLog(Protocol):
     def flush(self) -> None: ...
 
 
-class _StopReading(Exception):
-    """Raised out of a PDU's handling when nothing behind it may be read for now: a bind was refused,
-    or its answer is being held back."""
-
-
 class _Failure(StrEnum):
     """What a request's future holds when no response came."""
 
     TIMEOUT = "timeout"
     LOST = "link lost"
     NOT_SENT = "not sent"  # the session ended before the request could leave
-
-
-class _Kind(StrEnum):
-    SUBMIT = "submit"
-    BIND = "bind"
-    LINK_TEST = "link test"
-    UNBIND = "unbind"
-
-
-class SessionState(StrEnum):
-    CONNECTING = "connecting"
-    BINDING = "binding"
-    BOUND = "bound"
-    CLOSING = "closing"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,28 +125,6 @@ class LinkCounters:
     received_mo: int = 0
 
 
-class _Pending:
-    """A request awaiting its response."""
-
-    __slots__ = ("deadline", "frame", "future", "kind", "note", "tries_left")
-
-    def __init__(
-        self,
-        kind: _Kind,
-        future: asyncio.Future[Any] | None,
-        frame: bytes,
-        deadline: float,
-        tries: int,
-        note: _Note | None = None,
-    ) -> None:
-        self.kind = kind
-        self.future = future
-        self.frame = frame
-        self.deadline = deadline
-        self.tries_left = tries
-        self.note = note
-
-
 class Session(asyncio.Protocol, Generic[P]):
     """A link to one peer. See the module docstring."""
 
@@ -172,7 +145,6 @@ class Session(asyncio.Protocol, Generic[P]):
         self.counters = counters
         self.accepted = accepted  # the peer connected to us and must bind
         self._admission = admission if accepted else None  # the listener's, which lets peers in
-        self.state = SessionState.CONNECTING
         self.role: SessionRole | None = None
         self.close_reason = ""
         self.peer = ""
@@ -180,40 +152,56 @@ class Session(asyncio.Protocol, Generic[P]):
         self._loop = asyncio.get_running_loop()
         self.closed: asyncio.Future[None] = self._loop.create_future()
         self._transport: asyncio.Transport | None = None
-        self._reader = adapter.new_reader()
-        self._out: list[bytes] = []
-        self._pending: dict[Hashable, _Pending] = {}
         self._window = Window(settings.window)
+        login_timeout = 0.0
+        if accepted:
+            login_timeout = settings.response_timeout if admission is None else admission.limits.login_timeout
+        self._link: Link[P] = Link(
+            adapter.framing,
+            adapter,
+            LinkSettings(
+                window=settings.window,
+                response_timeout=settings.response_timeout,
+                response_tries=settings.response_tries,
+                enquire_interval=settings.enquire_interval,
+                login_timeout=login_timeout,
+                # A link without a heartbeat would otherwise never notice a peer stuck mid-PDU.
+                body_timeout=settings.response_timeout,
+                unbind_wait=settings.unbind_wait,
+            ),
+            accepted=accepted,
+            window=self._window,
+            on_output=self._flush_soon,
+            link_test_name=adapter.link_test_name,
+        )
+        self._encode = adapter.framing.encode
         # submits awaiting a slot
         self._queued: deque[tuple[Hashable, bytes, asyncio.Future[Any], _Note | None]] = deque()
         self._wire_log: WireLog | None = None
-        self._unbinding: asyncio.Task[None] | None = None
-        self._sequence = 0
         self._writable: asyncio.Future[None] | None = None
         self._reading_paused = False
-        self._link_test_out = False
-        self._last_rx = self._loop.time()
         self._ticker: asyncio.Task[None] | None = None
         self._unacked = 0  # deliveries handed to the owner and not yet acknowledged
         self._acks: set[asyncio.Future[Any]] = set()  # what the owner is still doing with them
         self._source = ""  # the peer's address, while the admission counts this connection
         self._login_timer: asyncio.TimerHandle | None = None
-        self._login_held = False  # a bind's answer is being held back; nothing is read meanwhile
-        self._partial_since: float | None = None  # when the unfinished PDU in the reader began
 
     # -- public -----------------------------------------------------------------------------------
 
     @property
+    def state(self) -> LinkState:
+        return self._link.state
+
+    @property
     def in_flight(self) -> int:
-        return 0 if self._window.closed else self._window.used
+        return self._link.in_flight
 
     @property
     def is_bound(self) -> bool:
-        return self.state is SessionState.BOUND
+        return self._link.state is LinkState.BOUND
 
     def next_sequence(self) -> int:
-        self._sequence = self._sequence % _MAX_SEQUENCE + 1
-        return self._sequence
+        return self._link.next_sequence()
 
     async def bind(self, role: SessionRole) -> BindResult:
         """Log in as `role` on a connection we opened.
@@ -221,9 +209,12 @@ class Session(asyncio.Protocol, Generic[P]):
         When not ok, the result's error is the whole reason, for the operator: "bind refused: " and
         the adapter's reading of the answer, or why no answer came.
         """
-        self.state = SessionState.BINDING
+        link = self._link
+        link.binding()
         try:
-            future = self._send_request(self.adapter.bind_request(role, self.next_sequence()), _Kind.BIND)
+            future = self._send_request(
+                self.adapter.bind_request(role, link.next_sequence()), RequestKind.BIND
+            )
         except (ValueError, ProtocolError) as error:  # e.g. a password longer than the protocol allows
             return BindResult(False, f"cannot send the bind: {error}")
         answer = await future
@@ -232,8 +223,9 @@ class Session(asyncio.Protocol, Generic[P]):
         if isinstance(answer, _Failure):
             return BindResult(False, f"no answer to the bind: {self.close_reason or answer.value}")
         result = self.adapter.bind_result(cast(P, answer))
-        if result.ok and self.state is SessionState.BINDING:
-            self._mark_bound(role)
+        if result.ok and link.state is LinkState.BINDING:
+            self.role = role
+            link.bound()
         elif result.ok:
             return BindResult(False, f"link lost after the bind: {self.close_reason or 'closed'}")
         else:
@@ -249,7 +241,7 @@ class Session(asyncio.Protocol, Generic[P]):
         """
         adapter = self.adapter
         try:  # every segment is encoded before any is sent, so a bad message never half leaves
-            frames = adapter.submit_frames(sms, self.next_sequence)
+            frames = adapter.submit_frames(sms, self._link.next_sequence)
         except (ValueError, ProtocolError) as error:  # unencodable text, too many segments, long address
             self.counters.errors += 1
             return SubmitResult(sms.key, False, (), False, f"invalid message: {error}", False)
@@ -281,21 +273,22 @@ class Session(asyncio.Protocol, Generic[P]):
 
     async def close_gracefully(self, grace: float) -> None:
         """Let in-flight requests finish, unbind, close; abort whatever is left at the deadline."""
-        if self.state is SessionState.CLOSED:
+        link = self._link
+        if link.state is LinkState.CLOSED:
             return
         if self._transport is None:
             self.abort("stopped")
             return
         deadline = self._loop.time() + grace
         try:
-            if self.state is SessionState.BOUND:
-                self.state = SessionState.CLOSING
+            if link.state is LinkState.BOUND:
+                link.begin_closing()
                 async with asyncio.timeout_at(deadline):
                     await self._window.wait_idle()
                 if self._acks:  # reports being stored: acknowledge them rather than have them resent
                     await asyncio.wait(set(self._acks), timeout=max(0.0, deadline - self._loop.time()))
                 self._close_window()
-                future = self._send_request(self.adapter.unbind(self.next_sequence()), _Kind.UNBIND)
+                future = self._send_request(self.adapter.unbind(link.next_sequence()), RequestKind.UNBIND)
                 async with asyncio.timeout_at(deadline):
                     await future
             self._close("stopped")
@@ -332,12 +325,11 @@ class Session(asyncio.Protocol, Generic[P]):
                 return
             self._source = source
         self._transport = cast(asyncio.Transport, transport)
-        self._last_rx = self._loop.time()
-        if self.accepted:
-            self.state = SessionState.BINDING
-            timeout = self.settings.response_timeout if admission is None else admission.limits.login_timeout
-            if timeout > 0:
-                self._login_timer = self._loop.call_later(timeout, self._no_bind, timeout)
+        link = self._link
+        link.connection_made(self._loop.time())
+        login_deadline = link.login_deadline
+        if login_deadline is not None:
+            self._login_timer = self._loop.call_at(login_deadline, self._login_due, login_deadline)
         self._ticker = self._loop.create_task(self._tick())
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -362,34 +354,22 @@ class Session(asyncio.Protocol, Generic[P]):
             self._send_queued()
 
     def data_received(self, data: bytes) -> None:
-        self._last_rx = self._loop.time()
-        reader = self._reader
-        reader.receive_data(data)
+        link = self._link
+        link.receive_data(data, self._loop.time())
         while self._transport is not None:
+            event = link.next_event()
+            if event is None:
+                return  # more bytes needed, or nothing more is read for now (a bind held or refused)
             try:
-                pdu = reader.next_pdu()
+                self._handle(event)
             except ProtocolError as error:
-                if not self._answer_protocol_error(error):
-                    return
-                continue
-            if pdu is None:
-                # When a frame was begun and not finished (for _tick). Octets held fewer than just
-                # arrived mean a frame ended in them: what is left began now.
-                buffered = reader.buffered
-                if not buffered:
-                    self._partial_since = None
-                elif buffered < len(data) or self._partial_since is None:
-                    self._partial_since = self._last_rx
-                return
-            try:
-                self._handle(pdu)
-            except ProtocolError as error:
-                if not self._answer_protocol_error(error):
-                    return
-            except _StopReading:
-                return  # a held bind's answer resumes reading; a refused one closes the connection
+                close = link.protocol_error(error)
+                if close is not None:
+                    self._handle(close)
+                else:
+                    log.warning("%s: malformed PDU: %s", self.peer, error)
             except Exception:  # an adapter bug must not take the link down with it
-                log.exception("%s: failed to handle %r", self.peer, pdu)
+                log.exception("%s: failed to handle %r", self.peer, event)
 
     def eof_received(self) -> bool | None:
         self.close_reason = self.close_reason or "closed by peer"
@@ -397,72 +377,67 @@ class Session(asyncio.Protocol, Generic[P]):
 
     # -- incoming ---------------------------------------------------------------------------------
 
-    def _handle(self, pdu: P) -> None:
-        adapter = self.adapter
-        kind = adapter.classify(pdu)
-        if kind is PduKind.RESPONSE:
-            entry = self._pending.pop(adapter.key(pdu), None)
-            if entry is None:
-                self.counters.late_responses += 1
-                return
-            answer: Any = pdu
-            if entry.kind is _Kind.SUBMIT:
-                self._free_slot()
-                answer = self._read_answer(pdu)
-                note, wire_log = entry.note, self._wire_log
-                if note is not None and wire_log is not None:
-                    wire_log.answered(self.name, note[0], note[1], answer)
-            elif entry.kind is _Kind.LINK_TEST:
-                self._link_test_out = False
-                return
-            future = entry.future
-            if future is not None and not future.done():
-                future.set_result(answer)
-        elif kind is PduKind.DELIVER:
+    def _handle(self, event: Event) -> None:
+        if type(event) is Response:
+            self._response(event)
+        elif type(event) is Request:
+            self._request_of_peer(event.kind, event.pdu)
+        elif isinstance(event, Close):
+            self._closed_by_link(event)
+        elif isinstance(event, LateResponse):
+            self.counters.late_responses += 1
+        elif isinstance(event, Malformed):
+            log.warning("%s: malformed PDU: %s", self.peer, event.error)
+        elif isinstance(event, Unbinding):
+            self._refuse_queued()  # no submit leaves meanwhile; those waiting go to the next session
+        elif isinstance(event, Expired):
+            self._expired(event)
+
+    def _response(self, event: Response[P]) -> None:
+        entry = event.request
+        kind = entry.kind
+        answer: Any = event.pdu
+        if kind is RequestKind.SUBMIT:
+            if self._queued:  # the link freed its slot: it goes to a queued submit
+                self._send_queued()
+            future, note = entry.token
+            answer = self._read_answer(answer)
+            wire_log = self._wire_log
+            if note is not None and wire_log is not None:
+                wire_log.answered(self.name, note[0], note[1], answer)
+        elif kind is RequestKind.LINK_TEST:
+            return
+        else:
+            future = entry.token
+        if future is not None and not future.done():
+            future.set_result(answer)
+
+    def _request_of_peer(self, kind: PduKind, pdu: P) -> None:
+        link = self._link
+        if kind is PduKind.DELIVER:
             # Reports keep coming while an SMSC that unbinds waits for our answer: take them.
-            open_ = self.state is SessionState.BOUND or self._unbinding is not None
+            open_ = link.state is LinkState.BOUND or link.unbinding
             if open_ and self.role is not None and self.role.receives:
                 self._deliver(pdu)
             else:
                 self._reject(pdu)
-        elif kind is PduKind.LINK_TEST:
-            self._write(adapter.encode(adapter.link_test_response(pdu)))
-        elif kind is PduKind.UNBIND:
-            self._unbound_by_peer(pdu)
-        elif kind is PduKind.BIND and self.accepted and self.state is SessionState.BINDING:
+        elif kind is PduKind.BIND and self.accepted and link.state is LinkState.BINDING:
             self._accept(pdu)
         else:
             self._reject(pdu)
 
-    def _unbound_by_peer(self, pdu: P) -> None:
-        """Answer the SMSC's unbind once our submits on the wire are answered, or at `unbind_wait`.
-
-        No submit leaves meanwhile; those waiting for a slot go to the next session.
-        """
-        answer = self.adapter.encode(self.adapter.unbind_response(pdu))
-        wait = self.settings.unbind_wait
-        if self.state is not SessionState.BOUND or wait <= 0 or self._window.used == 0:
-            self._write(answer)
-            self._close("unbound by peer")
+    def _closed_by_link(self, event: Close) -> None:
+        if event.abort:
+            self.abort(event.reason)
             return
-        self.state = SessionState.CLOSING
-        self._refuse_queued()
-        self._unbinding = self._loop.create_task(self._answer_unbind(answer, wait))
-
-    async def _answer_unbind(self, answer: bytes, wait: float) -> None:
-        try:
-            async with asyncio.timeout(wait):
-                await self._window.wait_idle()
-        except TimeoutError:
-            pass
-        if self._transport is not None:
-            self._write(answer)
-            self._close("unbound by peer")
+        if event.reason.startswith("framing lost"):
+            log.warning("%s: %s", self.peer, event.reason)
+        self._close(event.reason)
 
     def _reject(self, pdu: P) -> None:
         answer = self.adapter.reject(pdu)
         if answer is not None:
-            self._write(self.adapter.encode(answer))
+            self._link.send(self._encode(answer))
 
     def _accept(self, pdu: P) -> None:
         """Judge the peer's bind now; answer it now, or after the admission's delay for its address
@@ -483,81 +458,62 @@ class Session(asyncio.Protocol, Generic[P]):
             return
         # The peer did bind in time: the wait is ours, so the login timeout no longer runs.
         self._cancel_login_timer()
-        self._login_held = True
+        self._link.hold_bind()  # nothing behind the bind is read meanwhile
         if self._transport is not None:
             self._transport.pause_reading()
         self._loop.call_later(delay, self._answer_held_bind, pdu, acceptance)
-        raise _StopReading
 
     def _answer_bind(self, pdu: P, acceptance: BindAcceptance[P] | None) -> None:
+        link = self._link
         if acceptance is None:
-            self._reject(pdu)
+            answer = self.adapter.reject(pdu)
+            link.refuse_bind(None if answer is None else self._encode(answer))
             self._close("bind not accepted")
         elif acceptance.role is None:
-            self._write(self.adapter.encode(acceptance.response))
+            link.refuse_bind(self._encode(acceptance.response))
             self._close("bind refused")
-        else:
+        else:  # refused, whatever the peer sent behind the bind is not read (no guesses in one go)
             self._cancel_login_timer()
-            self._write(self.adapter.encode(acceptance.response))
-            self._mark_bound(acceptance.role)
-            return
-        # Refused: whatever the peer sent behind the bind is not read (no guesses in one go).
-        raise _StopReading
+            link.accept_bind(self._encode(acceptance.response))
+            self.role = acceptance.role
 
     def _answer_held_bind(self, pdu: P, acceptance: BindAcceptance[P] | None) -> None:
-        if self._transport is None or self.state is not SessionState.BINDING:
+        link = self._link
+        if self._transport is None or link.state is not LinkState.BINDING:
             return
-        self._login_held = False
-        try:
-            self._answer_bind(pdu, acceptance)
-        except _StopReading:
-            return
-        self._partial_since = None  # the peer could not send while we were not reading
-        if self._transport is not None:
+        self._answer_bind(pdu, acceptance)
+        if link.is_bound and self._transport is not None:
+            link.resume_after_bind(self._loop.time())
             self._transport.resume_reading()
             self.data_received(b"")  # PDUs that came behind the bind
 
-    def _no_bind(self, timeout: float) -> None:
+    def _login_due(self, deadline: float) -> None:
         self._login_timer = None
-        if self.state is SessionState.BINDING and not self._login_held:
-            self.abort(f"no bind from the peer within {timeout:g} s")
+        # A timer may fire a hair before its time: the link must see the deadline reached.
+        self._run_tick(max(self._loop.time(), deadline))
 
     def _cancel_login_timer(self) -> None:
         if self._login_timer is not None:
             self._login_timer.cancel()
             self._login_timer = None
 
-    def _answer_protocol_error(self, error: ProtocolError) -> bool:
-        """Answer a malformed PDU; False when the stream is lost and the link is closing."""
-        lost = self.adapter.framing_lost(error)
-        if lost and self.close_reason.startswith("framing lost"):
-            return False  # already answered and closing
-        log.warning("%s: %s: %s", self.peer, "framing lost" if lost else "malformed PDU", error)
-        answer = self.adapter.error_response(error)
-        if answer is not None:
-            self._write(self.adapter.encode(answer))
-        if lost:
-            self.close_reason = f"framing lost: {error}"
-            self._close(self.close_reason)
-            return False
-        return True
-
     def _deliver(self, pdu: P) -> None:
         adapter = self.adapter
+        send = self._link.send
         try:
             delivery = adapter.read_deliver(pdu)
         except ProtocolError as error:
             log.warning("%s: unusable deliver: %s", self.peer, error)
-            self._write(adapter.deliver_response_frame(pdu, AckStatus.REJECT))
+            send(adapter.deliver_response_frame(pdu, AckStatus.REJECT))
             return
         try:
             pending = self._on_delivery(delivery)
         except Exception:
             log.exception("%s: delivery handler failed; asking for redelivery", self.peer)
-            self._write(adapter.deliver_response_frame(pdu, AckStatus.RETRY))
+            send(adapter.deliver_response_frame(pdu, AckStatus.RETRY))
             return
         if pending is None:
-            self._write(adapter.deliver_response_frame(pdu, AckStatus.OK))
+            send(adapter.deliver_response_frame(pdu, AckStatus.OK))
             return
         # A callback on the owner's future, not a task awaiting it: with a report per message, a task
         # each would cost more than the rest of taking the report in.
@@ -567,6 +523,7 @@ class Session(asyncio.Protocol, Generic[P]):
         future.add_done_callback(partial(self._acknowledge, pdu))
         if self._unacked >= self.settings.max_unacked_deliveries and self._transport is not None:
             self._transport.pause_reading()
+            self._link.pause_reading()
             self._reading_paused = True
 
     def _acknowledge(self, pdu: P, done: asyncio.Future[Any]) -> None:
@@ -580,11 +537,10 @@ class Session(asyncio.Protocol, Generic[P]):
                 log.error("%s: delivery handler failed; asking for redelivery", self.peer, exc_info=error)
                 status = AckStatus.RETRY
             if self._transport is not None:
-                self._write(self.adapter.deliver_response_frame(pdu, status))
+                self._link.send(self.adapter.deliver_response_frame(pdu, status))
         if self._reading_paused and self._unacked < self.settings.max_unacked_deliveries // 2:
             self._reading_paused = False
-            if self._partial_since is not None:  # the peer could not send while we were not reading
-                self._partial_since = self._loop.time()
+            self._link.resume_reading(self._loop.time())
             if self._transport is not None:
                 self._transport.resume_reading()
 
@@ -616,25 +572,31 @@ class Session(asyncio.Protocol, Generic[P]):
             except asyncio.CancelledError:
                 self._free_slot()
                 raise
-            if self.state is not SessionState.BOUND:
+            if self._link.state is not LinkState.BOUND:
                 self._free_slot()
                 break
-            futures.append(self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries, note=note))
+            futures.append(
+                self._request(key, frame, RequestKind.SUBMIT, self.settings.response_tries, note=note)
+            )
         return futures
 
-    def _send_request(self, pdu: P, kind: _Kind) -> asyncio.Future[Any]:
-        return self._request(self.adapter.key(pdu), self.adapter.encode(pdu), kind, tries=1)
+    def _send_request(self, pdu: P, kind: RequestKind) -> asyncio.Future[Any]:
+        adapter = self.adapter
+        return self._request(adapter.key(pdu), self._encode(pdu), kind, tries=1)
 
     def _request(
         self,
         key: Hashable,
         frame: bytes,
-        kind: _Kind,
+        kind: RequestKind,
         tries: int,
         future: asyncio.Future[Any] | None = None,
         note: _Note | None = None,
     ) -> asyncio.Future[Any]:
-        """Send a request; its future gets the response (a submit's: its SegmentAnswer), or a _Failure."""
+        """Send a request; its future gets the response (a submit's: its SegmentAnswer), or a _Failure.
+
+        A submit holds a slot of the window, which the link frees when it is answered or expires.
+        """
         if future is None:
             future = self._loop.create_future()
         if self._transport is None:
@@ -642,17 +604,25 @@ class Session(asyncio.Protocol, Generic[P]):
             return future
         if note is not None and self._wire_log is not None:
             self._wire_log.written(self.name, *note)
-        deadline = self._loop.time() + self.settings.response_timeout
-        self._pending[key] = _Pending(kind, future, frame, deadline, tries, note)
-        self._write(frame)
+        submit = kind is RequestKind.SUBMIT
+        self._link.request(
+            key,
+            frame,
+            kind,
+            (future, note) if submit else future,
+            self._loop.time(),
+            tries=tries,
+            windowed=submit,
+        )
         return future
 
     def _send_queued(self) -> None:
         """Send queued submits, oldest first, while the window has room."""
         queued = self._queued
         window = self._window
+        link = self._link
         while queued:
-            if self.state is not SessionState.BOUND or window.closed:
+            if link.state is not LinkState.BOUND or window.closed:
                 self._refuse_queued()
                 return
             if self._writable is not None or not window.try_acquire():
@@ -661,7 +631,7 @@ class Session(asyncio.Protocol, Generic[P]):
             if future.done():  # its submitter was cancelled
                 window.release()
                 continue
-            self._request(key, frame, _Kind.SUBMIT, self.settings.response_tries, future, note)
+            self._request(key, frame, RequestKind.SUBMIT, self.settings.response_tries, future, note)
 
     def _refuse_queued(self) -> None:
         queued, self._queued = self._queued, deque()
@@ -670,56 +640,49 @@ class Session(asyncio.Protocol, Generic[P]):
                 future.set_result(_Failure.NOT_SENT)
 
     def _free_slot(self) -> None:
-        """A submit was answered or given up: its slot goes to whatever waits for one."""
-        self._window.release()
+        """A submit was given up before it left: its slot goes to whatever waits for one."""
+        close = self._link.release_slot()
         if self._queued:
             self._send_queued()
+        if close is not None:
+            self._closed_by_link(close)
 
     def _close_window(self) -> None:
         """No more submits leave this session: refuse those waiting for a slot."""
         self._window.close()
         self._refuse_queued()
 
-    def _write(self, frame: bytes) -> None:
-        out = self._out
-        out.append(frame)
-        if len(out) == 1:
-            self._loop.call_soon(self._flush)
+    def _flush_soon(self) -> None:
+        self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
-        out = self._out
-        if self._transport is not None and out:
+        data = self._link.data_to_send()
+        if self._transport is not None and data:
             if self._wire_log is not None:
                 self._wire_log.flush()  # on record before the SMSC can have it
-            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
-        out.clear()
+            self._transport.write(data)
 
     def _close(self, reason: str) -> None:
         """Close after what is queued has been written."""
-        if self.state is SessionState.CLOSED:
+        link = self._link
+        if link.state is LinkState.CLOSED:
             return
         if not self.close_reason:
             self.close_reason = reason
-        self.state = SessionState.CLOSING
-        self._close_window()
+        link.close()
+        self._refuse_queued()
         if self._transport is not None:
             self._flush()
             self._transport.close()
-
-    def _mark_bound(self, role: SessionRole) -> None:
-        self.role = role
-        self.state = SessionState.BOUND
 
     def _finish(self) -> None:
         """Fail whatever waits on this session, once the connection is gone."""
         if self.closed.done():
             return
-        self.state = SessionState.CLOSED
-        self._close_window()
-        pending, self._pending = self._pending, {}
-        for entry in pending.values():
-            if entry.future is not None and not entry.future.done():
-                entry.future.set_result(_Failure.LOST)
+        lost = self._link.connection_lost()
+        self._refuse_queued()
+        for entry in lost:
+            self._settle(entry.token, _Failure.LOST)
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
         if self._ticker is not None:
@@ -735,53 +698,29 @@ class Session(asyncio.Protocol, Generic[P]):
         interval = max(0.005, min(1.0, settings.response_timeout / 5, settings.enquire_interval / 5))
         while True:
             await asyncio.sleep(interval)
-            now = self._loop.time()
-            self._expire(now)
-            partial_since = self._partial_since
-            if (
-                partial_since is not None
-                and now - partial_since > settings.response_timeout
-                and not (self._reading_paused or self._login_held)
-            ):
-                self.abort(f"a PDU begun {now - partial_since:.0f} s ago is still not whole")
-                return
-            if (
-                self.state is SessionState.BOUND
-                and not self._link_test_out
-                and now - self._last_rx >= settings.enquire_interval
-            ):
-                try:
-                    link_test = self.adapter.link_test(self.next_sequence())
-                    if link_test is not None:
-                        self._send_request(link_test, _Kind.LINK_TEST)
-                        self._link_test_out = True
-                except Exception:  # an adapter bug: drop the link visibly rather than lose heartbeats
-                    log.exception("%s: cannot send a link test", self.peer)
-                    self.abort("cannot send a link test")
-                    return
+            self._run_tick(self._loop.time())
 
-    def _expire(self, now: float) -> None:
-        pending = self._pending
-        expired: list[Hashable] = []
-        for key, entry in pending.items():  # insertion order is deadline order
-            if entry.deadline > now:
-                break
-            expired.append(key)
-        for key in expired:
-            entry = pending.pop(key)
-            if entry.tries_left > 1:
-                entry.tries_left -= 1
-                entry.deadline = now + self.settings.response_timeout
-                pending[key] = entry  # re-inserted last, keeping the order
-                self._write(entry.frame)
-                continue
-            if entry.kind is _Kind.LINK_TEST:
-                self.abort(f"no answer to {self.adapter.link_test_name}")
-                return
-            if entry.kind is _Kind.SUBMIT:
-                self._free_slot()
-            if entry.future is not None and not entry.future.done():
-                entry.future.set_result(_Failure.TIMEOUT)
+    def _run_tick(self, now: float) -> None:
+        try:
+            events = self._link.tick(now)
+        except Exception:  # an adapter bug: drop the link visibly rather than lose heartbeats
+            log.exception("%s: cannot send a link test", self.peer)
+            self.abort("cannot send a link test")
+            return
+        for event in events:
+            self._handle(event)
+
+    def _expired(self, event: Expired) -> None:
+        entry = event.request
+        if entry.kind is RequestKind.SUBMIT and self._queued:  # its slot is free again
+            self._send_queued()
+        self._settle(entry.token, _Failure.TIMEOUT)
+
+    @staticmethod
+    def _settle(token: Any, failure: _Failure) -> None:
+        future = token[0] if type(token) is tuple else token
+        if future is not None and not future.done():
+            future.set_result(failure)
 
     # -- results ----------------------------------------------------------------------------------
 

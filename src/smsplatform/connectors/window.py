@@ -1,26 +1,25 @@
-"""The sliding window: at most N requests unanswered on one session."""
+"""The sliding window: at most N requests unanswered on one session, with submitters waiting for slots."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
 
+from smsplatform.protocols.link.core import SlotWindow
 
-class Window:
-    """A counting gate that hands a freed slot straight to the oldest waiter (first come, first served).
+
+class Window(SlotWindow):
+    """The link core's slot count, plus a queue of submitters waiting for a slot: a freed slot goes
+    straight to the oldest waiter (first come, first served).
 
     Unlike asyncio.Semaphore it can be closed, which wakes every waiter with False: a session that
     dies must not leave submitters waiting for slots that will never free up.
     """
 
-    __slots__ = ("_idle", "_waiters", "closed", "size", "used")
+    __slots__ = ("_idle", "_waiters")
 
     def __init__(self, size: int) -> None:
-        if size < 1:
-            raise ValueError("window size must be at least 1")
-        self.size = size
-        self.used = 0
-        self.closed = False
+        super().__init__(size)
         self._waiters: deque[asyncio.Future[bool]] = deque()
         self._idle: asyncio.Future[None] | None = None
 
@@ -72,8 +71,7 @@ class Window:
 
     def close(self) -> None:
         """Refuse every waiter and future acquire."""
-        self.closed = True
-        self.used = 0
+        super().close()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
