@@ -9,17 +9,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from smsplatform.simulator.control import control_request
+from tests.waiting import wait_until
 
 CLI = [sys.executable, "-m", "smsplatform.cli"]
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -79,17 +82,17 @@ class Platform:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # serve and its dispatch workers: one process group to kill
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {self.log_path.read_text()}")
+        process, log_path = self.process, self.log_path
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"serve exited: {log_path.read_text()}")
             try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
+                return httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("serve did not come up")
+                return False
+
+        wait_until(healthy, 30, "serve to come up", every=0.1)
 
     def kill(self) -> None:
         """SIGKILL to serve and its dispatch workers: no shutdown code runs anywhere."""
@@ -166,14 +169,15 @@ class Simulator:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
             try:
                 self.control("counters")
-                return
             except OSError:
-                time.sleep(0.1)
-        raise AssertionError("simulator did not come up")
+                return False
+            return True
+
+        wait_until(answering, 20, "the simulator to come up", every=0.1)
 
     def control(self, cmd: str, **arguments: Any) -> Any:
         return asyncio.run(control_request("127.0.0.1", self.control_port, cmd, **arguments))
@@ -184,10 +188,6 @@ class Simulator:
             self.process.wait(timeout=10)
 
 
-def wait_for(predicate: Any, within: float, what: str, every: float = 0.2) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait_for(predicate: Callable[[], T], within: float, what: str, every: float = 0.2) -> T:
+    """`tests.waiting.wait_until`, polling less often: these conditions ask other processes."""
+    return wait_until(predicate, within, what, every=every)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +57,11 @@ def _onboard(platform: Platform, rec: Receiver) -> tuple[str, str]:
     return appkey, accountid
 
 
+def _reports_of(rec: Receiver, sent: dict[str, Any]) -> list[dict[str, Any]]:
+    """The status reports the receiver acknowledged for one send."""
+    return [r for r in rec.items("/status") if r["msgid"] == sent["result"]["msgid"]]
+
+
 def test_send_reaches_the_simulator_and_reports_come_back_signed(tmp_path: Path, callbacks: Receiver) -> None:
     with running(_platform(tmp_path)) as platform:
         appkey, accountid = _onboard(platform, callbacks)
@@ -97,8 +102,14 @@ def test_a_long_message_gets_one_report(tmp_path: Path, callbacks: Receiver) -> 
         sent = platform.api("send", appkey=appkey, mobile="13900000002", content=content)
         assert sent["status"] == "0" and sent["result"]["fee"] == "2", sent
         wait_for(lambda: len(callbacks.items("/status")) >= 1, 30, "the status report")
-        time.sleep(1)  # a second report, were one coming, would arrive by now
-        reports = callbacks.items("/status")
+        # Reports leave in the order they were made: a second one for the long message, were one
+        # coming, would reach the receiver before the report of a message sent after the first arrived.
+        later = platform.api(
+            "send", appkey=appkey, mobile="13900000001", content=f"{SIGNATURE}您的验证码是4321，5分钟内有效"
+        )
+        assert later["status"] == "0", later
+        wait_for(lambda: _reports_of(callbacks, later), 30, "the later message's report")
+        reports = _reports_of(callbacks, sent)
         assert len(reports) == 1 and reports[0]["status"] == "DELIVRD" and reports[0]["segments"] == "2"
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from tests.e2e.support import CLI, free_port, platform_env
 from tests.e2e.test_workers import alive, children
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -39,11 +40,16 @@ class Serve:
         return self.log_path.read_text(errors="replace")
 
     def wait_for_line(self, text: str, within: float = STARTUP) -> None:
-        deadline = time.monotonic() + within
-        while text not in self.log():
-            assert self.process.poll() is None, f"serve exited ({self.process.returncode}):\n{self.log()}"
-            assert time.monotonic() < deadline, f"no {text!r} line within {within:.0f} s:\n{self.log()}"
-            time.sleep(0.02)
+        def written() -> bool:
+            log = self.log()
+            if text not in log and self.process.poll() is not None:
+                pytest.fail(f"serve exited ({self.process.returncode}):\n{log}")
+            return text in log
+
+        try:
+            wait_until(written, within, f"a {text!r} line", every=0.02)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.log()}") from None
 
     def wait(self) -> int:
         try:
