@@ -5,11 +5,12 @@ the answer to one, and most of a Submit's fields never change on a given link. B
 PDU and then packing it costs several times more than writing the few fields that do change
 around octets prepared once.
 
-These writers give exactly the bytes `codec.encode` gives for what they accept, and None for
-anything they cannot vouch for (text beyond Latin-1 or too long, content over 255 octets, a MsgID
-that is not 10 octets, a number out of range): the caller then builds the PDU and lets the codec
-give the bytes or name the field at fault, so taking this path never changes what goes on the wire.
-Optional parameters come already encoded (`encoded_tlvs`).
+The octets and slots come from the codec's own layouts (`layout.LAYOUTS`, cut by
+`protocols.layout.FrameTemplate`), so these writers give exactly the bytes `codec.encode` gives for
+what they accept, and None for anything they cannot vouch for (text beyond Latin-1 or too long,
+content over 255 octets, a MsgID that is not 10 octets, a number out of range): the caller then builds
+the PDU and lets the codec give the bytes or name the field at fault, so taking this path never changes
+what goes on the wire. Optional parameters come already encoded (`encoded_tlvs`).
 """
 
 from __future__ import annotations
@@ -19,23 +20,15 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Final
 
+from smsplatform.protocols.layout import FrameTemplate
 from smsplatform.protocols.smgp import codec
-from smsplatform.protocols.smgp.pdu import MSG_ID_LENGTH, CommandId, Submit
-from smsplatform.protocols.smgp.tlv import Tlv, encode_tlvs
+from smsplatform.protocols.smgp.layout import DIALECT, LAYOUTS, MAX_PACKET_LENGTH, tlv_octets
+from smsplatform.protocols.smgp.pdu import MSG_ID_LENGTH, CommandId, Deliver, DeliverResp, Submit, SubmitResp
+from smsplatform.protocols.smgp.tlv import Tlv
 from smsplatform.protocols.smgp.wire import TEXT_ENCODING
 
 __all__ = ["SubmitFramer", "answer_frame", "deliver_frame", "encoded_tlvs"]
 
-_TERM_ID_WIDTH: Final = codec.TERM_ID_WIDTH
-_RECV_TIME_WIDTH: Final = 14
-_RESERVE: Final = bytes(8)  # an empty Reserve, as every frame written here has
-# Header, MsgType, NeedReport, Priority, ServiceID..FixedFee (24 octets), MsgFormat, ValidTime and
-# AtTime (34), SrcTermID, ChargeTermID, DestTermIDCount, one DestTermID, MsgLength.
-_SUBMIT_HEAD: Final = struct.Struct(">IIIBBB24sB34s21s21sB21sB")
-# Header, MsgID, IsReport, MsgFormat, RecvTime, SrcTermID, DestTermID, MsgLength.
-_DELIVER_HEAD: Final = struct.Struct(">III10sBB14s21s21sB")
-_ANSWER: Final = struct.Struct(">III10sI")  # header, MsgID, Status
-_ANSWERS: Final = frozenset({CommandId.SUBMIT_RESP, CommandId.DELIVER_RESP})
 _MAX_CONTENT: Final = codec.MAX_MSG_LENGTH
 
 
@@ -47,24 +40,19 @@ class SubmitFramer:
     come from the template.
     """
 
-    __slots__ = ("_charge_term_id", "_fees", "_msg_type", "_priority", "_reserve", "_times")
+    __slots__ = ("_fixed", "_head", "_size", "_tail", "_term_width")
 
     def __init__(self, template: Submit) -> None:
         """ValueError when the template's fixed fields cannot go on the wire (as codec.encode says)."""
-        t = template
-        codec.encode(replace(t, dest_term_ids=("",), msg_content=b"", tlvs=()))
-
-        def octets(value: str, width: int) -> bytes:
-            return value.encode(TEXT_ENCODING).ljust(width, b"\0")
-
-        self._msg_type = t.msg_type
-        self._priority = t.priority
-        self._fees = (
-            octets(t.service_id, 10) + octets(t.fee_type, 2) + octets(t.fee_code, 6) + octets(t.fixed_fee, 6)
+        frame = codec.encode(replace(template, sequence=0, dest_term_ids=("",), msg_content=b"", tlvs=()))
+        cut = FrameTemplate(
+            frame,
+            LAYOUTS[CommandId.SUBMIT],
+            DIALECT,
+            ("need_report", "msg_format", "src_term_id", "dest_term_ids", "msg_content"),
         )
-        self._times = octets(t.valid_time, 17) + octets(t.at_time, 17)
-        self._charge_term_id = octets(t.charge_term_id, _TERM_ID_WIDTH)
-        self._reserve = octets(t.reserve, 8)
+        self._head, self._fixed, self._tail, self._size = cut.head, cut.fixed, cut.tail, cut.size
+        self._term_width = cut.widths["dest_term_ids"]
 
     def frame(
         self,
@@ -77,36 +65,50 @@ class SubmitFramer:
         tlvs: bytes = b"",
     ) -> bytes | None:
         """The whole frame; `tlvs` is the encoded optional-parameter section. None when unsure."""
-        if type(msg_content) is not bytes or len(msg_content) > _MAX_CONTENT:
+        if type(msg_content) is not bytes or len(msg_content) > _MAX_CONTENT or type(tlvs) is not bytes:
             return None
         try:
             source = src_term_id.encode(TEXT_ENCODING)
             dest = destination.encode(TEXT_ENCODING)
-        except UnicodeEncodeError:
+        except (UnicodeEncodeError, AttributeError):
             return None
-        if len(source) > _TERM_ID_WIDTH or len(dest) > _TERM_ID_WIDTH:
+        size = self._size + len(msg_content) + len(tlvs)
+        if len(source) > self._term_width or len(dest) > self._term_width or size > MAX_PACKET_LENGTH:
             return None
-        size = _SUBMIT_HEAD.size + len(msg_content) + len(self._reserve) + len(tlvs)
+        f = self._fixed
         try:
-            head = _SUBMIT_HEAD.pack(
+            head = self._head.pack(
                 size,
                 CommandId.SUBMIT,
                 sequence,
-                self._msg_type,
+                f[0],
                 need_report,
-                self._priority,
-                self._fees,
+                f[1],
                 msg_format,
-                self._times,
+                f[2],
                 source,
-                self._charge_term_id,
-                1,  # DestTermIDCount
+                f[3],
                 dest,
+                f[4],
                 len(msg_content),
             )
         except struct.error:
             return None
-        return b"".join((head, msg_content, self._reserve, tlvs))
+        return b"".join((head, msg_content, self._tail, tlvs))
+
+
+_DELIVER: Final = FrameTemplate(
+    codec.encode(Deliver(0, msg_id=bytes(MSG_ID_LENGTH))),
+    LAYOUTS[CommandId.DELIVER],
+    DIALECT,
+    ("msg_id", "is_report", "msg_format", "recv_time", "src_term_id", "dest_term_id", "msg_content"),
+)
+_ANSWERS: Final = {
+    cls.command_id: FrameTemplate(
+        codec.encode(cls(0)), LAYOUTS[cls.command_id], DIALECT, ("msg_id", "status")
+    )
+    for cls in (SubmitResp, DeliverResp)
+}
 
 
 def deliver_frame(
@@ -121,52 +123,59 @@ def deliver_frame(
     tlvs: bytes = b"",
 ) -> bytes | None:
     """A Deliver with an empty Reserve; `tlvs` is the encoded optional-parameter section. None when unsure."""
+    t = _DELIVER
     if (
         type(msg_id) is not bytes
         or type(msg_content) is not bytes
+        or type(tlvs) is not bytes
         or len(msg_id) != MSG_ID_LENGTH
         or len(msg_content) > _MAX_CONTENT
     ):
         return None
-    try:
-        time = recv_time.encode(TEXT_ENCODING)
-        source = src_term_id.encode(TEXT_ENCODING)
-        dest = dest_term_id.encode(TEXT_ENCODING)
-    except UnicodeEncodeError:
+    texts = t.texts(
+        DIALECT, (("recv_time", recv_time), ("src_term_id", src_term_id), ("dest_term_id", dest_term_id))
+    )
+    size = t.size + len(msg_content) + len(tlvs)
+    if texts is None or size > MAX_PACKET_LENGTH:
         return None
-    if len(time) > _RECV_TIME_WIDTH or len(source) > _TERM_ID_WIDTH or len(dest) > _TERM_ID_WIDTH:
-        return None
-    size = _DELIVER_HEAD.size + len(msg_content) + len(_RESERVE) + len(tlvs)
+    time, source, dest = texts
+    f = t.fixed
     try:
-        head = _DELIVER_HEAD.pack(
+        head = t.head.pack(
             size,
             CommandId.DELIVER,
             sequence,
+            f[0],
             msg_id,
+            f[1],
             is_report,
+            f[2],
             msg_format,
+            f[3],
             time,
+            f[4],
             source,
+            f[5],
             dest,
+            f[6],
             len(msg_content),
         )
     except struct.error:
         return None
-    return b"".join((head, msg_content, _RESERVE, tlvs))
+    return b"".join((head, msg_content, t.tail, tlvs))
 
 
 def answer_frame(command_id: int, sequence: int, msg_id: bytes, status: int) -> bytes | None:
     """A Submit_Resp or Deliver_Resp; None when unsure."""
-    if command_id not in _ANSWERS or type(msg_id) is not bytes or len(msg_id) != MSG_ID_LENGTH:
+    t = _ANSWERS.get(command_id)
+    if t is None or type(msg_id) is not bytes or len(msg_id) != MSG_ID_LENGTH:
         return None
     try:
-        return _ANSWER.pack(_ANSWER.size, command_id, sequence, msg_id, status)
+        return t.head.pack(t.size, command_id, sequence, t.fixed[0], msg_id, t.fixed[1], status) + t.tail
     except struct.error:
         return None
 
 
 def encoded_tlvs(tlvs: Iterable[Tlv]) -> bytes:
     """The optional-parameter section the writers above take; ValueError as codec.encode raises it."""
-    out = bytearray()
-    encode_tlvs(out, tlvs)
-    return bytes(out)
+    return tlv_octets(tlvs)
