@@ -26,6 +26,7 @@ from smsplatform.protocols.sgip.pdu import (
     CommandId,
     Deliver,
     DeliverResp,
+    Pdu,
     Report,
     ReportResp,
     SgipSequence,
@@ -114,7 +115,7 @@ class SubmitFramer:
         return b"".join((head, message_content, self._tail))
 
 
-def _template(pdu: Deliver | Report | BindResp, per_message: tuple[str, ...]) -> FrameTemplate:
+def _template(pdu: Pdu, per_message: tuple[str, ...]) -> FrameTemplate:
     return FrameTemplate(codec.encode(pdu), LAYOUTS[pdu.command_id], DIALECT, per_message)
 
 
@@ -126,7 +127,7 @@ _REPORT: Final = _template(
     Report(sequence=_NO_SEQUENCE, submit_sequence=_NO_SEQUENCE, user_number="", state=0),
     ("submit_sequence", "report_type", "user_number", "state", "error_code"),
 )
-_RESULTS: Final = {
+_RESULTS: Final[dict[int, FrameTemplate]] = {
     cls.command_id: _template(cls(sequence=_NO_SEQUENCE, result=0), ("result",))
     for cls in (BindResp, SubmitResp, DeliverResp, ReportResp, UserRptResp)
 }

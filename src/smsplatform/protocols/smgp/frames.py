@@ -103,7 +103,7 @@ _DELIVER: Final = FrameTemplate(
     DIALECT,
     ("msg_id", "is_report", "msg_format", "recv_time", "src_term_id", "dest_term_id", "msg_content"),
 )
-_ANSWERS: Final = {
+_ANSWERS: Final[dict[int, FrameTemplate]] = {
     cls.command_id: FrameTemplate(
         codec.encode(cls(0)), LAYOUTS[cls.command_id], DIALECT, ("msg_id", "status")
     )

@@ -13,19 +13,32 @@ bytes or name the field at fault, so taking this path never changes what goes on
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import Final
 
 from smsplatform.protocols.smpp import codec
+from smsplatform.protocols.smpp.layout import LAYOUTS, MAX_SHORT_MESSAGE, Kind
 from smsplatform.protocols.smpp.pdu import CommandId, DeliverSm, SubmitSm
 
 __all__ = ["ShortMessageFramer", "message_response_frame"]
 
 _HEADER: Final = struct.Struct(">IIII")
-_ADDRESS_OCTETS: Final = 21  # source_addr and destination_addr of submit_sm/deliver_sm, NUL included
-_MAX_SHORT_MESSAGE: Final = 254
-_MAX_MESSAGE_ID: Final = 65
+_MAX_MESSAGE_ID: Final = LAYOUTS[CommandId.SUBMIT_SM_RESP].fields[0].max_octets
 _MESSAGE_RESPONSES: Final = frozenset(
     {CommandId.SUBMIT_SM_RESP, CommandId.DELIVER_SM_RESP, CommandId.DATA_SM_RESP}
+)
+
+
+# What a per-message field becomes in the %-format: a C-Octet String its text and NUL, an integer its octet,
+# short_message its sm_length (the octets follow the formatted part).
+_SLOTS: Final = {Kind.CSTRING: b"%s\0", Kind.UINT8: b"%c", Kind.SHORT_MESSAGE: b"%c"}
+_PER_MESSAGE: Final = (
+    "source_addr",
+    "destination_addr",
+    "esm_class",
+    "registered_delivery",
+    "data_coding",
+    "short_message",
 )
 
 
@@ -36,38 +49,32 @@ class ShortMessageFramer:
     the optional parameters vary; service_type, the address types, protocol_id, priority_flag,
     schedule_delivery_time, validity_period, replace_if_present_flag and sm_default_msg_id come
     from the template.
+
+    The format is the template's body cut along the codec's layout (`layout.LAYOUTS`): the octets of
+    each fixed field as the codec wrote them, a slot for each per-message one.
     """
 
-    __slots__ = ("_command_id", "_format")
+    __slots__ = ("_address_octets", "_command_id", "_format")
 
     def __init__(self, template: SubmitSm | DeliverSm) -> None:
         """ValueError when the template's fixed fields cannot go on the wire (as codec.encode says)."""
-        codec.encode(template)
+        blank = replace(template, source_addr="", destination_addr="", short_message=b"", tlvs=())
+        body = codec.encode(blank)[codec.HEADER_LENGTH :]
         self._command_id = template.command_id
-
-        def octets(*values: int | str) -> bytes:
-            # Fixed octets end up inside a %-format, where a literal % must be doubled.
-            joined = b"".join(
-                bytes((value,)) if isinstance(value, int) else value.encode("latin-1") + b"\0"
-                for value in values
-            )
-            return joined.replace(b"%", b"%%")
-
-        t = template
-        self._format = b"".join(
-            (
-                octets(t.service_type, t.source_addr_ton, t.source_addr_npi),
-                b"%s\0",  # source_addr
-                octets(t.dest_addr_ton, t.dest_addr_npi),
-                b"%s\0%c",  # destination_addr, esm_class
-                octets(t.protocol_id, t.priority_flag, t.schedule_delivery_time, t.validity_period),
-                b"%c",  # registered_delivery
-                octets(t.replace_if_present_flag),
-                b"%c",  # data_coding
-                octets(t.sm_default_msg_id),
-                b"%c",  # sm_length
-            )
-        )
+        layout = LAYOUTS[template.command_id]
+        pieces: list[bytes] = []
+        position = 0
+        for field in layout.fields:
+            # Where the field ends in the template's body: its NUL, its octet, or its sm_length (0 here).
+            end = body.index(b"\0", position) + 1 if field.kind is Kind.CSTRING else position + 1
+            if field.name in _PER_MESSAGE:
+                pieces.append(_SLOTS[field.kind])
+            else:
+                pieces.append(body[position:end].replace(b"%", b"%%"))  # a literal % in a %-format is doubled
+            position = end
+        self._format = b"".join(pieces)
+        addresses = {f.name: f.max_octets for f in layout.fields if f.name in _PER_MESSAGE[:2]}
+        self._address_octets = min(addresses.values())
 
     def frame(
         self,
@@ -82,9 +89,9 @@ class ShortMessageFramer:
     ) -> bytes | None:
         """The whole frame; `tlvs` is the encoded optional-parameter section. None when unsure."""
         if (
-            len(source_addr) >= _ADDRESS_OCTETS
-            or len(destination_addr) >= _ADDRESS_OCTETS
-            or len(short_message) > _MAX_SHORT_MESSAGE
+            len(source_addr) >= self._address_octets
+            or len(destination_addr) >= self._address_octets
+            or len(short_message) > MAX_SHORT_MESSAGE
             or "\0" in source_addr
             or "\0" in destination_addr
         ):
