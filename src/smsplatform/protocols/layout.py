@@ -152,6 +152,11 @@ class Plan:
     layout: Layout
     pdu_class: type[Any]
     dialect: Dialect
+    header_size: int  # the dialect's, kept here for the hot path as are the next four
+    encoding: str
+    nul_ends_text: bool
+    ignore_trailing: bool
+    split_sequence: Getter | None
     runs: tuple[struct.Struct, ...]
     fixed_size: int  # octets of the header and every fixed-width field
     get_scalars: Getter  # U8, U32, OCTETS and SEQUENCE values of a PDU, in wire order
@@ -263,6 +268,11 @@ def compile_layout(layout: Layout, pdu_class: type[Any], dialect: Dialect) -> Pl
         layout=layout,
         pdu_class=pdu_class,
         dialect=dialect,
+        header_size=dialect.header_size,
+        encoding=dialect.encoding,
+        nul_ends_text=dialect.nul_ends_text,
+        ignore_trailing=dialect.ignore_trailing,
+        split_sequence=dialect.split_sequence,
         runs=runs,
         fixed_size=dialect.header_size + sum(run.size for run in runs),
         get_scalars=tuple_getter(scalar_names),
@@ -329,7 +339,6 @@ def unknown_command(dialect: Dialect, command_id: int, sequence: Any) -> PduDeco
 
 
 def encode_plan(plan: Plan, pdu: Any) -> bytes | None:
-    dialect = plan.dialect
     texts = plan.get_texts(pdu)
     size = plan.fixed_size
     shape: tuple[int, ...] = ()
@@ -348,7 +357,7 @@ def encode_plan(plan: Plan, pdu: Any) -> bytes | None:
         joined = "\0".join(texts)
         if plan.text_pattern.fullmatch(joined) is None:
             return None
-        encoded: tuple[Any, ...] = tuple(joined.encode(dialect.encoding).split(_NUL))
+        encoded: tuple[Any, ...] = tuple(joined.encode(plan.encoding).split(_NUL))
         if len(encoded) != len(texts):
             return None
     else:
@@ -364,7 +373,7 @@ def encode_plan(plan: Plan, pdu: Any) -> bytes | None:
     if plan.tlvs_name:
         values = getattr(pdu, plan.tlvs_name)
         if values != ():  # anything but no TLVs at all is refused as the field walk refuses it
-            tlvs = dialect.encode_tlvs(values)  # type: ignore[misc]
+            tlvs = plan.dialect.encode_tlvs(values)  # type: ignore[misc]
             size += len(tlvs)
     if plan.content_field is not None:
         content = getattr(pdu, plan.content_field.name)
@@ -377,13 +386,13 @@ def encode_plan(plan: Plan, pdu: Any) -> bytes | None:
     else:
         packing = plan.packing(shape)
         arguments = packing.order((*scalars, *encoded, *shape))
-    if size > dialect.max_frame_size:
+    if size > plan.dialect.max_frame_size:
         return None
-    sequence = pdu.sequence
-    if dialect.split_sequence is None:
-        frame = packing.struct.pack(size, pdu.command_id, sequence, *arguments)
+    split = plan.split_sequence
+    if split is None:
+        frame = packing.struct.pack(size, pdu.command_id, pdu.sequence, *arguments)
     else:
-        frame = packing.struct.pack(size, pdu.command_id, *dialect.split_sequence(sequence), *arguments)
+        frame = packing.struct.pack(size, pdu.command_id, *split(pdu.sequence), *arguments)
     return frame + tlvs if tlvs else frame
 
 
@@ -396,10 +405,10 @@ def _split_sequences(plan: Plan, scalars: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def decode_plan(plan: Plan, frame: bytes, sequence: Any) -> Any:
-    dialect = plan.dialect
     runs = plan.runs
-    wire = runs[0].unpack_from(frame, dialect.header_size)
-    position = dialect.header_size + runs[0].size
+    header_size = plan.header_size
+    wire = runs[0].unpack_from(frame, header_size)
+    position = header_size + runs[0].size
     variables: tuple[Any, ...] = ()
     list_field = plan.list_field
     if list_field is not None:
@@ -409,11 +418,12 @@ def decode_plan(plan: Plan, frame: bytes, sequence: Any) -> Any:
         end = position + count * width
         if not low <= count <= high or end > len(frame):
             return None
-        if dialect.nul_ends_text:
-            items = [frame[start : start + width].partition(_NUL)[0] for start in range(position, end, width)]
+        if count == 1:  # one number, as nearly every submit has
+            variables = ((_plan_text(plan, frame[position:end]),),)
         else:
-            items = [frame[start : start + width].rstrip(_NUL) for start in range(position, end, width)]
-        variables = (tuple([item.decode(dialect.encoding) for item in items]),)
+            variables = (
+                tuple([_plan_text(plan, frame[at : at + width]) for at in range(position, end, width)]),
+            )
         wire += runs[1].unpack_from(frame, end)
         position = end + runs[1].size
     if plan.content_field is not None:
@@ -424,17 +434,25 @@ def decode_plan(plan: Plan, frame: bytes, sequence: Any) -> Any:
         wire += runs[-1].unpack_from(frame, end)
         position = end + runs[-1].size
     if plan.tlvs_name:
-        variables += (dialect.decode_tlvs(frame[position:]) if position < len(frame) else (),)  # type: ignore[misc]
-    elif position != len(frame) and not dialect.ignore_trailing:
+        variables += (plan.dialect.decode_tlvs(frame[position:]) if position < len(frame) else (),)  # type: ignore[misc]
+    elif position != len(frame) and not plan.ignore_trailing:
         return None
-    if dialect.nul_ends_text:
-        texts = [raw.partition(_NUL)[0].decode(dialect.encoding) for raw in plan.pick_texts(wire)]
+    encoding = plan.encoding
+    if plan.nul_ends_text:
+        texts = [raw.partition(_NUL)[0].decode(encoding) for raw in plan.pick_texts(wire)]
     else:
-        texts = [raw.rstrip(_NUL).decode(dialect.encoding) for raw in plan.pick_texts(wire)]
-    scalars = plan.pick_scalars(wire)
+        texts = [raw.rstrip(_NUL).decode(encoding) for raw in plan.pick_texts(wire)]
     if plan.sequences:
-        scalars = _join_sequences(plan, scalars)
-    return plan.build((sequence, *scalars, *texts, *variables, *plan.defaults))
+        return plan.build(
+            (sequence, *_join_sequences(plan, plan.pick_scalars(wire)), *texts, *variables, *plan.defaults)
+        )
+    return plan.build((sequence, *plan.pick_scalars(wire), *texts, *variables, *plan.defaults))
+
+
+def _plan_text(plan: Plan, raw: bytes) -> str:
+    if plan.nul_ends_text:
+        return raw.partition(_NUL)[0].decode(plan.encoding)
+    return raw.rstrip(_NUL).decode(plan.encoding)
 
 
 def _join_sequences(plan: Plan, scalars: tuple[Any, ...]) -> tuple[Any, ...]:
