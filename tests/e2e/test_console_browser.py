@@ -14,7 +14,6 @@ import asyncio
 import re
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -143,6 +142,13 @@ def script_errors(page: Any) -> list[str]:
     return [e for e in page.errors if "status of 403" not in e and "status of 401" not in e]
 
 
+def text_after_reload(page: Any, selector: str) -> str:
+    """The text at `selector` of the page loaded afresh ("" when absent): it does not refresh itself."""
+    page.reload()
+    found = page.locator(selector)
+    return str(found.inner_text()) if found.count() else ""
+
+
 def shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -176,17 +182,13 @@ def test_an_operator_reviews_finds_a_message_and_watches_the_links(
     shot(page, "messages")
     result.locator("td a").first.click()
     page.wait_for_url(re.compile(r"/messages/\d+$"))
-    deadline = time.monotonic() + 30
-    while page.locator("#stat").count() == 0 or page.locator("#stat").inner_text() != "DELIVRD":
-        assert time.monotonic() < deadline, "the message never showed DELIVRD"
-        time.sleep(0.3)
-        page.reload()
+    wait_for(lambda: text_after_reload(page, "#stat") == "DELIVRD", 30, "the message to show DELIVRD")
     wait_for(lambda: callbacks.items("/status"), 15, "the status report at the receiver")
-    deadline = time.monotonic() + 15
-    while "Report delivered to the customer" not in page.locator("#timeline").inner_text():
-        assert time.monotonic() < deadline, "the timeline never showed the report delivered"
-        time.sleep(0.3)
-        page.reload()
+    wait_for(
+        lambda: "Report delivered to the customer" in text_after_reload(page, "#timeline"),
+        15,
+        "the timeline to show the report delivered",
+    )
     timeline = page.locator("#timeline").inner_text()
     assert timeline.index("Accepted") < timeline.index("Submitted to the carrier") < timeline.index("DELIVRD")
     shot(page, "message")
