@@ -9,6 +9,7 @@ from typing import Any
 from smsplatform.connectors.adapter import SessionRole
 from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
+from smsplatform.protocols.link.core import Event, LateResponse
 from smsplatform.simulator.server import SmscServer
 from tests.connectors.conftest import FAST, ConnectorFactory, eventually
 from tests.connectors.fake_protocol import (
@@ -33,7 +34,14 @@ async def test_undecodable_pdu_is_answered_and_the_link_goes_on(
     peer = next(iter(smsc.sessions))
     replies: list[Frame] = []
     original = peer._handle
-    peer._handle = lambda pdu: replies.append(pdu) if pdu.command == NACK else original(pdu)  # type: ignore[method-assign]
+
+    def handle(event: Event) -> None:
+        if isinstance(event, LateResponse) and event.pdu.command == NACK:  # answers nothing it sent
+            replies.append(event.pdu)
+        else:
+            original(event)
+
+    peer._handle = handle  # type: ignore[method-assign]
 
     peer.write(HEADER.pack(HEADER.size, 0x42, 77, 0))  # well framed, unknown command
 

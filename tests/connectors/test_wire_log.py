@@ -10,6 +10,7 @@ import pytest
 
 from smsplatform.connectors.adapter import SegmentAnswer
 from smsplatform.connectors.model import OutboundSms
+from smsplatform.protocols.link.core import Event, LateResponse, Response
 from smsplatform.simulator.server import SmscServer
 from tests.connectors.conftest import ConnectorFactory, eventually
 from tests.connectors.fake_protocol import DELIVER, RESPONSE, UNBIND, Frame, encode
@@ -78,7 +79,13 @@ async def test_an_unbinding_smsc_gets_its_answer_once_our_submits_are_answered(
     peer = next(iter(smsc.sessions))
     frames: list[Frame] = []
     original = peer._handle
-    peer._handle = lambda pdu: (frames.append(pdu), original(pdu))  # type: ignore[method-assign]
+
+    def handle(event: Event) -> None:
+        if isinstance(event, (Response, LateResponse)):  # what the connector answered
+            frames.append(event.pdu)
+        original(event)
+
+    peer._handle = handle  # type: ignore[method-assign]
 
     peer.write(encode(Frame(UNBIND, 500, 0)))
 

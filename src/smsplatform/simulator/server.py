@@ -29,15 +29,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, cast
 
 from smsplatform.protocols.admission import ListenerLimits, SourceAdmission
 from smsplatform.protocols.concat import split_for_sms
 from smsplatform.protocols.errors import ProtocolError
+from smsplatform.protocols.link.core import (
+    Close,
+    CloseCause,
+    Event,
+    Link,
+    LinkSettings,
+    LinkTested,
+    Request,
+    RequestKind,
+    Response,
+)
 from smsplatform.protocols.link.framing import PduKind
 from smsplatform.protocols.reassembly import Reassembler
 from smsplatform.protocols.text import TextEncoding, decode_text
@@ -98,7 +110,8 @@ class SimulatorCounters:
 
 
 class SmscSession(asyncio.Protocol, Generic[P]):
-    """One ESME connection to the simulator."""
+    """One ESME connection to the simulator: the SMSC's end of the link core (`protocols/link/core.py`,
+    shared with the connector's session), driven with the socket and the clock."""
 
     def __init__(self, server: SmscServer[P], *, accepted: bool = True) -> None:
         self.server = server
@@ -106,30 +119,43 @@ class SmscSession(asyncio.Protocol, Generic[P]):
         self.accepted = accepted  # the ESME connected to our listener (not one we dialed)
         self.source = ""  # the peer's address, while the listener's admission counts this connection
         self.system_id = ""
-        self.bound = False
         self.transmits = False
         self.receives = False
         self.unanswered = 0
-        self.outstanding: dict[Hashable, Outgoing | None] = {}  # delivers (None: link tests) unanswered
         self.dialed: asyncio.Future[bool] | None = None  # our own bind's outcome, when we connected out
-        self._bind_key: Hashable = None
-        # No further PDUs are read: framing was lost, or the answer to a bind is being held back.
-        self._halted = False
+        limits = server.limits
+        self._link: Link[P] = Link(
+            server.dialect.framing,
+            server.dialect,
+            LinkSettings(
+                window=server.deliver_window,
+                response_timeout=math.inf,  # a deliver waits for its answer as long as its session lasts
+                enquire_interval=0,  # link tests only when asked (SmscServer.ping)
+                login_timeout=limits.login_timeout if accepted else 0.0,
+                body_timeout=limits.body_timeout,
+            ),
+            accepted=accepted,
+            on_output=self._flush_soon,
+        )
         self._login_timer: asyncio.TimerHandle | None = None
-        self.partial_since: float | None = None  # when the unfinished PDU in the reader began
-        self._reader = server.dialect.new_reader()
         self._transport: asyncio.Transport | None = None
-        self._out: list[bytes] = []
-        self._sequence = 0
         self._loop = asyncio.get_running_loop()
 
     @property
+    def bound(self) -> bool:
+        return self._link.is_bound
+
+    @property
     def deliver_room(self) -> int:
-        return self.server.deliver_window - len(self.outstanding)
+        window = self._link.window
+        return window.size - window.used
 
     def next_sequence(self) -> int:
-        self._sequence = self._sequence % 0x7FFFFFFF + 1
-        return self._sequence
+        return self._link.next_sequence()
+
+    def awaiting_answers(self) -> list[Outgoing]:
+        """The delivers sent on this session and not answered yet."""
+        return [entry.token for entry in self._link.pending.values() if entry.token is not None]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         server = self.server
@@ -138,38 +164,42 @@ class SmscSession(asyncio.Protocol, Generic[P]):
             if not server.admission.connection_opened(source):
                 server.counters.connections_refused += 1
                 log.debug("simulator: refused a connection from %s (at its connection cap)", source)
-                self._halted = True
+                self._link.close()
                 cast(asyncio.Transport, transport).abort()
                 return
             self.source = source
-            login_timeout = server.limits.login_timeout
-            if login_timeout > 0:
-                self._login_timer = self._loop.call_later(login_timeout, self._login_expired)
         self._transport = cast(asyncio.Transport, transport)
+        link = self._link
+        link.connection_made(self._loop.time())
+        if link.login_deadline is not None:
+            self._login_timer = self._loop.call_at(link.login_deadline, self._login_due, link.login_deadline)
         server.sessions.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
-        self._halted = True
         self._stop_login_timer()
+        unanswered = [entry.token for entry in self._link.connection_lost() if entry.token is not None]
         if self.source:
             self.server.admission.connection_closed(self.source)
             self.source = ""
         if self.dialed is not None and not self.dialed.done():
             self.dialed.set_result(False)
-        self.server.session_closed(self)
+        self.server.session_closed(self, unanswered)
 
-    def _login_expired(self) -> None:
+    def _login_due(self, deadline: float) -> None:
         self._login_timer = None
-        if not self.bound and self._transport is not None:
-            self.server.counters.login_timeouts += 1
-            log.debug("simulator: closing %s: no bind within the login timeout", self.source)
-            self.close()
+        # A timer may fire a hair before its time: the link must see the deadline reached.
+        self.tick(max(self._loop.time(), deadline))
 
     def _stop_login_timer(self) -> None:
         if self._login_timer is not None:
             self._login_timer.cancel()
             self._login_timer = None
+
+    def tick(self, now: float) -> None:
+        """Let the link close a login or a PDU that is overdue (the server's sweep, the login timer)."""
+        for event in self._link.tick(now):
+            self._handle(event)
 
     def hold_login(self, delay: float, answer: Callable[[], None]) -> None:
         """Answer a bind only after `delay` seconds, reading nothing from the ESME meanwhile.
@@ -177,7 +207,7 @@ class SmscSession(asyncio.Protocol, Generic[P]):
         The peer did bind in time: the wait is ours, so the login timeout no longer applies.
         """
         self._stop_login_timer()
-        self._halted = True
+        self._link.hold_bind()
         if self._transport is not None:
             self._transport.pause_reading()
         self._loop.call_later(delay, self._answer_held_login, answer)
@@ -187,91 +217,99 @@ class SmscSession(asyncio.Protocol, Generic[P]):
             return
         answer()
         if self.bound and self._transport is not None:
-            self._halted = False
-            self.partial_since = None  # the peer could not send while we were not reading
+            self._link.resume_after_bind(self._loop.time())
             self._transport.resume_reading()
             self.data_received(b"")  # PDUs that came behind the bind
 
-    def login_refused(self) -> None:
+    def accept_login(self, answer: bytes) -> None:
+        self._stop_login_timer()
+        self._link.accept_bind(answer)
+
+    def refuse_login(self, answer: bytes) -> None:
         """A refused bind: the connection closes, and whatever came behind the bind stays unread."""
-        self._halted = True
+        self._link.refuse_bind(answer)
         self.close()
+
+    def mark_bound(self) -> None:
+        """Our own bind to the ESME (connect_back) was accepted."""
+        self._link.bound()
 
     def log_in(self, login: str, password: str) -> asyncio.Future[bool]:
         """Bind to the ESME we connected to (SMSCs that connect back); resolves to whether it took."""
-        pdu = self.dialect.bind_request(self.next_sequence(), login, password)
-        self._bind_key = self.dialect.key(pdu)
+        dialect = self.dialect
+        link = self._link
+        pdu = dialect.bind_request(link.next_sequence(), login, password)
         self.dialed = self._loop.create_future()
-        self.write(self.dialect.encode(pdu))
+        link.binding()
+        link.request(dialect.key(pdu), dialect.encode(pdu), RequestKind.BIND, None, self._loop.time())
         return self.dialed
 
     def data_received(self, data: bytes) -> None:
-        reader = self._reader
-        reader.receive_data(data)
-        while self._transport is not None and not self._halted:
+        link = self._link
+        link.receive_data(data, self._loop.time())
+        while self._transport is not None:
+            event = link.next_event()
+            if event is None:
+                return
             try:
-                pdu = reader.next_pdu()
-                if pdu is None:
-                    break
-                self._handle(pdu)
+                self._handle(event)
             except ProtocolError as error:
-                answer = self.dialect.error_response(error)
-                if answer is not None:
-                    self.write(self.dialect.encode(answer))
-                if self.dialect.framing_lost(error):
-                    log.warning("simulator: framing lost (%s); closing", error)
-                    self._halted = True
-                    self.close()
+                close = link.protocol_error(error)
+                if close is not None:
+                    self._handle(close)
             except Exception:
                 log.exception("simulator: failed to handle a PDU")
-        # When a frame was begun and not finished (for the sweep; see SmscServer._sweep). Octets held
-        # fewer than just arrived mean a frame ended in them: what is left began now.
-        buffered = reader.buffered
-        if not buffered:
-            self.partial_since = None
-        elif buffered < len(data) or self.partial_since is None:
-            self.partial_since = self._loop.time()
 
-    def _handle(self, pdu: P) -> None:
-        dialect = self.dialect
-        kind = dialect.classify(pdu)
-        if kind is PduKind.SUBMIT:
-            self.server.on_submit(self, pdu)
-        elif kind is PduKind.RESPONSE:
-            key = dialect.key(pdu)
-            if self.dialed is not None and key == self._bind_key and not self.dialed.done():
-                self.dialed.set_result(dialect.bind_accepted(pdu))
-            elif key in self.outstanding:
-                self.server.on_deliver_response(self, self.outstanding.pop(key), pdu)
-        elif kind is PduKind.BIND:
-            self.server.on_bind(self, pdu)
-        elif kind is PduKind.LINK_TEST:
-            self.server.counters.link_tests_received += 1
-            self.write(dialect.encode(dialect.link_test_response(pdu)))
-        elif kind is PduKind.UNBIND:
-            self.write(dialect.encode(dialect.unbind_response(pdu)))
-            self.close()
-        else:
-            answer = dialect.reject(pdu)
-            if answer is not None:
-                self.write(dialect.encode(answer))
+    def _handle(self, event: Event) -> None:
+        server = self.server
+        if type(event) is Response:
+            request = event.request
+            if request.kind is RequestKind.BIND:
+                if self.dialed is not None and not self.dialed.done():
+                    self.dialed.set_result(self.dialect.bind_accepted(event.pdu))
+            else:  # a deliver's answer, or a link test's (its token None)
+                server.on_deliver_response(self, request.token, event.pdu)
+        elif type(event) is Request:
+            kind = event.kind
+            if kind is PduKind.SUBMIT:
+                server.on_submit(self, event.pdu)
+            elif kind is PduKind.BIND:
+                server.on_bind(self, event.pdu)
+            else:
+                answer = self.dialect.reject(event.pdu)
+                if answer is not None:
+                    self.write(self.dialect.encode(answer))
+        elif isinstance(event, LinkTested):
+            server.counters.link_tests_received += 1
+        elif isinstance(event, Close):
+            self._closed_by_link(event)
+
+    def _closed_by_link(self, event: Close) -> None:
+        cause = event.cause
+        if cause is CloseCause.NO_BIND:
+            self.server.counters.login_timeouts += 1
+            log.debug("simulator: closing %s: no bind within the login timeout", self.source)
+        elif cause is CloseCause.STALLED:
+            self.server.counters.stalled_pdus += 1
+            log.info("simulator: closing a session of %r: a PDU left unfinished", self.system_id)
+            self.abort()
+            return
+        elif cause is CloseCause.FRAMING_LOST:
+            log.warning("simulator: %s; closing", event.reason)
+        self.close()
 
     def send(self, item: Outgoing | None) -> bool:
-        """Send a deliver for `item`, or a link test for None, and await its answer.
+        """Send a deliver for `item` (in the deliver window), or a link test for None, and await its answer.
 
         False when the protocol has no link test.
         """
-        sequence = self.next_sequence()
-        dialect = self.dialect
+        link = self._link
+        now = self._loop.time()
         if item is None:
-            link_test = dialect.link_test(sequence)
-            if link_test is None:
-                return False
-            key, frame = dialect.key(link_test), dialect.encode(link_test)
-        else:
-            key, frame = dialect.deliver_frame(sequence, item)
-        self.outstanding[key] = item
-        self.write(frame)
+            return link.send_link_test(now)
+        key, frame = self.dialect.deliver_frame(link.next_sequence(), item)
+        link.window.try_acquire()  # the server sends only while `deliver_room` is left
+        link.request(key, frame, RequestKind.DELIVER, item, now, windowed=True)
         return True
 
     def answer_late(self, frame: bytes) -> None:
@@ -280,18 +318,19 @@ class SmscSession(asyncio.Protocol, Generic[P]):
             self.write(frame)
 
     def write(self, frame: bytes) -> None:
-        out = self._out
-        out.append(frame)
-        if len(out) == 1:
-            self._loop.call_soon(self._flush)
+        self._link.send(frame)
+
+    def _flush_soon(self) -> None:
+        self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
-        out = self._out
-        if self._transport is not None and out:
-            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
-        out.clear()
+        data = self._link.data_to_send()
+        if self._transport is not None and data:
+            self._transport.write(data)
 
     def close(self) -> None:
+        """Close once what is queued is written; nothing more is read."""
+        self._link.close()
         if self._transport is not None:
             self._flush()
             self._transport.close()
@@ -300,11 +339,6 @@ class SmscSession(asyncio.Protocol, Generic[P]):
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.abort()
-
-    def stalled_since_before(self, moment: float) -> bool:
-        """Bound, reading, and holding part of a PDU that began before `moment`."""
-        since = self.partial_since
-        return self.bound and not self._halted and since is not None and since < moment
 
 
 def source_address(transport: asyncio.BaseTransport) -> str:
@@ -465,7 +499,7 @@ class SmscServer(Generic[P]):
         """Receipts and MO not yet acknowledged for system_id (queued or awaiting an answer)."""
         queued = len(self._outboxes.get(system_id, ()))
         sessions = self._receivers.get(system_id, [])
-        return queued + sum(1 for s in sessions for item in s.outstanding.values() if item is not None)
+        return queued + sum(len(session.awaiting_answers()) for session in sessions)
 
     # -- sessions -----------------------------------------------------------------------------------
 
@@ -498,41 +532,35 @@ class SmscServer(Generic[P]):
     def _answer_bind(self, session: SmscSession[P], request: BindRequest, accepted: bool, answer: P) -> None:
         dialect = self.dialect
         if not accepted:
-            session.write(dialect.encode(answer))
-            session.login_refused()
+            session.refuse_login(dialect.encode(answer))
             return
         self.counters.binds += 1
-        session.bound = True
         session.system_id = request.system_id
         session.transmits = request.transmits
         session.receives = request.receives
-        session.write(dialect.encode(answer))
+        session.accept_login(dialect.encode(answer))
         if request.receives:
             self._receivers.setdefault(request.system_id, []).append(session)
             self._pump(request.system_id)
 
     async def _sweep(self, body_timeout: float) -> None:
-        """Close bound sessions whose peer began a PDU and has not finished it within `body_timeout`.
+        """Let each session's link close a PDU begun and not finished within `body_timeout`.
 
         Before a bind the login timeout covers the same case; after it no timer of the link would.
         """
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(min(1.0, body_timeout / 4))
-            started_before = loop.time() - body_timeout
-            stalled = [session for session in self.sessions if session.stalled_since_before(started_before)]
-            for session in stalled:
-                self.counters.stalled_pdus += 1
-                log.info("simulator: closing a session of %r: a PDU left unfinished", session.system_id)
-                session.abort()
+            now = loop.time()
+            for session in list(self.sessions):
+                session.tick(now)
 
-    def session_closed(self, session: SmscSession[P]) -> None:
+    def session_closed(self, session: SmscSession[P], unanswered: list[Outgoing]) -> None:
+        """`session` is gone: the delivers it left unanswered go out again, first."""
         self.sessions.discard(session)
         receivers = self._receivers.get(session.system_id)
         if receivers and session in receivers:
             receivers.remove(session)
-        unanswered = [item for item in session.outstanding.values() if item is not None]
-        session.outstanding.clear()
         if unanswered:
             box = self._outboxes.setdefault(session.system_id, deque())
             box.extendleft(reversed(unanswered))
@@ -759,7 +787,8 @@ class SmscServer(Generic[P]):
                 session.abort()
             return False
         assert session is not None
-        session.system_id, session.bound, session.receives = system_id, True, True
+        session.system_id, session.receives = system_id, True
+        session.mark_bound()
         self.counters.binds += 1
         self._receivers.setdefault(system_id, []).append(session)
         return True
