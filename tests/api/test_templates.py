@@ -6,14 +6,19 @@ import time
 from typing import Any
 
 from smsplatform.domain.templates import TemplateStatus
+from smsplatform.store import schema, words
 from smsplatform.store import templates as template_repo
-from smsplatform.store import words
 from smsplatform.store.accounts import Account
+from smsplatform.store.widths import width
 from tests.api.conftest import MARKET, NOTIFY, SIGNATURE, Api, ApiFactory, Tenant, error, ok
 
 SUMMARY_FIELDS = ["accountid", "name", "content", "templateid", "status", "ismarket"]
 DETAIL_FIELDS = ["templateid", "name", "content", "ismarket", "status", "failreason", "addtime"]
 LIST_FIELDS = ["total", "pagenum", "pagesize", "accountid", "totalnum", "usednum", "list"]
+# A name takes as many characters as its column keeps; a content (kept as text of any length) is
+# refused outright only beyond what any review could read, and rejected by review beyond 500.
+NAME_WIDTH = width(schema.templates.c.name)
+CONTENT_LIMIT = 2000
 
 
 async def add(tenant: Tenant, account: Account, **params: str) -> dict[str, Any]:
@@ -93,13 +98,34 @@ async def test_addtemplate_refusals(tenant: Tenant) -> None:
         ({"name": "n"}, 222),
         ({**good, "ismarket": "2"}, 232),
         ({**good, "ismarket": "yes"}, 232),
-        ({**good, "name": "名" * 101}, 232),
-        ({**good, "content": "长" * 2001}, 232),
+        ({**good, "name": "名" * (NAME_WIDTH + 1)}, 232),
+        ({**good, "content": "长" * (CONTENT_LIMIT + 1)}, 232),
     ):
         assert error(await add(tenant, account, **params)) == code, params
     for params, code in (({}, 218), ({"accountid": ""}, 218), ({"accountid": "424242"}, 219)):
         assert error(await tenant.call("addtemplate", {**good, **params})) == code, params
     assert ok(await tenant.call("templatelist", {"accountid": str(account.id)}))["total"] == "0"
+
+
+async def test_a_name_and_a_content_at_their_limits_are_taken(tenant: Tenant) -> None:
+    account = await tenant.account()
+    name, content = "名" * NAME_WIDTH, "长" * CONTENT_LIMIT
+    params = {"accountid": str(account.id), "name": name, "content": content}
+    result = ok(await tenant.call("addtemplate", params, method="POST"))
+    assert (result["name"], result["content"], result["status"]) == (name, content, "2")  # review: too long
+    stored = await detail(tenant, result["templateid"])
+    assert (stored["name"], stored["content"]) == (name, content)
+
+
+async def test_edittemplate_takes_a_name_of_its_width_and_not_one_character_more(tenant: Tenant) -> None:
+    account = await tenant.account()
+    template = await tenant.template(account, NOTIFY, name="通知")
+    base = {"accountid": str(account.id), "templateid": str(template.id)}
+    longer = await tenant.call("edittemplate", {**base, "name": "称" * (NAME_WIDTH + 1)}, method="POST")
+    assert error(longer) == 232
+    assert (await detail(tenant, str(template.id)))["name"] == "通知"
+    ok(await tenant.call("edittemplate", {**base, "name": "称" * NAME_WIDTH}, method="POST"))
+    assert (await detail(tenant, str(template.id)))["name"] == "称" * NAME_WIDTH
 
 
 async def test_template_names_are_unique_per_sub_account(tenant: Tenant) -> None:

@@ -12,14 +12,19 @@ from smsplatform.api.paging import page_of
 from smsplatform.domain.canonical import has_control, remove_invisible
 from smsplatform.domain.signatures import canonical_signature, is_valid_signature
 from smsplatform.store import accounts as repo
+from smsplatform.store import schema
 from smsplatform.store.accounts import Account
 from smsplatform.store.errors import NotFound, QuotaExceeded, SignatureTaken, TotalBelowUsed
+from smsplatform.store.widths import width
 
+# The most characters each text field takes: what its column keeps.
 TEXT_LIMITS = {
-    "company": 200,
-    "statusurl": 500,
-    "replyurl": 500,
-    "replyusername": 100,
+    "company": width(schema.accounts.c.company),
+    "statusurl": width(schema.accounts.c.statusurl),
+    "replyurl": width(schema.accounts.c.replyurl),
+    "replyusername": width(schema.accounts.c.replyusername),
+    # The password is kept sealed (`replypassword_sealed`, ciphertext of any length), and its plain
+    # column is empty: the limit is what customers have always been told, not a column's width.
     "replypassword": 100,
 }
 

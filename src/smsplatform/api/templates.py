@@ -14,12 +14,14 @@ from smsplatform.api.numbers import ascii_int
 from smsplatform.api.paging import page_of
 from smsplatform.domain.canonical import canonical_text, has_control
 from smsplatform.domain.templates import TemplateStatus, classify, review
+from smsplatform.store import schema
 from smsplatform.store import templates as repo
 from smsplatform.store.accounts import Account, get_account
 from smsplatform.store.errors import DuplicateTemplateName, NotFound
 from smsplatform.store.templates import Template, TemplateDraft
+from smsplatform.store.widths import width
 
-MAX_NAME = 100
+MAX_NAME = width(schema.templates.c.name)
 # Longer than any template review accepts (500), so that an over-long one is rejected with a reason
 # rather than refused outright; beyond this it is not a template.
 MAX_CONTENT = 2000
