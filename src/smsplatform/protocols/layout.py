@@ -418,8 +418,8 @@ def decode_plan(plan: Plan, frame: bytes, sequence: Any) -> Any:
         end = position + count * width
         if not low <= count <= high or end > len(frame):
             return None
-        if count == 1:  # one number, as nearly every submit has
-            variables = ((_plan_text(plan, frame[position:end]),),)
+        if count == 1 and plan.nul_ends_text:  # one number, as nearly every submit has: _plan_text, inlined
+            variables = ((frame[position:end].partition(_NUL)[0].decode(plan.encoding),),)
         else:
             variables = (
                 tuple([_plan_text(plan, frame[at : at + width]) for at in range(position, end, width)]),

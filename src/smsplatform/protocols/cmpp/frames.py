@@ -15,14 +15,14 @@ the wire.
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection
 from dataclasses import replace
 from typing import Final
 
 from smsplatform.protocols.cmpp import codec
-from smsplatform.protocols.cmpp.layout import LAYOUTS, Kind, Layout
+from smsplatform.protocols.cmpp.layout import DIALECT, LAYOUTS
 from smsplatform.protocols.cmpp.pdu import CmppVersion, CommandId, Deliver, MsgFmt, Submit
 from smsplatform.protocols.cmpp.report import REPORT_LAYOUTS
+from smsplatform.protocols.layout import FrameTemplate
 
 __all__ = ["DeliverFramer", "SubmitFramer", "message_response_frame"]
 
@@ -35,44 +35,6 @@ _RESPONSES: Final = {
     version: struct.Struct(">III8sI" if version is CmppVersion.V30 else ">III8sB") for version in CmppVersion
 }
 _MESSAGE_RESPONSES: Final = frozenset({CommandId.SUBMIT_RESP, CommandId.DELIVER_RESP})
-# Struct codes of the fields a frame writes that are numbers; the others are octets of their width.
-_CODES: Final = {Kind.U8: "B", Kind.U32: "I", Kind.CONTENT: "B"}
-
-
-class _Template:
-    """The frame of a template PDU cut into the octets of its fixed fields and Struct codes for the rest.
-
-    The fields named in `per_message` are written by each frame: a U8 as "B", a TEXT or OCTETS
-    field as its width of octets, a TEXT_LIST as one item (its count octet, always 1, is fixed), a
-    CONTENT field as its length octet (the content follows the packed part). Each is preceded by
-    the fixed octets since the one before it, perhaps none, so a frame packs (header, fixed, field,
-    fixed, field, ...) with `head`, then its content, then `tail`.
-    """
-
-    __slots__ = ("fixed", "head", "size", "tail", "widths")
-
-    def __init__(self, frame: bytes, layout: Layout, per_message: Collection[str]) -> None:
-        codes = [">III"]
-        fixed: list[bytes] = []
-        widths: dict[str, int] = {}
-        start = position = codec.HEADER_SIZE
-        for field in layout:
-            if field.kind is Kind.TEXT_LIST:
-                position += 1  # the count octet
-            width = 1 if field.kind is Kind.CONTENT else field.width
-            if field.name in per_message:
-                fixed.append(frame[start:position])
-                codes += (f"{position - start}s", _CODES.get(field.kind, f"{width}s"))
-                widths[field.name] = width
-                start = position + width
-            position += width
-        if len(widths) != len(per_message):
-            raise TypeError(f"not every one of {sorted(per_message)} is a field of this layout")
-        self.head = struct.Struct("".join(codes))
-        self.fixed = tuple(fixed)
-        self.tail = frame[start:]
-        self.size = len(frame)  # with no content
-        self.widths = widths
 
 
 class SubmitFramer:
@@ -88,9 +50,10 @@ class SubmitFramer:
     def __init__(self, template: Submit, version: CmppVersion) -> None:
         """ValueError when the template's fixed fields cannot go on the wire (as codec.encode says)."""
         frame = codec.encode(replace(template, dest_terminal_ids=("",), msg_content=b""), version)
-        cut = _Template(
+        cut = FrameTemplate(
             frame,
             LAYOUTS[version][CommandId.SUBMIT],
+            DIALECT,
             (
                 "pk_total",
                 "pk_number",
@@ -178,9 +141,10 @@ class DeliverFramer:
     def __init__(self, template: Deliver, version: CmppVersion) -> None:
         """ValueError when the template's fixed fields cannot go on the wire (as codec.encode says)."""
         frame = codec.encode(replace(template, msg_content=b""), version)
-        cut = _Template(
+        cut = FrameTemplate(
             frame,
             LAYOUTS[version][CommandId.DELIVER],
+            DIALECT,
             (
                 "msg_id",
                 "dest_id",
