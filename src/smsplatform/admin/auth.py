@@ -11,10 +11,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from smsplatform.admin import audit
 from smsplatform.admin.actors import Actor, Permission, Role
-from smsplatform.store import operators
+from smsplatform.store import operators, schema
 from smsplatform.store.operators import Operator, OperatorToken
+from smsplatform.store.widths import width
 
 MIN_PASSWORD_LENGTH = 10
+MAX_NAME = width(schema.operators.c.name, schema.audit_log.c.operator)  # the audit keeps it too
+MAX_TOKEN_NAME = width(schema.operator_tokens.c.name)
 TOKEN_PREFIX = "smsop_"
 
 _hasher = PasswordHasher()
@@ -28,8 +31,8 @@ class WeakPassword(ValueError):
 
 def _checked_name(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 64 or not name.isprintable() or " " in name:
-        raise ValueError("an operator name is 1 to 64 printable characters without spaces")
+    if not name or len(name) > MAX_NAME or not name.isprintable() or " " in name:
+        raise ValueError(f"an operator name is 1 to {MAX_NAME} printable characters without spaces")
     return name
 
 

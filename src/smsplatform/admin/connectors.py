@@ -19,10 +19,18 @@ from smsplatform.admin.actors import Actor, Permission
 from smsplatform.domain.connectors import PROTOCOLS, check_connector_fields
 from smsplatform.domain.expiry import RECEIPT_TIMEOUT_OPTION, parse_seconds
 from smsplatform.domain.routes import SIMULATED_LINKS
-from smsplatform.store import connectors
+from smsplatform.store import connectors, schema
 from smsplatform.store.connectors import NOT_RUNNING, ConnectorExists, ConnectorRow
+from smsplatform.store.widths import width
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A connector's name is kept wherever its traffic is: routes, messages and health too.
+MAX_NAME = width(
+    schema.connectors.c.name,
+    schema.routes.c.connector,
+    schema.messages.c.connector,
+    schema.connector_stats.c.name,
+)
+_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 MAX_WINDOW = 4096
 MAX_TPS = 1_000_000
 
@@ -192,12 +200,14 @@ def _checked(row: ConnectorRow) -> ConnectorRow:
     """The settings cleaned, or a ValueError naming every problem (each protocol's field widths too)."""
     problems = []
     if not _NAME.fullmatch(row.name):
-        problems.append("name: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        problems.append(
+            f"name: 1 to {MAX_NAME} letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     protocol = row.protocol.strip().lower()
     if protocol not in PROTOCOLS:
         problems.append(f"protocol: one of {', '.join(PROTOCOLS)}")
     host = row.host.strip()
-    if not host or len(host) > 255 or any(c.isspace() for c in host):
+    if not host or len(host) > width(schema.connectors.c.host) or any(c.isspace() for c in host):
         problems.append("host: a host name or address")
     if not 0 < row.port <= 65535:
         problems.append(f"port: 1 to 65535, not {row.port}")
@@ -226,12 +236,16 @@ def _checked(row: ConnectorRow) -> ConnectorRow:
             service_id=options.get("service_id", ""),
             options=options,
         )
-    # The columns' own widths, for protocols whose fields are wider than the database keeps.
-    for label, value, limit in (("system id", row.system_id, 64), ("password", row.password, 64)):
+    # The columns' own widths, for protocols whose fields are wider than the database keeps. The
+    # password is kept sealed (`secrets_sealed`, ciphertext of any length) and its plain column is
+    # empty: its limit is the one operators were given, not a column's width.
+    for label, value, limit in (
+        ("system id", row.system_id, width(schema.connectors.c.system_id)),
+        ("password", row.password, 64),
+        ("source number", row.source_number, width(schema.connectors.c.source_number)),
+    ):
         if len(value) > limit:
             problems.append(f"{label}: at most {limit} characters")
-    if len(row.source_number) > 21:
-        problems.append("source number: at most 21 characters")
     if problems:
         raise ValueError("; ".join(dict.fromkeys(problems)))
     return replace(

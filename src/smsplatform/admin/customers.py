@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from smsplatform.admin import audit, checks
 from smsplatform.admin.actors import Actor, Permission
-from smsplatform.store import customers
+from smsplatform.store import customers, schema
 from smsplatform.store.clock import now
 from smsplatform.store.customers import Customer
+from smsplatform.store.widths import width
 
-MAX_NAME = 100
+MAX_NAME = width(schema.customers.c.name)
 
 
 @dataclass(frozen=True, slots=True)

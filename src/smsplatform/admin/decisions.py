@@ -10,9 +10,11 @@ import sqlalchemy as sa
 
 from smsplatform.admin import audit, checks
 from smsplatform.admin.actors import Actor, Permission
+from smsplatform.store import schema
 from smsplatform.store.errors import InvalidState
+from smsplatform.store.widths import width
 
-MAX_REASON = 500
+MAX_REASON = width(schema.accounts.c.failreason, schema.templates.c.failreason)
 
 
 class Reviewed(audit.Shown, Protocol):

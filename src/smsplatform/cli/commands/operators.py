@@ -130,7 +130,7 @@ def register(registry: Registry) -> None:
     roles = [r.value for r in Role]
     sub = registry.group("operator", "operators of the console and the management API")
     p = registry.command(sub, "create", operator_create, "create an operator (asks for the password)")
-    p.add_argument("name", type=text(64))
+    p.add_argument("name", type=text(auth.MAX_NAME))
     p.add_argument(
         "--role", required=True, choices=roles, help="admin: everything; reviewer: look and review"
     )
@@ -150,7 +150,7 @@ def register(registry: Registry) -> None:
     tsub = registry.group("token", "management-API tokens", under=sub)
     p = registry.command(tsub, "create", token_create, "a new token for an operator; prints it (once)")
     p.add_argument("name", help="the operator")
-    p.add_argument("--label", type=text(64), help="what it is for, e.g. grafana")
+    p.add_argument("--label", type=text(auth.MAX_TOKEN_NAME), help="what it is for, e.g. grafana")
     registry.command(tsub, "list", token_list, "list tokens (never the tokens themselves)")
     registry.command(tsub, "revoke", token_revoke, "revoke a token").add_argument("id", type=int)
 

@@ -36,7 +36,7 @@ ENDPOINTS = [
         connectors.add_connector,
         status=201,
         supplied=_SIMULATORS,
-        params={"name": "1 to 64 letters, digits, '.', '_' or '-'", **_FIELDS},
+        params={"name": f"1 to {connectors.MAX_NAME} letters, digits, '.', '_' or '-'", **_FIELDS},
     ),
     Endpoint(
         "PATCH",

@@ -17,7 +17,7 @@ ENDPOINTS = [
         "Create a customer; the answer is the only place its appkey appears",
         status=201,
         params={
-            "name": "The customer's name (at most 100 characters)",
+            "name": f"The customer's name (at most {customers.MAX_NAME} characters)",
             "totalnum": "Purchased quota, shared out to its sub-accounts",
             "expires_at": "Unix time after which the appkey answers 102; leave out for never",
             "allow_ips": "Addresses or CIDR blocks the appkey works from; empty: any",

@@ -53,7 +53,10 @@ ENDPOINTS = [
         "/operators",
         create_operator,
         status=201,
-        params={"name": "1–64 printable characters, no spaces", "password": "At least 10 characters"},
+        params={
+            "name": f"1–{auth.MAX_NAME} printable characters, no spaces",
+            "password": f"At least {auth.MIN_PASSWORD_LENGTH} characters",
+        },
     ),
     Endpoint("PATCH", "/operators/{name}", update_operator),
     Endpoint("PUT", "/operators/{name}/password", set_password),

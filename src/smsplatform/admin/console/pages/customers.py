@@ -28,7 +28,9 @@ KINDS = [
 @view()
 async def customer_list(request: Request, actor: Actor) -> Response:
     found = await console_of(request).read(customers.list_customers, actor)
-    return console_of(request).render(request, "customers.html", {"customers": found})
+    return console_of(request).render(
+        request, "customers.html", {"customers": found, "max_name": customers.MAX_NAME}
+    )
 
 
 @view(Permission.MANAGE)
