@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from smsplatform.connectors.config import BindMode
+from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.simulator.server import SmscServer
 from tests.connectors.conftest import ConnectorFactory, eventually
@@ -14,6 +15,11 @@ from tests.connectors.conftest import ConnectorFactory, eventually
 LONG_CHINESE = (
     "您好，这是一条很长的中文短信，用来检查长短信的拆分与重组是否正确。" * 5
 )  # 170 characters: 3 UCS-2 segments
+
+
+def waiting_for_a_slot(link: Connector) -> int:
+    """Submits queued on the link's sessions for a slot of their window."""
+    return sum(session.waiting for session in link._current.values())
 
 
 def sms(key: int = 1, text: str = "hello", destination: str = "13800138000", **kw: Any) -> OutboundSms:
@@ -58,9 +64,12 @@ async def test_long_message_is_reassembled_and_each_segment_receipted(
 
 async def test_no_receipt_when_not_wanted(smsc: SmscServer[Any], connect: ConnectorFactory) -> None:
     link = await connect()
+    reports: list[DeliveryReport] = []
+    link.on_report = reports.append
     assert (await link.submit(sms(want_receipt=False))).ok
-    await asyncio.sleep(0.05)
-    assert smsc.counters.receipts_sent == 0
+    reported = await link.submit(sms(key=2))
+    await eventually(lambda: len(reports) == 1)  # receipts leave in order: the first's would be here
+    assert reports[0].remote_id == reported.remote_ids[0] and smsc.counters.receipts_sent == 1
 
 
 async def test_mo_reaches_on_inbound_reassembled(smsc: SmscServer[Any], connect: ConnectorFactory) -> None:
@@ -117,15 +126,16 @@ async def test_a_cancelled_submit_waiting_for_the_window_never_leaves(
     smsc.slow_responses(0.1)
     first = asyncio.create_task(link.submit(sms(key=1)))
     await eventually(lambda: link.stats().in_flight == 1)
-    second = asyncio.create_task(link.submit(sms(key=2)))
-    await asyncio.sleep(0.01)
+    second = asyncio.create_task(link.submit(sms(key=2, destination="13800138002")))
+    await eventually(lambda: waiting_for_a_slot(link) == 1)
     second.cancel()
 
     assert (await first).ok
-    await asyncio.sleep(0.05)
+    assert (await link.submit(sms(key=3, destination="13800138003"))).ok  # its slot was not lost
     assert second.cancelled()
-    assert smsc.counters.submits == 1 and link.stats().in_flight == 0
-    assert (await link.submit(sms(key=3))).ok  # its slot was not lost
+    # Submits leave in order: the second would have reached the SMSC before the third.
+    assert [m.destination for m in smsc.received] == ["13800138000", "13800138003"]
+    assert link.stats().in_flight == 0
 
 
 async def test_submits_waiting_for_the_window_go_on_the_next_session(
@@ -282,14 +292,15 @@ async def test_receipt_acknowledged_only_after_async_handler(
         await release.wait()
         stored.append(report.remote_id)
 
-    link.on_report = store
-    assert (await link.submit(sms())).ok
-    await eventually(lambda: smsc.counters.receipts_sent == 1)
-    await asyncio.sleep(0.05)
-    assert smsc.counters.receipts_acked == 0
-    release.set()
+    first = await link.submit(sms())
+    link.on_report = lambda report: store(report) if report.remote_id == first.remote_ids[0] else None
+    assert first.ok and (await link.submit(sms(key=2))).ok
+    # The second report, stored at once, is acknowledged; the first, taken before it, still is not.
     await eventually(lambda: smsc.counters.receipts_acked == 1)
-    assert len(stored) == 1
+    assert smsc.pending_delivers("esme") == 1
+    release.set()
+    await eventually(lambda: smsc.counters.receipts_acked == 2)
+    assert stored == [first.remote_ids[0]]
 
 
 async def test_receipt_acknowledged_when_the_handlers_future_is_done(
@@ -298,20 +309,24 @@ async def test_receipt_acknowledged_when_the_handlers_future_is_done(
     link = await connect()
     futures: list[asyncio.Future[None]] = []
 
-    def store(report: DeliveryReport) -> asyncio.Future[None]:
+    first = await link.submit(sms())
+
+    def store(report: DeliveryReport) -> asyncio.Future[None] | None:
+        if report.remote_id != first.remote_ids[0]:
+            return None  # stored at once
         futures.append(asyncio.get_running_loop().create_future())
         return futures[-1]
 
     link.on_report = store
-    assert (await link.submit(sms())).ok
-    await eventually(lambda: len(futures) == 1)
-    await asyncio.sleep(0.05)
-    assert smsc.counters.receipts_acked == 0
+    assert first.ok and (await link.submit(sms(key=2))).ok
+    # The second report, stored at once, is acknowledged; the first, taken before it, still is not.
+    await eventually(lambda: smsc.counters.receipts_acked == 1 and len(futures) == 1)
+    assert smsc.pending_delivers("esme") == 1
     futures[0].set_exception(RuntimeError("database down"))  # not stored: the SMSC sends it again
     await eventually(lambda: len(futures) == 2)
-    assert smsc.counters.receipts_acked == 0
+    assert smsc.counters.receipts_acked == 1
     futures[1].set_result(None)
-    await eventually(lambda: smsc.counters.receipts_acked == 1)
+    await eventually(lambda: smsc.counters.receipts_acked == 2)
 
 
 async def test_failing_handler_gets_the_report_redelivered(

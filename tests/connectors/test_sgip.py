@@ -179,7 +179,8 @@ async def test_no_link_test_either_way(smsc: SmscServer[Any], link: Link) -> Non
     connector = await link(enquire_interval=0.02)
     assert (await connector.submit(sms())).ok  # the SMG's link back is open too
     await eventually(lambda: smsc.counters.receipts_acked == 1)
-    await asyncio.sleep(0.15)
+    smsc.slow_responses(0.15)  # the line is idle for many enquire intervals while this one waits
+    assert (await connector.submit(sms(key=2))).ok
     assert smsc.ping() == 0  # nothing to send: SGIP has no heartbeat
     assert smsc.counters.link_tests_received == 0 and connector.stats().state == "bound"
     assert connector.stats().reconnects == 0

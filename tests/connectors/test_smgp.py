@@ -145,9 +145,13 @@ async def test_submit_gets_msgid_and_matching_reports(smsc: SmscServer[Any], lin
 
 async def test_no_report_when_not_wanted(smsc: SmscServer[Any], link: Link) -> None:
     connector = await link()
-    assert (await connector.submit(sms(want_receipt=False))).ok
-    await asyncio.sleep(0.05)
-    assert smsc.counters.receipts_sent == 0
+    reports: list[DeliveryReport] = []
+    connector.on_report = reports.append
+    unreported = await connector.submit(sms(want_receipt=False))
+    reported = await connector.submit(sms(key=2))
+    assert unreported.ok and reported.ok
+    await eventually(lambda: len(reports) == 1)  # receipts leave in order: the first's would be here
+    assert reports[0].remote_id == reported.remote_ids[0] and smsc.counters.receipts_sent == 1
 
 
 async def test_long_ucs2_message_in_three_segments(smsc: SmscServer[Any], link: Link) -> None:

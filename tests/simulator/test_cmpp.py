@@ -36,6 +36,7 @@ from smsplatform.simulator.dialect import MoPart, Receipt, SubmitStatus
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator, dialect_for
 from smsplatform.simulator.server import SmscServer
+from tests.connectors.conftest import eventually
 
 SP_ID, SECRET = "901234", "s3cret"
 TIMESTAMP = 1127120000  # 27 November, 12:00:00
@@ -200,8 +201,7 @@ async def test_submit_gets_msg_id_and_a_report_quoting_it(
     assert (report.msg_id, report.stat, report.dest_terminal_id) == (answer.msg_id, "UNDELIV", "13800138007")
     assert report.submit_time in {before.strftime("%y%m%d%H%M"), after.strftime("%y%m%d%H%M")}
     sp.send(DeliverResp(sequence=report_pdu.sequence, msg_id=report_pdu.msg_id, result=0))
-    await asyncio.sleep(0.02)
-    assert smsc.counters.receipts_acked == 1
+    await eventually(lambda: smsc.counters.receipts_acked == 1)
     sp.close()
 
 
@@ -303,8 +303,7 @@ async def test_mo_ascii_ucs2_and_long(smsc: SmscServer[Any], version: CmppVersio
     assert len({d.msg_id for d in delivers}) == 3
     for d in delivers:
         sp.send(DeliverResp(sequence=d.sequence, msg_id=d.msg_id, result=0))
-    await asyncio.sleep(0.02)
-    assert smsc.counters.mo_acked == 3
+    await eventually(lambda: smsc.counters.mo_acked == 3)
     sp.close()
 
 

@@ -154,8 +154,11 @@ async def test_no_report_unless_asked(smsc: SmscServer[Any]) -> None:
     sp = await Sp.connect(smsc)
     await sp.log_in()
     assert isinstance(await sp.request(submit(2, need_report=0, msg_content=b"x")), SubmitResp)
-    await asyncio.sleep(0.05)
-    assert smsc.counters.receipts_sent == 0
+    asked = await sp.request(submit(3, msg_content=b"y"))
+    assert isinstance(asked, SubmitResp)
+    report = await sp.receive()  # reports leave in order: one for the first would come before
+    assert isinstance(report, Deliver) and parse_report(report.msg_content).msg_id == asked.msg_id
+    assert smsc.counters.receipts_sent == 1
     sp.close()
 
 

@@ -197,6 +197,11 @@ class Session(asyncio.Protocol, Generic[P]):
         return self._link.in_flight
 
     @property
+    def waiting(self) -> int:
+        """Submits queued for a slot of the window."""
+        return len(self._queued)
+
+    @property
     def is_bound(self) -> bool:
         return self._link.state is LinkState.BOUND
 
