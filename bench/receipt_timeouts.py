@@ -30,9 +30,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from smsplatform.domain.submit_outcomes import Submitted
+from smsplatform.store.claims import claim
 from smsplatform.store.database import Database, create_engine, migrate, sqlite_url
-from smsplatform.store.dispatch import ReceiptIn, Submitted, apply_receipts, claim, record_results
 from smsplatform.store.expiry import time_out_receipts
+from smsplatform.store.receipts import ReceiptIn, apply_receipts
+from smsplatform.store.results import record_results
 from smsplatform.store.schema import metadata
 
 DAYS = 30

@@ -12,15 +12,10 @@ import sqlalchemy as sa
 
 from smsplatform.connectors.adapter import SegmentAnswer
 from smsplatform.dispatch.submit_journal import SUFFIX, SubmitJournal
+from smsplatform.domain.message_states import FINAL_STATES, SUBMITTED, SUBMITTING
 from smsplatform.simulator.server import SmscServer
+from smsplatform.store.claims import IN_FLIGHT_AT_CRASH, LEASE_RAN_OUT
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import (
-    FINAL_STATES,
-    IN_FLIGHT_AT_CRASH,
-    LEASE_RAN_OUT,
-    SUBMITTED,
-    SUBMITTING,
-)
 from smsplatform.store.schema import messages, submit_errors
 from tests.dispatch.conftest import StartDispatcher, eventually, link
 from tests.dispatch.support import make_account, message, parts, queue, run

@@ -9,20 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from smsplatform.dispatch.journal import ReceiptJournal
+from smsplatform.domain.message_states import FINAL_STATES, QUEUED, SUBMITTED
+from smsplatform.domain.submit_outcomes import Submitted
 from smsplatform.simulator.server import SmscServer
 from smsplatform.store import rollups
 from smsplatform.store.accounts import Account
+from smsplatform.store.claims import LEASE_RAN_OUT, claim
 from smsplatform.store.connectors import ConnectorRow, add_connector, remove_connector, set_route
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import (
-    FINAL_STATES,
-    LEASE_RAN_OUT,
-    QUEUED,
-    SUBMITTED,
-    Submitted,
-    claim,
-    record_results,
-)
+from smsplatform.store.results import record_results
 from smsplatform.store.schema import inbound, messages, optouts, submit_errors, traffic_stats
 from tests.dispatch.conftest import SOURCE, StartDispatcher, eventually, link
 from tests.dispatch.support import callback_items, make_account, message, parts, run

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from smsplatform.dispatch.journal import SUFFIX, ReceiptJournal
-from smsplatform.store.dispatch import ReceiptIn
+from smsplatform.store.receipts import ReceiptIn
 
 
 def receipt(n: int, stat: str = "DELIVRD") -> ReceiptIn:
@@ -85,7 +85,7 @@ async def test_too_many_unstored_receipts_hold_the_acknowledgement(tmp_path: Pat
 
 
 async def test_a_receipt_comes_back_with_its_connector_and_number(tmp_path: Path) -> None:
-    """Both pick its part (store.dispatch._match): an id alone may name messages of two SMSCs."""
+    """Both pick its part (store.receipts._match): an id alone may name messages of two SMSCs."""
     sent = ReceiptIn("beta", "0000000001", "REJECTD", "008", destination="8618600200001")
     journal = ReceiptJournal(tmp_path)
     await journal.append(sent)  # acknowledged to the SMSC, never stored: the process dies

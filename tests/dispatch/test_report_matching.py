@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from smsplatform.dispatch.journal import ReceiptJournal
+from smsplatform.domain.message_states import FINAL_STATES, SUBMITTED
 from smsplatform.simulator.rules import LastDigitRule, parse_outcomes
 from smsplatform.simulator.runner import create_simulator
 from smsplatform.simulator.server import SmscServer
 from smsplatform.store.accounts import Account
 from smsplatform.store.connectors import add_connector, set_route
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import FINAL_STATES, SUBMITTED
 from smsplatform.store.schema import message_parts, messages, unmatched_receipts
 from tests.dispatch.conftest import StartDispatcher, eventually
 from tests.dispatch.support import callback_items, make_account, queue, run

@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from smsplatform.domain.message_states import FINAL_STATES, SUBMITTED
 from smsplatform.simulator.server import SmscServer
 from smsplatform.store.accounts import Account
 from smsplatform.store.connectors import ConnectorRow, add_connector, set_route, set_stopped
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import FINAL_STATES, SUBMITTED
 from smsplatform.store.schema import messages
 from tests.dispatch.conftest import SOURCE, Running, StartDispatcher, eventually, link
 from tests.dispatch.support import make_account, message, run

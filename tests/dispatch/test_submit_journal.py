@@ -7,7 +7,7 @@ from pathlib import Path
 
 from smsplatform.connectors.adapter import SegmentAnswer
 from smsplatform.dispatch.submit_journal import SUFFIX, SubmitJournal
-from smsplatform.store.dispatch import Submitted
+from smsplatform.domain.submit_outcomes import Submitted
 
 BOOT = "boot-1"
 

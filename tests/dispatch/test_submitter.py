@@ -10,7 +10,9 @@ from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import ConnectorStats, OutboundSms, SubmitResult
 from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.dispatch.submitter import submit_message
-from smsplatform.store.dispatch import FAILED, REJECTED, ClaimedMessage, Failed, Retry, Submitted
+from smsplatform.domain.message_states import FAILED, REJECTED
+from smsplatform.domain.submit_outcomes import Failed, Retry, Submitted
+from smsplatform.store.claims import ClaimedMessage
 
 POLICY = DispatchPolicy(retry_base=2.0, retry_cap=60.0)
 NOW = 10_000.5

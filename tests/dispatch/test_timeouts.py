@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from smsplatform.domain.expiry import MaxAges
+from smsplatform.domain.message_states import DELIVERED, FAILED, QUEUED, SUBMITTED, UNKNOWN
 from smsplatform.domain.segments import count_segments
 from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator
 from smsplatform.simulator.server import SmscServer
 from smsplatform.store.accounts import Account
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import DELIVERED, FAILED, QUEUED, SUBMITTED, UNKNOWN
 from smsplatform.store.outbox import Accepted, NewMessage, SendRequest, accept_send
 from smsplatform.store.schema import messages
 from tests.dispatch.conftest import FAST_POLICY, StartDispatcher, eventually, link

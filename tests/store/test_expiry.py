@@ -10,27 +10,19 @@ import pytest
 import sqlalchemy as sa
 
 from smsplatform.domain.expiry import MaxAges
+from smsplatform.domain.message_states import DELIVERED, FAILED, FINAL_STATES, SUBMITTED, UNKNOWN
+from smsplatform.domain.payloads import local_time
 from smsplatform.domain.segments import count_segments
+from smsplatform.domain.submit_outcomes import Failed, Submitted
 from smsplatform.store.accounts import Account
+from smsplatform.store.claims import claim
 from smsplatform.store.connectors import ConnectorRow, add_connector
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import (
-    DELIVERED,
-    FAILED,
-    FINAL_STATES,
-    SUBMITTED,
-    UNKNOWN,
-    Failed,
-    ReceiptIn,
-    Submitted,
-    apply_receipts,
-    claim,
-    local_time,
-    record_results,
-)
 from smsplatform.store.expiry import time_out_receipts
 from smsplatform.store.outbox import Accepted, NewMessage, SendRequest, accept_send
 from smsplatform.store.queries import message_statuses
+from smsplatform.store.receipts import ReceiptIn, apply_receipts
+from smsplatform.store.results import record_results
 from smsplatform.store.schema import accounts, messages, traffic_stats
 from tests.dispatch.support import SIGNATURE, callback_items, make_account, message, parts, run, usednum
 

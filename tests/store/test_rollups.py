@@ -18,23 +18,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from smsplatform.domain.message_states import REJECTED
 from smsplatform.domain.segments import count_segments
+from smsplatform.domain.submit_outcomes import Failed, Retry, SubmitOutcome, Submitted
 from smsplatform.store import rollups
 from smsplatform.store.accounts import Account
+from smsplatform.store.claims import claim, requeue_expired
 from smsplatform.store.database import Database
-from smsplatform.store.dispatch import (
-    REJECTED,
-    Failed,
-    ReceiptIn,
-    Retry,
-    SubmitOutcome,
-    Submitted,
-    apply_receipts,
-    claim,
-    record_results,
-    requeue_expired,
-)
 from smsplatform.store.outbox import Accepted, NewMessage, SendRequest, accept_send
+from smsplatform.store.receipts import ReceiptIn, apply_receipts
+from smsplatform.store.results import record_results
 from smsplatform.store.rollups import (
     DAY,
     HOUR,

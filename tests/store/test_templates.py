@@ -8,12 +8,13 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from smsplatform.domain.templates import TemplateStatus
 from smsplatform.store import accounts, customers, templates
 from smsplatform.store.accounts import Account
 from smsplatform.store.database import Database
 from smsplatform.store.errors import DuplicateTemplateName, InvalidState, NotFound
 from smsplatform.store.schema import templates as templates_table
-from smsplatform.store.templates import TemplateDraft, TemplateStatus
+from smsplatform.store.templates import TemplateDraft
 from tests.api.fast_databases import BACKENDS, fresh_database_url
 
 

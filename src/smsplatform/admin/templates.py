@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from smsplatform.admin import decisions
 from smsplatform.admin.actors import Actor, Permission
+from smsplatform.domain.templates import TemplateStatus
 from smsplatform.store import accounts, templates
 from smsplatform.store.accounts import AccountOwner
-from smsplatform.store.templates import Template, TemplateStatus
+from smsplatform.store.templates import Template
 
 STATUS_NAMES = decisions.status_names(TemplateStatus)
 MAX_REASON = decisions.MAX_REASON

@@ -13,8 +13,9 @@ from smsplatform.api.envelope import ApiError
 from smsplatform.api.numbers import ascii_int
 from smsplatform.api.paging import page_of
 from smsplatform.domain.numbers import normalize_mobile
+from smsplatform.domain.payloads import success_flag
 from smsplatform.store.clock import format_time
-from smsplatform.store.queries import FINAL_STATES, message_statuses, replies
+from smsplatform.store.queries import message_statuses, replies
 
 
 def _day(raw: str) -> tuple[int, int]:
@@ -62,7 +63,7 @@ async def status(ctx: ApiContext, call: Call) -> Any:
                 "accountid": m.account_id,
                 "state": m.state,
                 "status": m.stat,
-                "success": ("1" if m.stat == "DELIVRD" else "0") if m.state in FINAL_STATES else "",
+                "success": success_flag(m.state, m.stat),
                 "errcode": m.errcode,
                 "submittime": format_time(m.submitted_at),
                 "donetime": format_time(m.done_at),

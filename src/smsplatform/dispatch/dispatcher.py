@@ -44,28 +44,27 @@ from smsplatform.dispatch.manager import ConnectorManager
 from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.dispatch.submit_journal import DeadJournal, SubmitJournal
 from smsplatform.dispatch.submitter import later, submit_message
+from smsplatform.domain.submit_outcomes import SubmitOutcome
 from smsplatform.store import expiry, rollups
-from smsplatform.store.database import Database
-from smsplatform.store.dispatch import (
+from smsplatform.store.claims import (
     ClaimedMessage,
     GivenBack,
-    InboundIn,
-    ReceiptIn,
-    ReceiptSummary,
-    RecordSummary,
-    StoredReply,
-    SubmitOutcome,
-    apply_receipts,
     claim,
     give_back_claims,
-    purge_unmatched,
-    record_results,
     release_leases,
-    rematch_receipts,
     renew_leases,
     requeue_expired,
-    store_inbound,
 )
+from smsplatform.store.database import Database
+from smsplatform.store.receipts import (
+    ReceiptIn,
+    ReceiptSummary,
+    apply_receipts,
+    purge_unmatched,
+    rematch_receipts,
+)
+from smsplatform.store.replies import InboundIn, StoredReply, store_inbound
+from smsplatform.store.results import RecordSummary, record_results
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from smsplatform.store.dispatch import ReceiptIn
+from smsplatform.store.receipts import ReceiptIn
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ Layout: segment files `submits-<owner, hex>-<pid>-<n>.journal`, each held under 
 by the process writing it, and deleted once every message it tells of has its result committed. A
 segment whose lock is free belongs to a process that died: a dispatcher sharing the directory takes
 all of that owner's segments or none (it must see the whole record), and gives back the owner's
-claims by them (`store.dispatch.give_back_claims`), which is why expired leases of an owner with
+claims by them (`store.claims.give_back_claims`), which is why expired leases of an owner with
 segments here are never requeued blindly.
 """
 
@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smsplatform.connectors.adapter import SegmentAnswer
-from smsplatform.store.dispatch import JournaledClaims, Submitted
+from smsplatform.domain.submit_outcomes import Submitted
+from smsplatform.store.claims import JournaledClaims
 
 log = logging.getLogger(__name__)
 

@@ -27,15 +27,9 @@ from smsplatform.connectors.model import OutboundSms
 from smsplatform.connectors.session import WireLog
 from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.domain.expiry import EXPIRED_STAT, MAX_AGE_ERRCODE
-from smsplatform.store.dispatch import (
-    FAILED,
-    REJECTED,
-    ClaimedMessage,
-    Failed,
-    Retry,
-    SubmitOutcome,
-    Submitted,
-)
+from smsplatform.domain.message_states import FAILED, REJECTED
+from smsplatform.domain.submit_outcomes import Failed, Retry, SubmitOutcome, Submitted
+from smsplatform.store.claims import ClaimedMessage
 
 NO_ROUTE = "no route"
 REJECTD = "REJECTD"

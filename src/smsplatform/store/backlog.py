@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from smsplatform.domain.message_states import QUEUED, SUBMITTING
 from smsplatform.store.schema import callbacks, messages
 
 
@@ -32,7 +33,7 @@ def _state_is(table: sa.Table, state: str) -> sa.ColumnElement[bool]:
 
 def backlog(conn: sa.Connection) -> Backlog:
     return Backlog(
-        queued=_count(conn, messages, _state_is(messages, "queued")),  # ix_messages_queued
-        in_flight=_count(conn, messages, _state_is(messages, "submitting")),  # ix_messages_leased
+        queued=_count(conn, messages, _state_is(messages, QUEUED)),  # ix_messages_queued
+        in_flight=_count(conn, messages, _state_is(messages, SUBMITTING)),  # ix_messages_leased
         callbacks=_count(conn, callbacks, _state_is(callbacks, "pending")),  # ix_callbacks_state_next
     )

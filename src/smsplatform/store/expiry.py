@@ -4,7 +4,7 @@ A message the SMSC took waits `submitted` for its report; a carrier that loses i
 died holding it) would leave it so for good, and its customer without a report. Housekeeping calls
 `time_out_receipts`, which ends such messages `unknown` after the receipt timeout (per connector when
 its `receipt_timeout` option says so), each with its one report: `UNKNOWN`, errcode `TIMEOUT`. A
-receipt that comes later still sets its part and the message's word (store/dispatch.py), but no second
+receipt that comes later still sets its part and the message's word (store/receipts.py), but no second
 report. Nothing is refunded: the carrier took the message.
 
 The sweep reads only what it ends: the submitted messages' partial index, ordered by connector and
@@ -26,17 +26,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from smsplatform.domain.expiry import RECEIPT_TIMEOUT_OPTION, TIMEOUT_ERRCODE, UNKNOWN_STAT, parse_seconds
+from smsplatform.domain.message_states import SUBMITTED, UNKNOWN
 from smsplatform.store.callbacks import enqueue_reports
-from smsplatform.store.dispatch import (
-    _AFTER_REPORT,
-    _REPORT_COLUMNS,
-    _TALLY_COLUMNS,
-    SUBMITTED,
-    UNKNOWN,
-    _in_state,
-    _is_postgres,
-    _report,
-    _unindexed,
+from smsplatform.store.message_rows import (
+    AFTER_REPORT,
+    REPORT_COLUMNS,
+    TALLY_COLUMNS,
+    in_state,
+    is_postgres,
+    leaving,
+    leaving_by_id,
+    report_of,
 )
 from smsplatform.store.rollups import Tally
 from smsplatform.store.schema import connectors, messages
@@ -50,7 +50,7 @@ def _next_connector() -> sa.Select[Any]:
     """The first connector after `b_after` that has a message awaiting its report (one index seek)."""
     return (
         sa.select(messages.c.connector)
-        .where(_in_state(SUBMITTED), messages.c.connector > sa.bindparam("b_after"))
+        .where(in_state(SUBMITTED), messages.c.connector > sa.bindparam("b_after"))
         .order_by(messages.c.connector)
         .limit(1)
     )
@@ -60,7 +60,7 @@ def _time_out_statement(*, skip_locked: bool) -> sa.Update:
     overdue = (
         sa.select(messages.c.id)
         .where(
-            _in_state(SUBMITTED),
+            leaving(SUBMITTED, UNKNOWN),
             messages.c.connector == sa.bindparam("b_connector"),
             messages.c.submitted_at < sa.bindparam("b_before"),
         )
@@ -76,9 +76,11 @@ def _time_out_statement(*, skip_locked: bool) -> sa.Update:
         chosen = sa.select(locked.c.id).scalar_subquery()
     return (
         sa.update(messages)
-        .where(messages.c.id.in_(chosen), _unindexed(messages.c.state) == SUBMITTED)
-        .values(state=UNKNOWN, stat=UNKNOWN_STAT, errcode=TIMEOUT_ERRCODE, done_at=sa.bindparam("b_now"))
-        .returning(*_REPORT_COLUMNS, *_TALLY_COLUMNS)
+        .where(messages.c.id.in_(chosen), leaving_by_id(SUBMITTED, to=[UNKNOWN]))
+        .values(
+            state=UNKNOWN.value, stat=UNKNOWN_STAT, errcode=TIMEOUT_ERRCODE, done_at=sa.bindparam("b_now")
+        )
+        .returning(*REPORT_COLUMNS, *TALLY_COLUMNS)
     )
 
 
@@ -113,7 +115,7 @@ def time_out_receipts(
     many; `limit` of them means more may be overdue."""
     if overrides is None:
         overrides = receipt_timeouts(conn)
-    statement = _TIME_OUT_SKIP_LOCKED if _is_postgres(conn) else _TIME_OUT
+    statement = _TIME_OUT_SKIP_LOCKED if is_postgres(conn) else _TIME_OUT
     reports: list[tuple[int, Mapping[str, str]]] = []
     tally = Tally()
     after = ""
@@ -129,9 +131,9 @@ def time_out_receipts(
             "b_now": now,
         }
         rows = conn.execute(statement, params).all()
-        reports.extend(_report(row, UNKNOWN_STAT, TIMEOUT_ERRCODE, now) for row in rows)
+        reports.extend(report_of(row, UNKNOWN_STAT, TIMEOUT_ERRCODE, now) for row in rows)
         # No report latency: a timeout is not a report (submitted_at None leaves the histogram alone).
-        tally.finished(now, [(*row[_AFTER_REPORT:-1], None) for row in rows])
+        tally.finished(now, [(*row[AFTER_REPORT:-1], None) for row in rows])
     reports.sort(key=lambda r: int(r[1]["reportid"]))
     enqueue_reports(conn, reports, now)
     tally.write(conn)

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import operator
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from smsplatform.domain.frequency import Limit, within_limits
+from smsplatform.domain.message_states import QUEUED
+from smsplatform.domain.payloads import send_answer, skipped_number
 from smsplatform.domain.templates import TemplateKind
+from smsplatform.store.driver import chunks
 from smsplatform.store.limits import STORED_HISTORY, NumberKey, SendHistory
 from smsplatform.store.rollups import Tally
 from smsplatform.store.routing import pins_for
@@ -113,13 +116,6 @@ def find_replay(
     return Replay(stored["result"], stored["fingerprint"] == fingerprint)
 
 
-def _in_chunks(values: Sequence[str], size: int = 900) -> Iterator[list[str]]:
-    """Slices that stay under every backend's bound-parameter limit."""
-    ordered = sorted(set(values))
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
-
-
 _OPTED_OUT = sa.select(optouts.c.mobile).where(
     optouts.c.account_id == sa.bindparam("account"),
     optouts.c.mobile.in_(sa.bindparam("mobiles", expanding=True)),
@@ -128,7 +124,7 @@ _OPTED_OUT = sa.select(optouts.c.mobile).where(
 
 def _opted_out(conn: sa.Connection, account_id: int, mobiles: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _in_chunks(mobiles):
+    for chunk in chunks(sorted(set(mobiles))):
         found.update(conn.execute(_OPTED_OUT, {"account": account_id, "mobiles": chunk}).scalars())
     return found
 
@@ -262,13 +258,20 @@ def accept_sends(
                 m.kind,
                 m.segments,
                 pins.get(m.mobile, m.carrier),
-                "queued",
+                QUEUED.value,
                 req.now,
             )
             for m in batches[i]
         )
         tally.accepted(req.now, Counter(map(_FIGURE_KEY, rows[start:])))
-        outcomes[i] = Accepted(_result(req, send_id, batches[i], _failures(req, skipped[i], opted[i])))
+        answer = send_answer(
+            req.account_id,
+            send_id,
+            len(batches[i]),
+            sum(m.segments for m in batches[i]),
+            _failures(req, skipped[i], opted[i]),
+        )
+        outcomes[i] = Accepted(answer)
     _insert_messages(conn, rows)
     tally.write(conn)
     responses = [
@@ -323,7 +326,7 @@ def _within_limits(
             within.append(m)
             added[key] = extra + 1
         else:
-            failed.append((m.position, {"mobile": m.mobile, "status": status, "msg": msg}))
+            failed.append((m.position, skipped_number(m.mobile, status, msg)))
     return within, failed
 
 
@@ -337,7 +340,7 @@ def _failures(
         merged = sorted([*zip(at, failed, strict=True), *over_limits], key=operator.itemgetter(0))
         failed = [entry for _, entry in merged]
     status, msg = req.opted_out_error
-    return [*failed, *({"mobile": m, "status": status, "msg": msg} for m in opted_out)]
+    return [*failed, *(skipped_number(m, status, msg) for m in opted_out)]
 
 
 def _without_opted_out(
@@ -352,20 +355,6 @@ def _without_opted_out(
         return batch, []
     kept = [m for m in batch if not (m.kind == MARKETING and m.mobile in blocked)]
     return kept, [m.mobile for m in batch if m.kind == MARKETING and m.mobile in blocked]
-
-
-def _result(
-    req: SendRequest, send_id: int, batch: list[NewMessage], failed: list[dict[str, str]]
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "count": str(len(batch)),
-        "accountid": str(req.account_id),
-        "msgid": str(send_id),
-        "fee": str(sum(m.segments for m in batch)),
-    }
-    if failed:
-        result["failed"] = failed
-    return result
 
 
 def _replay_payload(req: SendRequest, outcome: SendOutcome | None) -> str:

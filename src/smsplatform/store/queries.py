@@ -10,8 +10,6 @@ import sqlalchemy as sa
 
 from smsplatform.store.schema import inbound, messages
 
-FINAL_STATES = ("delivered", "undelivered", "expired", "rejected", "failed", "unknown")
-
 
 @dataclass(frozen=True, slots=True)
 class MessageStatus:

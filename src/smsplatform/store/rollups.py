@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from smsplatform.domain.message_states import DELIVERED
 from smsplatform.store.schema import latency_stats, traffic_stats
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -52,8 +53,6 @@ LATENCY_BOUNDS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 30000
 
 TRAFFIC_KEYS = ("start", "customer_id", "carrier", "connector", "kind")
 LATENCY_KEYS = ("start", "carrier", "connector")
-
-DELIVERED = "delivered"
 
 # Positions in a traffic row's four figures.
 _ACCEPTED, _SUBMITTED, _DELIVERED, _FAILED = range(4)

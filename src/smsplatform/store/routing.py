@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from smsplatform.store.driver import chunks
 from smsplatform.store.schema import carrier_prefixes, number_pins
 from smsplatform.store.settings import bump_config_version
 
@@ -39,9 +40,8 @@ def pins_for(conn: sa.Connection, mobiles: Iterable[str]) -> dict[str, str]:
     """The pinned carrier of each of `mobiles` that has one (on the send hot path: one prepared query)."""
     wanted = sorted(set(mobiles))
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 900):  # stay under every backend's bound-parameter limit
-        rows = conn.execute(_PINS, {"mobiles": wanted[start : start + 900]})
-        found.update({r.mobile: r.carrier for r in rows})
+    for chunk in chunks(wanted):
+        found.update({r.mobile: r.carrier for r in conn.execute(_PINS, {"mobiles": chunk})})
     return found
 
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from smsplatform.domain.message_states import FINAL_STATES, QUEUED, SUBMITTED, SUBMITTING
 from smsplatform.domain.numbers import Carrier
-from smsplatform.store.dispatch import FINAL_STATES, QUEUED, SUBMITTED, SUBMITTING
 from smsplatform.store.schema import (
     accounts,
     callback_errors,
@@ -40,7 +40,12 @@ from smsplatform.store.schema import (
     submit_errors,
 )
 
-MESSAGE_STATES = (QUEUED, SUBMITTING, SUBMITTED, *sorted(FINAL_STATES))
+MESSAGE_STATES: tuple[str, ...] = (
+    QUEUED.value,
+    SUBMITTING.value,
+    SUBMITTED.value,
+    *sorted(state.value for state in FINAL_STATES),
+)
 CARRIERS = tuple(c.value for c in Carrier)
 
 # How far ids and write times may disagree (rows are stamped before their group commit).

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 import sqlalchemy as sa
 
+from smsplatform.domain.templates import TemplateStatus
 from smsplatform.store.clock import now
 from smsplatform.store.errors import DuplicateTemplateName, InvalidState, NotFound
 from smsplatform.store.schema import accounts, templates
 from smsplatform.store.settings import bump_config_version
-
-
-class TemplateStatus(IntEnum):
-    PENDING = 0
-    APPROVED = 1
-    REJECTED = 2
 
 
 @dataclass(frozen=True, slots=True)
