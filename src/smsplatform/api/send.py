@@ -1,10 +1,16 @@
-"""`/sms/send`: the rules of SPEC §4.1 in the order a customer expects to hear about them."""
+"""`/sms/send`: the rules of SPEC §4.1 and §5 in the order a customer expects to hear about them.
+
+`send` reads as those rules, one step each: the numbers and contents as written, the signature that
+names the sub-account, each content's length, sensitive words and template, the cap on numbers of
+its kind, an earlier answer to the same request id, each number's normal form and carrier, then the
+acceptance (opt-outs, frequency limits and the quota, in one transaction) and its answer.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +19,8 @@ from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
 from smsplatform.domain.canonical import canonical_text
 from smsplatform.domain.frequency import Limit, limits_for, parse_limits
-from smsplatform.domain.numbers import normalize_mobile
+from smsplatform.domain.numbers import CarrierTable, normalize_mobile
+from smsplatform.domain.payloads import skipped_number
 from smsplatform.domain.segments import count_chars, count_segments
 from smsplatform.domain.signatures import SignatureError, Signed, take_signature
 from smsplatform.domain.templates import OPT_OUT_TEXTS, TemplateKind, TemplateStatus, classify
@@ -22,8 +29,8 @@ from smsplatform.store.catalog import CustomerView
 from smsplatform.store.outbox import (
     Accepted,
     NewMessage,
-    Refused,
     Replay,
+    SendOutcome,
     SendRequest,
     accept_sends,
     find_replay,
@@ -44,6 +51,20 @@ _TEMPLATE_STATUS_ERRORS = {
     TemplateStatus.PENDING: codes.TEMPLATE_PENDING,
     TemplateStatus.REJECTED: codes.TEMPLATE_REJECTED,
 }
+_SIGNATURE_ERRORS = {
+    SignatureError.MISSING: codes.SIGNATURE_EMPTY,
+    SignatureError.MALFORMED: codes.SIGNATURE_MALFORMED,
+    SignatureError.CONTROL: codes.INVALID_PARAMETER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """The request as the customer wrote it: numbers, contents (one, or one per number), request id."""
+
+    mobiles: list[str]
+    contents: list[str]
+    request_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +76,87 @@ class _Checked:
     segments: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Numbers:
+    """The messages of the valid numbers, and the invalid ones skipped with where they stood."""
+
+    messages: list[NewMessage]
+    skipped: list[dict[str, str]]
+    skipped_at: list[int]
+
+
+async def send(ctx: ApiContext, call: Call) -> Any:
+    written = _read_request(call.params)
+    account, signed = _sub_account(call.view, written.contents)
+    checked = {content: _check_content(call, account, text) for content, text in signed.items()}
+    _check_number_cap(written, checked.values())
+    fingerprint = _fingerprint(call.params)
+    replay = await _earlier_answer(ctx, call, written.request_id, fingerprint)
+    if replay is not None:
+        return _replayed(replay)
+    numbers = _numbers(written, checked, call.snapshot.carriers)
+    limits = _frequency_limits(account, checked.values())
+    request = _send_request(call, account, written.request_id, fingerprint, numbers, limits)
+    outcome = await ctx.db.write_batched(accept_sends, request)
+    if isinstance(outcome, Accepted):
+        ctx.on_accepted()
+    return _answer(outcome)
+
+
+# --- the numbers and contents as written (§4.1) --------------------------------------------------
+
+
+def _read_request(params: Mapping[str, str]) -> _Written:
+    """The numbers, the contents and the request id, each checked for presence, count and size."""
+    mobiles = _split_mobiles(params.get("mobile", ""))
+    if not mobiles:
+        raise ApiError(codes.MOBILE_EMPTY)
+    if len(mobiles) > MAX_MARKETING_NUMBERS:
+        raise ApiError(codes.TOO_MANY_MOBILES)
+    raw_content = params.get("content", "")
+    if not raw_content.strip():
+        raise ApiError(codes.CONTENT_EMPTY)
+    request_id = params.get("requestid", "").strip() or None
+    if request_id is not None and len(request_id) > MAX_REQUEST_ID:
+        raise ApiError(codes.INVALID_PARAMETER)
+    return _Written(mobiles, _split_contents(raw_content, len(mobiles)), request_id)
+
+
 def _split_mobiles(raw: str) -> list[str]:
     return [m for m in (part.strip() for part in raw.split(",")) if m]
 
 
-_SIGNATURE_ERRORS = {
-    SignatureError.MISSING: codes.SIGNATURE_EMPTY,
-    SignatureError.MALFORMED: codes.SIGNATURE_MALFORMED,
-    SignatureError.CONTROL: codes.INVALID_PARAMETER,
-}
+def _split_contents(raw: str, numbers: int) -> list[str]:
+    """One content for every number, or one per number separated by `,,` (as many as the numbers)."""
+    contents = raw.split(",,") if ",," in raw else [raw]
+    if len(contents) > 1:
+        if len(contents) != numbers:
+            raise ApiError(codes.CONTENT_COUNT_MISMATCH)
+        if len(contents) > MAX_PER_NUMBER_CONTENTS:
+            raise ApiError(codes.TOO_MANY_MOBILES)
+    contents = [c.strip() for c in contents]
+    if not all(contents):
+        raise ApiError(codes.CONTENT_EMPTY)
+    return contents
 
 
-def _account_for(view: CustomerView, contents: list[str]) -> tuple[Account, dict[str, Signed]]:
-    """The sub-account the signatures name (in canonical form), and each content's signature split.
+# --- the signature names the sub-account (§4.1, §5.1) -------------------------------------------
+
+
+def _sub_account(view: CustomerView, contents: list[str]) -> tuple[Account, dict[str, Signed]]:
+    """The sub-account the signature names (in canonical form), and each content's signature split."""
+    signature, texts = _signatures(contents)
+    account = view.by_signature.get(signature)
+    if account is None:
+        raise ApiError(codes.SIGNATURE_UNKNOWN)
+    status_error = _ACCOUNT_STATUS_ERRORS.get(AccountStatus(account.status))
+    if status_error is not None:
+        raise ApiError(status_error)
+    return account, texts
+
+
+def _signatures(contents: list[str]) -> tuple[str, dict[str, Signed]]:
+    """The one signature the contents carry, and each distinct content's signature split.
 
     What is sent is each content as written but for invisible characters in and around its
     signature (``take_signature``): the rest of the text is the customer's, full-width commas and all.
@@ -82,39 +171,57 @@ def _account_for(view: CustomerView, contents: list[str]) -> tuple[Account, dict
             raise ApiError(codes.SIGNATURE_MISMATCH)
         signature = signed.signature
         texts[content] = signed
-    account = view.by_signature.get(signature or "")
-    if account is None:
-        raise ApiError(codes.SIGNATURE_UNKNOWN)
-    status_error = _ACCOUNT_STATUS_ERRORS.get(AccountStatus(account.status))
-    if status_error is not None:
-        raise ApiError(status_error)
-    return account, texts
+    return signature or "", texts
+
+
+# --- each content: its length, sensitive words and template (§5.2–5.4) --------------------------
 
 
 def _check_content(call: Call, account: Account, signed: Signed) -> _Checked:
-    content = signed.content
     # Rules read the text in canonical form (the template matcher too): nothing invisible counts.
     text = canonical_text(signed.text).strip()
+    _check_length(signed.content, text)
+    _check_words(call, signed.content)
+    kind = _template_kind(call, account, text)
+    return _Checked(signed.content, kind, count_segments(signed.content))
+
+
+def _check_length(content: str, text: str) -> None:
     if count_chars(content) > MAX_CONTENT_CHARS:
         raise ApiError(codes.CONTENT_TOO_LONG)
     if not text:
         raise ApiError(codes.CONTENT_EMPTY)
+
+
+def _check_words(call: Call, content: str) -> None:
     if call.snapshot.words.first(content) is not None:
         raise ApiError(codes.CONTENT_SENSITIVE)
+
+
+def _template_kind(call: Call, account: Account, text: str) -> TemplateKind:
+    """The kind of the approved template `text` fills in; a template-exempt sub-account's texts are
+    classified as a template would be."""
     if account.istemnocheck:
-        kind = classify(text, ismarket=any(t in text for t in OPT_OUT_TEXTS))
-    else:
-        match = call.view.matchers[account.id].match(text)
-        if match is None:
-            raise ApiError(codes.TEMPLATE_UNKNOWN)
-        status_error = _TEMPLATE_STATUS_ERRORS.get(TemplateStatus(match.status))
-        if status_error is not None:
-            raise ApiError(status_error)
-        kind = TemplateKind(call.view.template_kinds[match.template_id])
-    return _Checked(content, kind, count_segments(content))
+        return classify(text, ismarket=any(t in text for t in OPT_OUT_TEXTS))
+    match = call.view.matchers[account.id].match(text)
+    if match is None:
+        raise ApiError(codes.TEMPLATE_UNKNOWN)
+    status_error = _TEMPLATE_STATUS_ERRORS.get(TemplateStatus(match.status))
+    if status_error is not None:
+        raise ApiError(status_error)
+    return TemplateKind(call.view.template_kinds[match.template_id])
 
 
-def _fingerprint(params: dict[str, str]) -> str:
+def _check_number_cap(written: _Written, checked: Iterable[_Checked]) -> None:
+    """Up to 5,000 numbers for marketing, 200 when any content is a notification or verification."""
+    if len(written.mobiles) > MAX_OTHER_NUMBERS and any(c.kind != TemplateKind.MARKETING for c in checked):
+        raise ApiError(codes.TOO_MANY_MOBILES)
+
+
+# --- an earlier answer to the same request id (§8) ----------------------------------------------
+
+
+def _fingerprint(params: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
     for name in ("mobile", "content"):
         digest.update(params.get(name, "").encode())
@@ -122,89 +229,14 @@ def _fingerprint(params: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-async def send(ctx: ApiContext, call: Call) -> Any:
-    params = call.params
-    raw_mobiles = _split_mobiles(params.get("mobile", ""))
-    if not raw_mobiles:
-        raise ApiError(codes.MOBILE_EMPTY)
-    if len(raw_mobiles) > MAX_MARKETING_NUMBERS:
-        raise ApiError(codes.TOO_MANY_MOBILES)
-    raw_content = params.get("content", "")
-    if not raw_content.strip():
-        raise ApiError(codes.CONTENT_EMPTY)
-    request_id = params.get("requestid", "").strip() or None
-    if request_id is not None and len(request_id) > MAX_REQUEST_ID:
-        raise ApiError(codes.INVALID_PARAMETER)
-
-    contents = raw_content.split(",,") if ",," in raw_content else [raw_content]
-    if len(contents) > 1:
-        if len(contents) != len(raw_mobiles):
-            raise ApiError(codes.CONTENT_COUNT_MISMATCH)
-        if len(contents) > MAX_PER_NUMBER_CONTENTS:
-            raise ApiError(codes.TOO_MANY_MOBILES)
-    contents = [c.strip() for c in contents]
-    if not all(contents):
-        raise ApiError(codes.CONTENT_EMPTY)
-
-    account, texts = _account_for(call.view, contents)
-    checked = {content: _check_content(call, account, signed) for content, signed in texts.items()}
-    if (
-        any(c.kind != TemplateKind.MARKETING for c in checked.values())
-        and len(raw_mobiles) > MAX_OTHER_NUMBERS
-    ):
-        raise ApiError(codes.TOO_MANY_MOBILES)
-
-    fingerprint = _fingerprint(params)
-    if request_id is not None:
-        replay = await ctx.db.read(find_replay, call.customer_id, request_id, fingerprint, int(time.time()))
-        if replay is not None:
-            return _replayed(replay)
-
-    failed: list[dict[str, str]] = []
-    failed_at: list[int] = []
-    batch: list[NewMessage] = []
-    carriers = call.snapshot.carriers
-    for index, raw in enumerate(raw_mobiles):
-        item = checked[contents[index] if len(contents) > 1 else contents[0]]
-        mobile = normalize_mobile(raw)
-        if mobile is None:
-            failed.append(_failure(raw, codes.MOBILE_INVALID))
-            failed_at.append(index)
-            continue
-        carrier = carriers.carrier_of(mobile)
-        batch.append(
-            NewMessage(
-                mobile, item.content, item.segments, item.kind, carrier.value if carrier else "unknown", index
-            )
-        )
-    if not batch:
-        raise ApiError(int(failed[0]["status"]))
-
-    # The frequency limits are counted by the acceptance, from the stored messages (store/limits.py).
-    overrides = {kind: parse_limits(spec) for kind, spec in account.freq_limits.items()}
-    request = SendRequest(
-        customer_id=call.customer_id,
-        account_id=account.id,
-        messages=batch,
-        now=int(time.time()),
-        request_id=request_id,
-        fingerprint=fingerprint,
-        failed=failed,
-        opted_out_error=_OPTED_OUT_ERROR,
-        failed_at=failed_at,
-        limits=_limits_of(checked.values(), overrides),
-        frequency_error=_FREQUENCY_ERROR,
-    )
-    outcome = await ctx.db.write_batched(accept_sends, request)
-    if isinstance(outcome, Accepted):
-        ctx.on_accepted()
-        return outcome.result
-    if isinstance(outcome, Replay):
-        return _replayed(outcome)
-    assert isinstance(outcome, Refused)
-    if outcome.reason == "quota":
-        raise ApiError(codes.BALANCE_LOW)
-    raise ApiError(int(outcome.failed[0]["status"]))
+async def _earlier_answer(
+    ctx: ApiContext, call: Call, request_id: str | None, fingerprint: str
+) -> Replay | None:
+    """The answer given to `request_id` within 24 hours, if any (looked up before any number is
+    judged; the acceptance looks again in its transaction)."""
+    if request_id is None:
+        return None
+    return await ctx.db.read(find_replay, call.customer_id, request_id, fingerprint, int(time.time()))
 
 
 def _replayed(replay: Replay) -> Any:
@@ -213,17 +245,86 @@ def _replayed(replay: Replay) -> Any:
     return replay.result
 
 
-def _failure(mobile: str, code: int) -> dict[str, str]:
-    return {"mobile": mobile, "status": str(code), "msg": codes.message_for(code)}
+# --- each number: its normal form and carrier (§4.1, §5.7) --------------------------------------
 
 
-def _limits_of(
-    checked: Iterable[_Checked], overrides: dict[str, tuple[Limit, ...]]
-) -> dict[str, tuple[Limit, ...]]:
-    """The frequency limits of the kinds sent; a kind without any (an empty override) is not counted."""
+def _numbers(written: _Written, checked: Mapping[str, _Checked], carriers: CarrierTable) -> _Numbers:
+    """One message per valid number, in request order; invalid numbers are skipped, and when none is
+    left the first one's error is the answer."""
+    messages: list[NewMessage] = []
+    skipped: list[dict[str, str]] = []
+    skipped_at: list[int] = []
+    only = checked[written.contents[0]] if len(written.contents) == 1 else None
+    for index, raw in enumerate(written.mobiles):
+        mobile = normalize_mobile(raw)
+        if mobile is None:
+            skipped.append(_skipped(raw, codes.MOBILE_INVALID))
+            skipped_at.append(index)
+            continue
+        item = only or checked[written.contents[index]]
+        carrier = carriers.carrier_of(mobile)
+        carrier_name = carrier.value if carrier else "unknown"
+        messages.append(NewMessage(mobile, item.content, item.segments, item.kind, carrier_name, index))
+    if not messages:
+        raise ApiError(int(skipped[0]["status"]))
+    return _Numbers(messages, skipped, skipped_at)
+
+
+def _skipped(mobile: str, code: int) -> dict[str, str]:
+    return skipped_number(mobile, str(code), codes.message_for(code))
+
+
+# --- frequency limits, counted by the acceptance (§5.5) -----------------------------------------
+
+
+def _frequency_limits(account: Account, checked: Iterable[_Checked]) -> dict[str, tuple[Limit, ...]]:
+    """The frequency limits of the kinds sent, the sub-account's overrides first; a kind without any
+    (an empty override) is not counted. The acceptance counts them from the stored messages."""
+    overrides = {kind: parse_limits(spec) for kind, spec in account.freq_limits.items()}
     kinds = {c.kind for c in checked}
     return {kind: limits for kind in kinds if (limits := limits_for(TemplateKind(kind), overrides))}
 
 
 _OPTED_OUT_ERROR = (str(codes.OPTED_OUT), codes.message_for(codes.OPTED_OUT))
 _FREQUENCY_ERROR = (str(codes.FREQUENCY_EXCEEDED), codes.message_for(codes.FREQUENCY_EXCEEDED))
+
+
+# --- acceptance: opt-outs, frequency limits and the quota in one transaction (§4.1) -------------
+
+
+def _send_request(
+    call: Call,
+    account: Account,
+    request_id: str | None,
+    fingerprint: str,
+    numbers: _Numbers,
+    limits: dict[str, tuple[Limit, ...]],
+) -> SendRequest:
+    return SendRequest(
+        customer_id=call.customer_id,
+        account_id=account.id,
+        messages=numbers.messages,
+        now=int(time.time()),
+        request_id=request_id,
+        fingerprint=fingerprint,
+        failed=numbers.skipped,
+        opted_out_error=_OPTED_OUT_ERROR,
+        failed_at=numbers.skipped_at,
+        limits=limits,
+        frequency_error=_FREQUENCY_ERROR,
+    )
+
+
+# --- the answer ---------------------------------------------------------------------------------
+
+
+def _answer(outcome: SendOutcome) -> Any:
+    """The send answer built at acceptance; or, when nothing was accepted, the quota's error or the
+    first skipped number's."""
+    if isinstance(outcome, Accepted):
+        return outcome.result
+    if isinstance(outcome, Replay):
+        return _replayed(outcome)
+    if outcome.reason == "quota":
+        raise ApiError(codes.BALANCE_LOW)
+    raise ApiError(int(outcome.failed[0]["status"]))
