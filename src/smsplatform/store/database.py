@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -39,6 +39,7 @@ from smsplatform.store.secrets import SecretBox
 
 T = TypeVar("T")
 Item = TypeVar("Item")
+P = ParamSpec("P")
 
 log = logging.getLogger(__name__)
 
@@ -243,26 +244,28 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def read(
+        self, fn: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Run `fn(conn, *args, **kwargs)` on a pooled connection, outside any write transaction."""
-        if kwargs:
-            fn = functools.partial(fn, **kwargs)
+        unit: Callable[..., T] = functools.partial(fn, **kwargs) if kwargs else fn
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader_pool, self._run_read, fn, args)
+        return await loop.run_in_executor(self._reader_pool, self._run_read, unit, args)
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self.read_engine.connect() as conn:
             return fn(conn, *args)
 
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def write(
+        self, fn: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Run `fn(conn, *args, **kwargs)` in a transaction; returns once it is committed.
 
         An exception raised by `fn` rolls back that unit alone and is raised here.
         """
-        if kwargs:
-            fn = functools.partial(fn, **kwargs)
+        unit: Callable[..., T] = functools.partial(fn, **kwargs) if kwargs else fn
         loop = asyncio.get_running_loop()
-        result: T = await self._submit(_Job(fn, args, loop, loop.create_future()))
+        result: T = await self._submit(_Job(unit, args, loop, loop.create_future()))
         return result
 
     async def write_batched(self, fn: Callable[[sa.Connection, list[Item]], list[T]], item: Item) -> T:
