@@ -30,6 +30,7 @@ from smsplatform.store.schema import accounts, messages, optouts, sends
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 MARKETING = TemplateKind.MARKETING.value
+_QUEUED = QUEUED.value  # read once: an enum member's value is a property, and this runs per message
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +259,7 @@ def accept_sends(
                 m.kind,
                 m.segments,
                 pins.get(m.mobile, m.carrier),
-                QUEUED.value,
+                _QUEUED,
                 req.now,
             )
             for m in batches[i]
