@@ -103,6 +103,8 @@ def create_token(
 ) -> tuple[OperatorToken, str]:
     """A new token for `operator_name`; the token itself is returned once and never kept."""
     actor.require(Permission.MANAGE)
+    if len(name) > MAX_TOKEN_NAME or not name.isprintable():
+        raise ValueError(f"a token's label is at most {MAX_TOKEN_NAME} printable characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     created = operators.add_token(conn, operator_name, name, _token_hash(token))
     audit.record(

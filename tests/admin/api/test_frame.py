@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smsplatform.admin.auth import MAX_TOKEN_NAME
 from tests.admin.api.conftest import Mgmt, bearer
 
 
@@ -118,3 +119,12 @@ async def test_an_empty_body_means_no_fields_but_whitespace_is_not_json(mgmt: Mg
         "/callbacks/retry", content=b" ", headers={"Content-Type": "application/json"}
     )
     assert blank.status_code == 400 and blank.json()["error"] == "malformed_json"
+
+
+async def test_a_token_label_longer_than_its_column_is_refused_not_failed(mgmt: Mgmt) -> None:
+    too_long = await mgmt.client.post(
+        "/tokens", json={"operator": "rita", "name": "x" * (MAX_TOKEN_NAME + 1)}
+    )
+    assert too_long.status_code == 400 and "label" in too_long.json()["message"]
+    fits = await mgmt.ok("POST", "/tokens", json={"operator": "rita", "name": "x" * MAX_TOKEN_NAME})
+    assert fits["name"] == "x" * MAX_TOKEN_NAME
