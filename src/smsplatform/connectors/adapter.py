@@ -1,15 +1,17 @@
 """The seam between the shared link engine and one protocol.
 
-The engine (`session.py`, `link.py`) owns sockets, the window, the rate cap, timeouts, heartbeats and
-reconnects; an adapter owns everything that differs per protocol: which PDU is which, how to build
-the requests and answers, and how to read results, receipts and MO. Adapters are sans-IO: they only
-turn PDUs into values and values into PDUs, so a new protocol is one small module. How bytes
-become PDUs (`framing`) is the protocol's own and shared with the simulator (`protocols/link/`).
+The engine (`session.py` on the sans-IO link core of `protocols/link/core.py`, and `link.py`) owns
+sockets, the window, the rate cap, timeouts, heartbeats and reconnects; an adapter owns everything
+that differs per protocol: which PDU is which, how to build the requests and answers, and how to read
+results, receipts and MO. Adapters are sans-IO: they only turn PDUs into values and values into PDUs,
+so a new protocol is one small module. How bytes become PDUs (`framing`) is the protocol's own and
+shared with the simulator (`protocols/link/`).
 
 One adapter instance serves one connector (all its sessions), so state that spans sessions, such
 as the concatenation reference counter or partial MO, lives on the adapter.
 
-Adding a protocol: write `connectors/<protocol>.py` with a ProtocolAdapter subclass and call
+Adding a protocol: write its framing in `protocols/link/<protocol>.py` (shared with the simulator),
+then `connectors/<protocol>.py` with a ProtocolAdapter subclass that sets `framing` and call
 `registry.register_adapter("<protocol>", TheAdapter)` at import; `create_connector` imports the
 module by the protocol's name. Protocol defaults are class attributes (CMPP: response timeout 60 s,
 3 tries); versions and other options come from ConnectorConfig.extra. A protocol whose SMSC

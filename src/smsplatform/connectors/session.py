@@ -366,7 +366,10 @@ class Session(asyncio.Protocol, Generic[P]):
             if event is None:
                 return  # more bytes needed, or nothing more is read for now (a bind held or refused)
             try:
-                self._handle(event)
+                if type(event) is Response:  # the commonest first, without another call
+                    self._response(event)
+                else:
+                    self._handle(event)
             except ProtocolError as error:
                 close = link.protocol_error(error)
                 if close is not None:
@@ -610,15 +613,8 @@ class Session(asyncio.Protocol, Generic[P]):
         if note is not None and self._wire_log is not None:
             self._wire_log.written(self.name, *note)
         submit = kind is RequestKind.SUBMIT
-        self._link.request(
-            key,
-            frame,
-            kind,
-            (future, note) if submit else future,
-            self._loop.time(),
-            tries=tries,
-            windowed=submit,
-        )
+        token = (future, note) if submit else future
+        self._link.request(key, frame, kind, token, self._loop.time(), tries, submit)
         return future
 
     def _send_queued(self) -> None:

@@ -5,7 +5,8 @@ it sends (answers, receipts, MO). How bytes become PDUs (`framing`) is the proto
 with the connector (`protocols/link/`). It is sans-IO; the core owns sockets, accounts, outcomes, delays,
 faults and the record of what arrived.
 
-Adding a protocol: write `simulator/<protocol>.py` with an SmscDialect subclass and call
+Adding a protocol: with its framing in `protocols/link/<protocol>.py` (shared with the connector),
+write `simulator/<protocol>.py` with an SmscDialect subclass that sets `framing` and call
 `runner.register_dialect("<protocol>", factory)` at import, the factory taking the options mapping
 ({"id_format": ..., "version": ...}). An SMSC that delivers over its own connection (SGIP) also
 implements `bind_request`/`bind_accepted` and is pointed at the ESME's listener with

@@ -309,7 +309,7 @@ class SmscSession(asyncio.Protocol, Generic[P]):
             return link.send_link_test(now)
         key, frame = self.dialect.deliver_frame(link.next_sequence(), item)
         link.window.try_acquire()  # the server sends only while `deliver_room` is left
-        link.request(key, frame, RequestKind.DELIVER, item, now, windowed=True)
+        link.request(key, frame, RequestKind.DELIVER, item, now, 1, True)
         return True
 
     def answer_late(self, frame: bytes) -> None:

@@ -441,10 +441,13 @@ class Link(Generic[P]):
         entry = self.pending.pop(self._key(pdu), None)
         if entry is None:
             return LateResponse(pdu)
-        if entry.windowed:
-            close = self.release_slot()
-            if close is not None:  # the last answer a waiting unbind was waiting for
-                self._events.append(close)
+        if entry.windowed:  # release_slot, inline: this is every submit's (or deliver's) answer
+            window = self.window
+            window.release()
+            if self._unbind_answer is not None and window.used <= 0:
+                close = self._answer_unbind()
+                if close is not None:  # the last answer a waiting unbind was waiting for
+                    self._events.append(close)
         elif entry.kind is RequestKind.LINK_TEST:
             self.link_test_out = False
         return Response(pdu, entry)
@@ -495,7 +498,6 @@ class Link(Generic[P]):
         kind: RequestKind,
         token: Any,
         now: float,
-        *,
         tries: int = 1,
         windowed: bool = False,
     ) -> Pending:
