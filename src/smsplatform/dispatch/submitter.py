@@ -27,12 +27,11 @@ from smsplatform.connectors.model import OutboundSms
 from smsplatform.connectors.session import WireLog
 from smsplatform.dispatch.policy import DispatchPolicy
 from smsplatform.domain.expiry import EXPIRED_STAT, MAX_AGE_ERRCODE
-from smsplatform.domain.message_states import FAILED, REJECTED
+from smsplatform.domain.message_states import FAILED, REJECTD, REJECTED
 from smsplatform.domain.submit_outcomes import Failed, Retry, SubmitOutcome, Submitted
 from smsplatform.store.claims import ClaimedMessage
 
 NO_ROUTE = "no route"
-REJECTD = "REJECTD"
 
 
 async def submit_message(

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from smsplatform.domain.expiry import EXPIRED_STAT
+
 
 class MessageState(StrEnum):
     QUEUED = "queued"  # accepted; due for a dispatcher at next_attempt_at
@@ -76,12 +78,13 @@ def moves_from(after: MessageState, *before: MessageState) -> tuple[MessageState
 
 # --- the carrier's word -------------------------------------------------------------------------
 
-#: The status word of a delivered segment.
+#: The status word of a delivered segment, and of one the SMSC or the carrier refused.
 DELIVRD = "DELIVRD"
+REJECTD = "REJECTD"
 #: Status words that are not the end of the story (SMPP sends them as intermediate notifications).
 INTERMEDIATE_STATS = frozenset({"ENROUTE", "ACCEPTD"})
 #: The state a final status word ends its message in; any other word means undelivered.
-STATE_OF_STAT: Mapping[str, MessageState] = {DELIVRD: DELIVERED, "EXPIRED": EXPIRED, "REJECTD": REJECTED}
+STATE_OF_STAT: Mapping[str, MessageState] = {DELIVRD: DELIVERED, EXPIRED_STAT: EXPIRED, REJECTD: REJECTED}
 
 
 def state_of_stat(stat: str) -> MessageState:
