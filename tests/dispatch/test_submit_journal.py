@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from smsplatform.connectors.adapter import SegmentAnswer
-from smsplatform.dispatch.submit_journal import SUFFIX, SubmitJournal
+from smsplatform.dispatch.submit_journal import PREFIX, STALE_STAGING_SECONDS, SUFFIX, SubmitJournal
 from smsplatform.domain.submit_outcomes import Submitted
 
 BOOT = "boot-1"
@@ -167,9 +168,24 @@ async def test_a_torn_last_line_and_unusual_names_read_back(tmp_path: Path) -> N
 async def test_a_segment_is_named_only_once_it_is_locked(tmp_path: Path) -> None:
     left_by_a_crash = tmp_path / f".submits-64-1-1{SUFFIX}"  # created, not yet renamed
     left_by_a_crash.write_bytes(b"H\t{}\n")
+    long_ago = time.time() - STALE_STAGING_SECONDS - 1
+    os.utime(left_by_a_crash, (long_ago, long_ago))
     live = journal(tmp_path, "d")
     [own] = [name for name in names(tmp_path) if not name.startswith(".")]
     assert names(tmp_path) == [left_by_a_crash.name, own]
     assert SubmitJournal(tmp_path, boot=BOOT).take_dead() == []  # the live one is not taken
     assert names(tmp_path) == [own]
     live.close()
+
+
+def test_a_staging_segment_is_removed_only_once_it_is_stale(tmp_path: Path) -> None:
+    """A staging segment is created before it is locked: in that instant another process looking for
+    dead journals must not take it (its owner renames it next), but one a crash left behind goes."""
+    young = tmp_path / f".{PREFIX}-6f-1-1{SUFFIX}"
+    stale = tmp_path / f".{PREFIX}-6f-2-1{SUFFIX}"
+    for path in (young, stale):
+        path.write_bytes(b'H\t{"owner": "o"}\n')
+    long_ago = time.time() - STALE_STAGING_SECONDS - 1
+    os.utime(stale, (long_ago, long_ago))
+    SubmitJournal(tmp_path, boot=BOOT).take_dead()
+    assert young.exists() and not stale.exists()

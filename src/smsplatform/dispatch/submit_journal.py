@@ -161,6 +161,21 @@ def _remove_unlocked(path: Path) -> None:
         os.close(fd)
 
 
+# A live process renames its staging segment microseconds after creating it; one this old is a crash's.
+STALE_STAGING_SECONDS = 60.0
+
+
+def _remove_stale_staging(path: Path) -> None:
+    """Removes a staging segment left by a crash. Not a young one: it is created before it is locked, so
+    in that instant it is unlocked and still its live process's, which renames it next."""
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return
+    if age >= STALE_STAGING_SECONDS:
+        _remove_unlocked(path)
+
+
 def _fsync(fds: list[int]) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):  # a segment deleted meanwhile: nothing left to keep
@@ -234,7 +249,7 @@ class SubmitJournal:
         if not self.directory.is_dir():
             return []
         for staging in self.directory.glob(f".{PREFIX}-*{SUFFIX}"):
-            _remove_unlocked(staging)  # a crash before the rename: a header, nothing else
+            _remove_stale_staging(staging)  # a crash before the rename: a header, nothing else
         groups: dict[str, list[Path]] = defaultdict(list)
         for path in self.directory.glob(f"{PREFIX}-*{SUFFIX}"):
             owner = _owner_of(path)
