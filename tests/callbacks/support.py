@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from smsplatform.callbacks.worker import CallbackWorker
 from smsplatform.store.accounts import create_account
 from smsplatform.store.database import Database
 from smsplatform.store.schema import callbacks
+from tests.waiting import wait_for
 
 
 @dataclass
@@ -60,18 +62,57 @@ async def outbox_rows(db: Database) -> list[sa.Row[Any]]:
     return await db.read(fetch)
 
 
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until `check()` holds; fail the test when it does not `within` seconds."""
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - polls plain state, there is no event to wait on
-            await asyncio.sleep(0.005)
+async def eventually(
+    check: Callable[[], bool], within: float = 5.0, what: str = "the expected state"
+) -> None:
+    """Wait until `check()` holds; fail the test, naming `what`, when it does not `within` seconds."""
+    await wait_for(check, within, what, every=0.005)
 
 
-async def eventually_async(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+async def eventually_async(
+    check: Callable[[], Awaitable[bool]], within: float = 5.0, what: str = "the expected state of the store"
+) -> None:
     """`eventually` for a check that has to await (the store, say)."""
-    async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110 - polls the store, there is no event to wait on
-            await asyncio.sleep(0.01)
+    await wait_for(check, within, what)
+
+
+@dataclass
+class Unit:
+    """One unit of work handed to the store: what ran, with what, and what it returned once committed."""
+
+    work: Callable[..., Any]
+    args: tuple[Any, ...]
+    committed: bool = False
+    result: Any = None
+
+
+class StoreWrites:
+    """Every unit of work written through `db`, in the order the store's one writer takes them.
+
+    A test waits for the worker's next claim or purge here instead of sleeping: a unit handed over after
+    some moment runs after everything committed before it, so what it returns shows the store as the
+    worker saw it from then on.
+    """
+
+    def __init__(self, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.units: list[Unit] = []
+        write = db.write
+
+        async def recorded(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            unit = Unit(work, args)
+            self.units.append(unit)
+            unit.result = await write(work, *args, **kwargs)
+            unit.committed = True
+            return unit.result
+
+        monkeypatch.setattr(db, "write", recorded)
+
+    def mark(self) -> int:
+        """A moment to look from: `committed(..., since=mark)` sees only units handed over after it."""
+        return len(self.units)
+
+    def committed(self, work: Callable[..., Any], since: int = 0) -> list[Unit]:
+        return [unit for unit in self.units[since:] if unit.work is work and unit.committed]
 
 
 class Clock:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from smsplatform.store.callbacks import (
     enqueue_reply,
     enqueue_report,
     enqueue_reports,
+    purge_settled,
 )
 from smsplatform.store.customers import rotate_appkey
 from smsplatform.store.database import Database
@@ -32,6 +34,7 @@ from tests.callbacks.receiver import Received, Receiver
 from tests.callbacks.support import (
     Clock,
     Customer,
+    StoreWrites,
     add_account,
     eventually,
     eventually_async,
@@ -40,6 +43,7 @@ from tests.callbacks.support import (
     report,
     running,
 )
+from tests.waiting import wait_for
 
 AT_ONCE = RetrySchedule(delays=(0,))
 
@@ -53,6 +57,11 @@ def worker(db: Database, **options: Any) -> CallbackWorker:
 def signed_by(request: Received, appkey: str) -> bool:
     expected = hmac.new(appkey.encode(), request.body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(request.headers["x-signature"], expected)
+
+
+async def refuses_report_1(request: Received) -> int:
+    """A receiver that answers 500 to any batch holding report 1, and takes every other."""
+    return 500 if any(item["msgid"] == "1" for item in request.json()) else 200
 
 
 def delivered_items(receiver: Receiver, key: str) -> list[str]:
@@ -164,21 +173,22 @@ async def test_failures_wait_for_the_next_delay_and_record_why(
 ) -> None:
     account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
 
-    async def broken(_: Received) -> int:
-        return 500
-
-    receiver.answer = broken
+    receiver.answer = refuses_report_1
     clock = Clock()
     await db.write(enqueue_report, account, report(1, account), clock.now)
     async with running(worker(db, clock=clock, schedule=RetrySchedule(delays=(10, 30)))) as w:
         await eventually(lambda: w.failed == 1)
         [row] = await outbox_rows(db)
         assert (row.state, row.next_attempt_at, row.last_error) == (PENDING, clock.now + 10, "HTTP 500")
-        await asyncio.sleep(0.1)
-        assert len(receiver.requests) == 1  # not due yet
+        # Report 2 is claimed after the failure, on the same URL: had report 1 been due again, it would
+        # have gone before it or in its batch (which the receiver refuses).
+        await db.write(enqueue_report, account, report(2, account), clock.now)
+        await eventually(lambda: w.delivered == 1, what="the report enqueued after the failure")
+        assert delivered_items(receiver, "msgid") == ["2"]
+        assert len(receiver.requests) == 2  # report 1 not due yet: not sent again
         clock.now += 10
         await eventually(lambda: w.failed == 2)
-        [row] = await outbox_rows(db)
+        row, _ = await outbox_rows(db)
         assert row.next_attempt_at == clock.now + 30
 
 
@@ -187,10 +197,7 @@ async def test_dead_once_the_schedule_is_exhausted(
 ) -> None:
     account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
 
-    async def broken(_: Received) -> int:
-        return 500
-
-    receiver.answer = broken
+    receiver.answer = refuses_report_1
     clock = Clock()
     created = clock.now
     await db.write(enqueue_report, account, report(1, account), created)
@@ -203,10 +210,13 @@ async def test_dead_once_the_schedule_is_exhausted(
         assert w.dead == 0
         clock.now = created + 15  # the failure at +15 is 12 s or more after creation: give up
         await eventually(lambda: w.dead == 1)
-        await asyncio.sleep(0.1)
-    [row] = await outbox_rows(db)
+        # Claimed after report 1 was given up, on the same URL: a dead report 1 would go with it.
+        await db.write(enqueue_report, account, report(2, account), clock.now)
+        await eventually(lambda: w.delivered == 1, what="the report enqueued after the death")
+    row, _ = await outbox_rows(db)
     assert (row.state, row.done_at, row.attempts, row.last_error) == (DEAD, created + 15, 4, "HTTP 500")
-    assert len(receiver.requests) == 4
+    assert delivered_items(receiver, "msgid") == ["2"]
+    assert len(receiver.requests) == 4 + 1
 
 
 async def test_leases_of_a_dead_worker_come_back(
@@ -217,25 +227,43 @@ async def test_leases_of_a_dead_worker_come_back(
     await db.write(enqueue_report, account, report(1, account), clock.now)
     [claimed] = await db.write(claim_due, clock.now, 10, 60)  # a worker that then died
     async with running(worker(db, clock=clock)) as w:
-        await asyncio.sleep(0.1)
-        assert receiver.requests == []
+        # Claimed while report 1's lease still runs, on the same URL: a report 1 taken before its lease
+        # ran out would go before it or in its batch.
+        await db.write(enqueue_report, account, report(2, account), clock.now)
+        await eventually(lambda: w.delivered >= 1, what="the report enqueued after the lease")
+        assert delivered_items(receiver, "msgid") == ["2"]
         clock.now += 60
-        await eventually(lambda: w.delivered == 1)
-    [row] = await outbox_rows(db)
+        await eventually(lambda: w.delivered == 2)
+    row, _ = await outbox_rows(db)
     assert (row.id, row.state, row.attempts) == (claimed.id, DONE, 2)
-    assert len(receiver.requests) == 1
+    assert delivered_items(receiver, "msgid") == ["2", "1"]
 
 
 async def test_one_request_at_a_time_per_url_several_urls_at_once(
     db: Database, receiver: Receiver, customer: Customer
 ) -> None:
-    async def slow(_: Received) -> int:
-        await asyncio.sleep(0.02)
+    paths = [f"/s{n}" for n in range(4)]
+    batches_per_url = 40 // 10
+
+    def none_left_elsewhere(path: str) -> bool:
+        sent = Counter(request.path for request in receiver.requests)
+        return all(sent[other] == batches_per_url for other in paths if other != path)
+
+    async def held_until_another_is_under_way(request: Received) -> int:
+        # Each answer waits for a second request to be under way (or for no other URL to have any left),
+        # so a second batch of the same URL posted before the first was answered would be seen, and a
+        # worker that posted to one URL at a time would never get its answer.
+        await wait_for(
+            lambda: sum(receiver.busy.values()) > 1 or none_left_elsewhere(request.path),
+            within=5.0,
+            what=f"a request beside the one to {request.path}",
+        )
         return 200
 
-    receiver.answer = slow
+    receiver.answer = held_until_another_is_under_way
     accounts = [
-        await add_account(db, customer, f"acme{n}", statusurl=receiver.url(f"/s{n}")) for n in range(4)
+        await add_account(db, customer, f"acme{n}", statusurl=receiver.url(path))
+        for n, path in enumerate(paths)
     ]
     items = [(a, report(n, a)) for a in accounts for n in range(40)]
     await db.write(enqueue_reports, items, int(time.time()))
@@ -367,16 +395,21 @@ async def test_stop_finishes_the_post_under_way_and_hands_back_the_rest(
 ) -> None:
     account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
 
-    async def slow(_: Received) -> int:
-        await asyncio.sleep(0.2)
+    stop_called = asyncio.Event()
+
+    async def answered_once_stop_is_called(_: Received) -> int:
+        await wait_for(stop_called.is_set, within=5.0, what="the test to call stop()")
         return 200
 
-    receiver.answer = slow
+    receiver.answer = answered_once_stop_is_called
     clock = Clock()
     await db.write(enqueue_reports, [(account, report(n, account)) for n in range(50)], clock.now)
     w = worker(db, clock=clock, report_limit=10)
     task = asyncio.create_task(w.run())
     await eventually(lambda: len(receiver.requests) == 1)
+    # stop() marks the worker as stopping before it first waits, so the receiver, which polls the
+    # event, answers only after that: the post is under way when stop() is called.
+    stop_called.set()
     await w.stop()
     await task
     assert len(receiver.requests) == 1 and receiver.requests[0].status == 200
@@ -388,12 +421,17 @@ async def test_stop_finishes_the_post_under_way_and_hands_back_the_rest(
 
 
 async def test_a_wake_up_delivers_before_the_next_poll(
-    db: Database, receiver: Receiver, customer: Customer
+    db: Database, receiver: Receiver, customer: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    writes = StoreWrites(db, monkeypatch)
     wake = asyncio.Event()
     async with running(worker(db, poll_interval=30, wake=wake)) as w:
-        await asyncio.sleep(0.05)  # the first claim found nothing; now the worker waits
+        # Once a claim has come back empty, the worker waits for the wake-up or the poll 30 s later.
+        await eventually(
+            lambda: any(not claim.result for claim in writes.committed(claim_due)),
+            what="a claim that finds nothing",
+        )
         await db.write(enqueue_report, account, report(1, account), int(time.time()))
         wake.set()
         await eventually(lambda: w.delivered == 1, within=2.0)
@@ -415,15 +453,20 @@ async def test_a_large_backlog_arrives_whole_in_full_batches(
 
 
 async def test_settled_rows_are_deleted_after_their_retention(
-    db: Database, receiver: Receiver, customer: Customer
+    db: Database, receiver: Receiver, customer: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
     clock = Clock()
     await db.write(enqueue_reports, [(account, report(n, account)) for n in range(3)], clock.now)
     options = {"clock": clock, "keep_done_seconds": 100, "keep_dead_seconds": None, "purge_every": 0.0}
+    writes = StoreWrites(db, monkeypatch)
     async with running(worker(db, **options)) as w:
         await eventually(lambda: w.delivered == 3)
-        await asyncio.sleep(0.05)
+        delivered = writes.mark()
+        await eventually(
+            lambda: any(purge.args[0] == DONE for purge in writes.committed(purge_settled, since=delivered)),
+            what="a purge of delivered rows after the delivery",
+        )
         assert len(await outbox_rows(db)) == 3  # kept for a while
         clock.now += 300 + 100 + 1  # past the lease of the claim, plus the retention
 
