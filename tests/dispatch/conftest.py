@@ -17,6 +17,7 @@ from smsplatform.simulator.rules import LastDigitRule
 from smsplatform.simulator.runner import create_simulator
 from smsplatform.simulator.server import SmscServer
 from smsplatform.store.database import Database
+from tests.waiting import wait_for
 
 SOURCE = "1069000"
 FAST_POLICY = DispatchPolicy(
@@ -45,11 +46,11 @@ def link(
     return ConnectorConfig(name, "smpp", "127.0.0.1", port, system_id, password, **settings)
 
 
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until `check()` holds; fail the test when it does not within `within` seconds."""
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - polls the database, there is no event to wait on
-            await asyncio.sleep(0.02)
+async def eventually(
+    check: Callable[[], bool], within: float = 5.0, what: str = "the expected state"
+) -> None:
+    """Wait until `check()` holds; fail the test, naming `what`, when it does not within `within` seconds."""
+    await wait_for(check, within, what, every=0.02)
 
 
 @pytest.fixture

@@ -98,10 +98,13 @@ async def test_close_writes_what_was_queued(db: Database) -> None:
 
 async def test_linger_gathers_items_that_trickle_in(db: Database) -> None:
     recorder = Recorder()
-    batcher: WriteBatcher[int] = WriteBatcher(db, recorder, name="t", linger=0.2)
+    batcher: WriteBatcher[int] = WriteBatcher(db, recorder, name="t", linger=0.3)
     batcher.start()
     first = batcher.submit(1)
-    await asyncio.sleep(0.02)
+    # Queued to the store after the batcher was woken by item 1: once it is committed, a batcher that
+    # did not linger would have handed item 1 to the store alone.
+    await db.write(lambda conn: None)
+    assert batcher.pending == 1
     second = batcher.submit(2)
     await asyncio.gather(first, second)
     assert recorder.batches == [[1, 2]]

@@ -77,8 +77,17 @@ async def test_too_many_unstored_receipts_hold_the_acknowledgement(tmp_path: Pat
     first = await journal.append(receipt(1))
     await journal.append(receipt(2))
     third = asyncio.ensure_future(journal.append(receipt(3)))
-    await asyncio.sleep(0.05)
+    # A journal with room, asked after the third was: once it has made two receipts durable, one after
+    # the other, the third would have been too, were it not held.
+    beside = ReceiptJournal(tmp_path / "beside")
+    beside.recover()
+    for n in (4, 5):
+        (await beside.append(receipt(n)))()
+    beside.close()
     assert not third.done()
+    assert journal.unstored == 2
+    [segment] = segments(tmp_path)
+    assert segment.read_text().count('"r":"id') == 2
     first()
     (await asyncio.wait_for(third, 1.0))()
     journal.close()
