@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import inspect
 import multiprocessing
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from smsplatform.store.database import Database, normalize_url, sqlite_url
 from smsplatform.store.schema import blackwords
 from tests.api.fast_databases import BACKENDS, fresh_database_url
+from tests.waiting import wait_for
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,7 +61,7 @@ def count_commits(db: Database) -> list[int]:
     return commits
 
 
-async def queued_behind_a_busy_writer(db: Database, writes: list[Awaitable[Any]]) -> list[Any]:
+async def queued_behind_a_busy_writer(db: Database, writes: list[Coroutine[Any, Any, Any]]) -> list[Any]:
     """Runs `writes` while the writer is busy with another unit, so that they commit as one group;
     their results (or exceptions), then the busy unit's own."""
     started, release = threading.Event(), threading.Event()
@@ -73,7 +75,12 @@ async def queued_behind_a_busy_writer(db: Database, writes: list[Awaitable[Any]]
     first = asyncio.ensure_future(db.write(busy))
     await asyncio.to_thread(started.wait, 10)
     pending = [asyncio.ensure_future(w) for w in writes]
-    await asyncio.sleep(0.01)  # every one of them queued
+    # A write queues its unit and then waits for the commit: once every one is waiting, all are queued.
+    await wait_for(
+        lambda: all(inspect.getcoroutinestate(w) == inspect.CORO_SUSPENDED for w in writes),
+        within=5.0,
+        what="every write queued",
+    )
     release.set()
     results = await asyncio.gather(*pending, return_exceptions=True)
     assert await first == "busy"
@@ -171,14 +178,28 @@ async def test_sqlite_writers_take_turns_under_the_writer_file_lock(tmp_path: Pa
     try:
         fcntl.flock(turn, fcntl.LOCK_EX)
         pending = asyncio.ensure_future(db.write(insert("waited")))
-        await asyncio.sleep(0.3)
+        await wait_for(
+            lambda: pending.done() or waits_for_flock(turn),
+            within=5.0,
+            what="the writer to ask for the turn",
+        )
         assert not pending.done()
+        assert await db.read(stored) == []
         fcntl.flock(turn, fcntl.LOCK_UN)
         assert await asyncio.wait_for(pending, 5) == "waited"
         assert await db.read(stored) == ["waited"]
     finally:
         os.close(turn)
         db.close()
+
+
+def waits_for_flock(held: int) -> bool:
+    """Whether someone is blocked on the flock held through `held`, as the kernel lists it (/proc/locks
+    shows a waiter as "->" before the lock it waits for, on the same device and inode)."""
+    info = os.fstat(held)
+    file = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    with open("/proc/locks") as locks:
+        return any(line.split()[1:3] == ["->", "FLOCK"] and file in line.split() for line in locks)
 
 
 def _write_words_in_another_process(url: str, words: list[str]) -> None:
