@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from smsplatform.api import accounts, codes, queries, send, templates
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import CALLBACK_PATTERN, ApiError, render, render_bytes
-from smsplatform.api.guard import admit
+from smsplatform.api.guard import admit, refuse_early
 from smsplatform.api.openapi import openapi_document
 from smsplatform.api.params import RawRequest, read_request
 from smsplatform.telemetry import API_REQUESTS
@@ -89,7 +90,9 @@ class CustomerApi:
         status_as_int = ctx.settings.status_as_int
         callback: str | None = None
         try:
-            request = await read_request(scope, receive, ctx.settings.max_body_bytes)
+            request = await read_request(
+                scope, receive, ctx.settings.max_body_bytes, functools.partial(refuse_early, ctx)
+            )
             callback = request.peek("callback") or None
             if callback is not None and not CALLBACK_PATTERN.fullmatch(callback):
                 # Refused before the call runs: a send whose answer the client cannot read would be

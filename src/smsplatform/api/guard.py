@@ -9,7 +9,7 @@ from functools import lru_cache
 from smsplatform.api import codes
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
-from smsplatform.api.params import RawRequest
+from smsplatform.api.params import RawRequest, implausible_head
 
 
 @lru_cache(maxsize=4096)
@@ -63,3 +63,24 @@ async def admit(ctx: ApiContext, endpoint: str, request: RawRequest, client_ip: 
         # repeated JSON key): ambiguous, so refused rather than guessed.
         raise ApiError(codes.APPKEY_MISSING)
     return Call(endpoint, params, snapshot, view, client_ip)
+
+
+async def refuse_early(ctx: ApiContext, head: RawRequest) -> None:
+    """Before the rest of a long body is read (cost before trust): refused now when the appkey its
+    head names (in the body's head, else in the query) is no customer's (101); when the head names
+    none and already shows the body is no request of this API (101, as a short body without an appkey
+    gets); or when a customer's body is no request of this API (235, what decoding it would answer). A
+    request whose appkey is further on in a plausible body is read whole, as before."""
+    appkey = (head.peek("appkey") or "").strip()
+    implausible = implausible_head(head.body, head.content_type)
+    if not appkey:
+        if implausible:
+            raise ApiError(codes.APPKEY_MISSING)
+        return
+    if len(appkey) > 64:
+        raise ApiError(codes.APPKEY_MISSING)
+    _, view = await ctx.catalog.customer(appkey)
+    if view is None:
+        raise ApiError(codes.APPKEY_MISSING)
+    if implausible:
+        raise ApiError(codes.BODY_INVALID)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from codecs import escape_decode
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -388,8 +389,34 @@ class RawRequest:
         return params
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole request body, refused (235) as soon as it is known to exceed `limit`."""
+# A body's head: what is looked at before the rest of a body longer than it is read.
+Vet = Callable[[bytes], Awaitable[None]]
+
+
+def implausible_head(head: bytes, content_type: str) -> bool:
+    """Whether the first PEEK_WINDOW bytes of a longer body already show it is no request of this API:
+    a form without a single `name=`, or with more fields than any request has; a multipart body with
+    more parts than that; JSON that is no object, or whose first value is an object or a list."""
+    media_type = parse_options_header(content_type)[0].decode("latin-1")
+    kind = _kind(media_type, head)
+    if kind == "json":
+        return _JSON_PLAUSIBLE_START.match(head) is None
+    if kind == "multipart":
+        boundary = parse_options_header(content_type)[1].get(b"boundary", b"")
+        return not boundary or head.count(b"--" + boundary) > MAX_FIELDS
+    return b"=" not in head or head.count(b"&") > MAX_FIELDS
+
+
+# `{`, then the first key and the start of a value that is no object or list (nested values are no
+# parameters of this API), or a key longer than the head.
+_JSON_PLAUSIBLE_START = re.compile(rb'\s*\{\s*(?:\}|"(?:[^"\\]|\\.)*(?:$|"\s*(?:$|:\s*(?:$|[^\s\[{]))))')
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int, vet: Vet | None = None) -> bytes:
+    """The whole request body, refused (235) as soon as it is known to exceed `limit`.
+
+    `vet` sees the first PEEK_WINDOW bytes of a body longer than that before the rest is read; what it
+    raises ends the request there (uvicorn then reads the rest past, without keeping it)."""
     declared = _header(scope, b"content-length")
     if declared and (not declared.isdigit() or int(declared) > limit):
         raise ApiError(BODY_INVALID)
@@ -404,7 +431,13 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         if size > limit:
             raise ApiError(BODY_INVALID)
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        more = message.get("more_body", False)
+        if vet is not None and size >= PEEK_WINDOW and more:
+            head = b"".join(chunks)
+            chunks = [head]
+            await vet(head)
+            vet = None
+        if not more:
             return b"".join(chunks)
 
 
@@ -415,13 +448,25 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-async def read_request(scope: Scope, receive: Receive, body_limit: int) -> RawRequest:
-    """The query string and, for a POST, the body: read, not decoded."""
+async def read_request(
+    scope: Scope,
+    receive: Receive,
+    body_limit: int,
+    vet: Callable[[RawRequest], Awaitable[None]] | None = None,
+) -> RawRequest:
+    """The query string and, for a POST, the body: read, not decoded. `vet` sees the request with the
+    head of its body (see read_body) when the body is longer than PEEK_WINDOW."""
     query: bytes = scope.get("query_string", b"")
     content_type = _header(scope, b"content-type")
     if scope["method"] != "POST":
         return RawRequest(query, b"", content_type)
-    return RawRequest(query, await read_body(scope, receive, body_limit), content_type)
+
+    async def vet_head(head: bytes) -> None:
+        assert vet is not None
+        await vet(RawRequest(query, head, content_type))
+
+    body = await read_body(scope, receive, body_limit, vet_head if vet is not None else None)
+    return RawRequest(query, body, content_type)
 
 
 async def request_params(scope: Scope, receive: Receive, body_limit: int) -> dict[str, str]:
