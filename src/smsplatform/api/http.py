@@ -117,6 +117,10 @@ class ChunkedBodyEnd:
         return -1
 
 
+# Seconds between two reads of a body whose request is answered already (about 6 MB/s at most).
+DISCARD_PAUSE = 0.01
+
+
 class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with request lines escaped first, long targets taken, and the
     listener's limits held. `http_protocol(limits)` makes one class per listener."""
@@ -209,6 +213,24 @@ class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
                 data = data[step:]
                 if self._body_left == 0:
                     self._body_done()
+        self._trickle_answered_body()
+
+    def _trickle_answered_body(self) -> None:
+        """A body whose request was answered before it was read (refused on its head: see
+        api/guard.refuse_early) is read past one read per DISCARD_PAUSE, not at the speed of the network:
+        its client has its answer, and one that sends such bodies back to back would otherwise have the
+        process read them for it as fast as it sends (libuv reads on while there is data)."""
+        cycle = self.cycle
+        if self._in_head or cycle is None or not cycle.response_complete or self.transport.is_closing():
+            return
+        if self.flow.read_paused:
+            return
+        self.transport.pause_reading()
+        self.loop.call_later(DISCARD_PAUSE, self._read_on)
+
+    def _read_on(self) -> None:
+        if not self.transport.is_closing() and not self.flow.read_paused:
+            self.transport.resume_reading()
 
     def _take_head(self, data: bytes) -> bytes:
         """Buffers `data` until a whole head is in, feeds it escaped; returns what follows it."""
