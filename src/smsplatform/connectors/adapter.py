@@ -32,7 +32,7 @@ from smsplatform.connectors.config import BindMode, ConnectorConfig
 from smsplatform.connectors.model import DeliveryReport, InboundSms, OutboundSms
 from smsplatform.protocols.admission import ListenerLimits
 from smsplatform.protocols.errors import ProtocolError
-from smsplatform.protocols.link.framing import FrameReader, Framing, PduKind
+from smsplatform.protocols.link.framing import FramedPdu, FrameReader, Framing, PduKind
 
 __all__ = [
     "AckStatus",
@@ -47,7 +47,7 @@ __all__ = [
     "SessionRole",
 ]
 
-P = TypeVar("P")
+P = TypeVar("P", bound=FramedPdu)
 
 # A request ready to send: the key its response will be matched by, and its whole frame.
 RequestFrame = tuple[Hashable, bytes]

@@ -23,10 +23,10 @@ from typing import ClassVar, Generic, TypeVar
 
 from smsplatform.protocols.concat import ConcatInfo
 from smsplatform.protocols.errors import ProtocolError
-from smsplatform.protocols.link.framing import FrameReader, Framing, PduKind
+from smsplatform.protocols.link.framing import FramedPdu, FrameReader, Framing, PduKind
 from smsplatform.protocols.text import TextEncoding
 
-P = TypeVar("P")
+P = TypeVar("P", bound=FramedPdu)
 
 
 class ConnectBackUnsupported(RuntimeError):

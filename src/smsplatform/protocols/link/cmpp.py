@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import ClassVar, Final
 
 from smsplatform.protocols.cmpp import codec
@@ -43,15 +43,6 @@ class CmppFraming(Framing[Pdu]):
 
     def encode(self, pdu: Pdu) -> bytes:
         return codec.encode(pdu, self.version)
-
-    def classify(self, pdu: Pdu) -> PduKind:
-        command_id = pdu.command_id
-        if command_id & 0x80000000:
-            return PduKind.RESPONSE
-        return self._kinds.get(command_id, PduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
 
     def error_response(self, error: ProtocolError) -> Pdu | None:
         # CMPP has no generic error answer: only the requests whose answer carries a result get one.

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from smsplatform.protocols.errors import ProtocolError
-from smsplatform.protocols.link.framing import Framing, PduKind
+from smsplatform.protocols.link.framing import FramedPdu, Framing, PduKind
 
 __all__ = [
     "Close",
@@ -50,7 +50,7 @@ __all__ = [
     "Unbinding",
 ]
 
-P = TypeVar("P")
+P = TypeVar("P", bound=FramedPdu)
 
 MAX_SEQUENCE: Final = 0x7FFFFFFF  # sequence numbers run 1..MAX_SEQUENCE, then 1 again
 

@@ -14,10 +14,22 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 from smsplatform.protocols.errors import ProtocolError
 
-__all__ = ["FrameReader", "Framing", "LinkEnd", "PduKind"]
+__all__ = ["FrameReader", "FramedPdu", "Framing", "LinkEnd", "PduKind"]
 
-P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
+
+
+class FramedPdu(Protocol):
+    """What every protocol's PDU has in its header."""
+
+    @property
+    def command_id(self) -> int: ...
+
+    @property
+    def sequence(self) -> Hashable: ...
+
+
+P = TypeVar("P", bound=FramedPdu)
 
 
 class LinkEnd(StrEnum):
@@ -75,12 +87,16 @@ class Framing(ABC, Generic[P]):
     def encode(self, pdu: P) -> bytes:
         """One whole frame."""
 
-    @abstractmethod
-    def classify(self, pdu: P) -> PduKind: ...
+    def classify(self, pdu: P) -> PduKind:
+        # All four protocols mark a response by the top bit of its command id.
+        command_id = pdu.command_id
+        if command_id & 0x80000000:
+            return PduKind.RESPONSE
+        return self._kinds.get(command_id, PduKind.OTHER)
 
-    @abstractmethod
     def key(self, pdu: P) -> Hashable:
         """What matches a response to its request (the sequence number; SGIP's triple)."""
+        return pdu.sequence
 
     def framing_lost(self, error: ProtocolError) -> bool:
         """Whether the byte stream can no longer be split into frames after `error`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import ClassVar
 
 from smsplatform.protocols.errors import ProtocolError
@@ -27,15 +27,6 @@ class SmgpFraming(Framing[Pdu]):
 
     def encode(self, pdu: Pdu) -> bytes:
         return codec.encode(pdu)
-
-    def classify(self, pdu: Pdu) -> PduKind:
-        command_id = pdu.command_id
-        if command_id & 0x80000000:
-            return PduKind.RESPONSE
-        return self._kinds.get(command_id, PduKind.OTHER)
-
-    def key(self, pdu: Pdu) -> Hashable:
-        return pdu.sequence
 
     def error_response(self, error: ProtocolError) -> Pdu | None:
         if isinstance(error, PduDecodeError):
