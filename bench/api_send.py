@@ -87,6 +87,21 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     }
 
 
+def server_env(role: str) -> tuple[dict[str, str], int]:
+    """The environment of a benchmark's `serve` (a fresh data directory, sub-accounts and templates
+    approved on their checks, no per-IP limits: the load comes from one address) and its free port."""
+    env = {
+        **os.environ,
+        "SMSPLATFORM_DATA_DIR": str(Path(tempfile.mkdtemp(prefix="smsbench-"))),
+        "SMSPLATFORM_AUTO_APPROVE": "1",
+        "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
+        "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
+        "SMSPLATFORM_ROLE": role,
+        "SMSPLATFORM_ADMIN_PORT": str(free_port()),
+    }
+    return env, free_port()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -102,18 +117,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
 
-    data_dir = Path(tempfile.mkdtemp(prefix="smsbench-"))
-    port = free_port()
+    env, port = server_env(args.role)
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SMSPLATFORM_DATA_DIR": str(data_dir),
-        "SMSPLATFORM_AUTO_APPROVE": "1",
-        "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
-        "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
-        "SMSPLATFORM_ROLE": args.role,
-        "SMSPLATFORM_ADMIN_PORT": str(free_port()),
-    }
     appkey = run_cli(env, "customer", "create", "--name", "bench", "--totalnum", "1000000000")
     server = subprocess.Popen([*SMS, "serve", "--port", str(port)], env=env)
     try:
@@ -161,7 +166,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(env["SMSPLATFORM_DATA_DIR"], ignore_errors=True)
 
     cores = os.cpu_count()
     print(f"machine: {cores} cores, {sys.platform}; embedded mode (SQLite WAL), role {args.role}")

@@ -22,7 +22,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: bench/ is a package of the repository
 
-from bench.api_send import SEND_LUA, SMS, free_port, run_cli, wait_ready, wrk  # noqa: E402
+from bench.api_send import SEND_LUA, SMS, run_cli, server_env, wait_ready, wrk  # noqa: E402
 
 BODY_SIZE = 2 * 1024 * 1024 - 1024  # under the default max_body_bytes (2 MiB)
 PART = b"--b\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n"
@@ -140,18 +139,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
 
-    data_dir = Path(tempfile.mkdtemp(prefix="smsbench-"))
-    port = free_port()
+    env, port = server_env("api")
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SMSPLATFORM_DATA_DIR": str(data_dir),
-        "SMSPLATFORM_AUTO_APPROVE": "1",
-        "SMSPLATFORM_IP_LIMIT_PER_SECOND": "0",
-        "SMSPLATFORM_IP_LIMIT_PER_MINUTE": "0",
-        "SMSPLATFORM_ROLE": "api",
-        "SMSPLATFORM_ADMIN_PORT": str(free_port()),
-    }
     appkey = run_cli(env, "customer", "create", "--name", "bench", "--totalnum", "1000000000")
     server = subprocess.Popen([*SMS, "serve", "--port", str(port)], env=env)
     requests = requests_of(hostile_bodies())
@@ -204,7 +193,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(env["SMSPLATFORM_DATA_DIR"], ignore_errors=True)
 
     print(f"machine: {os.cpu_count()} cores, {sys.platform}; serve, role api (SQLite WAL)")
     print(f"server CPU per request (mean of {args.samples}, without an appkey and with an unknown one):")
