@@ -3,6 +3,10 @@
 PostgreSQL runs when `SMSPLATFORM_TEST_POSTGRES_URL` names a server (e.g.
 `postgresql://postgres@127.0.0.1:5432/postgres`; `.ci/run` sets it); each test gets its own database,
 cloned from a migrated template so that it costs milliseconds.
+
+Redis runs when `SMSPLATFORM_TEST_REDIS_URL` names a server (`.ci/run` sets it to the local one). Tests
+share its database 0 safely: every platform's keys are under its own random platform id. Tests that stop
+and start Redis start one of their own (tests/redis_server.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sqlalchemy as sa
 from smsplatform.store.database import Database, create_engine, migrate, normalize_url
 
 POSTGRES_ENV = "SMSPLATFORM_TEST_POSTGRES_URL"
+REDIS_ENV = "SMSPLATFORM_TEST_REDIS_URL"
 
 
 def _with_database(url: str, name: str) -> str:
@@ -80,3 +85,24 @@ def db(database_url: str) -> Iterator[Database]:
     database = Database.open(database_url, run_migrations=False)
     yield database
     database.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (for tests that need PostgreSQL, not each backend)."""
+    yield from _postgres_database(postgres_template)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis's URL; the test is skipped, saying why, when there is none."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis tests need {REDIS_ENV} (e.g. redis://127.0.0.1:6379/0)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"Redis at {REDIS_ENV} is unreachable: {exc}")
+    return url

@@ -32,6 +32,8 @@ from smsplatform.api.context import ApiContext
 from smsplatform.api.http import http_protocol
 from smsplatform.callbacks.schedule import RetrySchedule
 from smsplatform.callbacks.worker import CallbackWorker
+from smsplatform.cluster.health import NodeHealth
+from smsplatform.cluster.shared import SharedState, connect_shared
 from smsplatform.config import ConfigError, Settings
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.datastore import open_database
@@ -39,6 +41,7 @@ from smsplatform.dispatch.dispatcher import Dispatcher
 from smsplatform.dispatch.journal import ReceiptJournal
 from smsplatform.dispatch.manager import ConnectorManager
 from smsplatform.dispatch.policy import DispatchPolicy
+from smsplatform.dispatch.retention import keep_within_retention
 from smsplatform.dispatch.submit_journal import SubmitJournal
 from smsplatform.domain.routes import BUILTIN_SIMULATORS as BUILTIN_SIMULATORS
 from smsplatform.logs import configure_logging
@@ -73,6 +76,8 @@ class Services:
 
     settings: Settings
     db: Database
+    # Scaled out: the platform's Redis (rates, bind leases); None on one node.
+    shared: SharedState | None = None
     dispatch_wake: asyncio.Event = field(default_factory=asyncio.Event)
     callbacks_wake: asyncio.Event = field(default_factory=asyncio.Event)
     simulators: dict[str, SmscServer[Any]] = field(default_factory=dict)
@@ -99,6 +104,9 @@ class Services:
             )
             self._spawn(self.callbacks.run(), "callbacks")
             self._spawn(export_callbacks(self.callbacks.stats), "callback metrics")
+        if "dispatch" in roles and self.worker_spec is None:
+            # Once per node (not in each dispatch worker): old messages leave in bounded steps.
+            self._spawn(keep_within_retention(self.db, self.settings.retention_days), "retention")
 
     async def _start_dispatch(self) -> None:
         """The dispatch role: here, or in worker processes (which get the built-in links from here)."""
@@ -130,6 +138,8 @@ class Services:
             default_route=default_route,
             processes=spec.count if spec is not None else 1,
             listener_limits=self.settings.listener_limits,
+            shared=self.shared,
+            node=self.settings.node,
         )
         await self.manager.start()
         self.dispatcher = Dispatcher(
@@ -289,33 +299,51 @@ class Platform:
     db: Database
     api: ApiContext
     app: CustomerApi
+    health: NodeHealth
     services: Services | None = None
 
 
 def build_platform(settings: Settings, db: Database | None = None, *, background: bool = True) -> Platform:
     """The API application; with `background`, its lifespan also runs the other roles of the settings."""
     database = db or open_database(settings)
-    ctx = ApiContext(settings=settings, db=database, catalog=Catalog(database, settings.config_poll_seconds))
+    shared = open_shared(settings, database)
+    health = NodeHealth(database, shared)
+    ctx = ApiContext(
+        settings=settings,
+        db=database,
+        catalog=Catalog(database, settings.config_poll_seconds),
+        shared=shared,
+        health=health,
+    )
     app = create_app(ctx)
-    platform = Platform(settings=settings, db=database, api=ctx, app=app)
+    platform = Platform(settings=settings, db=database, api=ctx, app=app, health=health)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        services = Services(settings, database) if background else None
+        services = Services(settings, database, shared=shared) if background else None
         if services is not None:
             ctx.on_accepted = services.wake_dispatch
             platform.services = services
             await services.start()
+        health.started = True
         try:
             yield
         finally:
+            health.stopping = True
             if services is not None:
                 await services.stop()
             await ctx.limits.close()  # the callers' counts not stored yet
+            if shared is not None:
+                await shared.close()
             database.close()
 
     app.other.router.lifespan_context = lifespan
     return platform
+
+
+def open_shared(settings: Settings, db: Database) -> SharedState | None:
+    """The platform's Redis as this node reaches it, when the settings name one."""
+    return connect_shared(settings.redis_url, node=settings.node, db=db)
 
 
 def tune_gc() -> None:
@@ -418,7 +446,15 @@ def serve(settings: Settings) -> None:
             sock.close()
         raise
     if "api" not in roles:
-        uvloop.run(_run_headless(settings, console_sockets))
+        try:
+            health_sockets = (
+                bind_listener(settings.health_host, settings.health_port) if settings.health_port else []
+            )
+        except ListenError:
+            for sock in console_sockets:
+                sock.close()
+            raise
+        uvloop.run(_run_headless(settings, console_sockets, health_sockets))
     else:
         _serve_api(settings, api_sockets, console_sockets)
     log.info("smsplatform stopped")
@@ -449,14 +485,15 @@ def _serve_api(
         api_sockets,
         "customer API",
         f" (roles: {','.join(sorted(roles))}; data: {where})",
-        on_stop=lambda: _stop_requested(platform.services),
+        on_stop=lambda: _stop_requested(platform.services, platform.health),
     )
     if console_sockets:
         server.companions.append(_admin_server(settings, platform.db, console_sockets))
     server.run(sockets=api_sockets)
 
 
-def _stop_requested(services: Services | None) -> None:
+def _stop_requested(services: Services | None, health: NodeHealth) -> None:
+    health.stopping = True  # /readyz says so at once: the load balancer stops sending traffic here
     if services is not None and services.workers is not None:
         services.workers.stopping()
 
@@ -559,28 +596,52 @@ def _admin_server(settings: Settings, db: Database, sockets: list[socket.socket]
     return _CompanionServer(config, sockets, "operator console")
 
 
-async def _run_headless(settings: Settings, console_sockets: list[socket.socket]) -> None:
+def _health_server(settings: Settings, health: NodeHealth, sockets: list[socket.socket]) -> _CompanionServer:
+    """/healthz and /readyz of a node without the customer API."""
+    from smsplatform.cluster.health import health_app
+
+    config = _listener_config(
+        settings,
+        health_app(health),
+        host=settings.health_host,
+        port=settings.health_port,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    return _CompanionServer(config, sockets, "health checks")
+
+
+async def _run_headless(
+    settings: Settings, console_sockets: list[socket.socket], health_sockets: list[socket.socket]
+) -> None:
     """The dispatch, callbacks and/or admin roles without the customer API."""
     db = open_database(settings)
-    services = Services(settings, db)
+    shared = open_shared(settings, db)
+    health = NodeHealth(db, shared)
+    services = Services(settings, db, shared=shared)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
     def stop_requested(sig: int, frame: FrameType | None) -> None:
-        _stop_requested(services)
+        _stop_requested(services, health)
         loop.call_soon_threadsafe(stop.set)
 
     with _stop_signals(stop_requested):
         await services.start()
-        admin = _admin_server(settings, db, console_sockets) if console_sockets else None
-        admin_task = asyncio.create_task(admin.serve(sockets=console_sockets)) if admin is not None else None
+        companions = [_admin_server(settings, db, console_sockets)] if console_sockets else []
+        companions += [_health_server(settings, health, health_sockets)] if health_sockets else []
+        tasks = [asyncio.create_task(c.serve(sockets=c.sockets)) for c in companions]
         tune_gc()
+        health.started = True
         log.info("smsplatform running roles %s", ",".join(sorted(settings.roles)))
         try:
             await stop.wait()
         finally:
-            if admin is not None and admin_task is not None:
-                admin.should_exit = True
-                await asyncio.gather(admin_task, return_exceptions=True)
+            health.stopping = True
+            for companion in companions:
+                companion.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
             await services.stop()
+            if shared is not None:
+                await shared.close()
             db.close()

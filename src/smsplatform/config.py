@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -85,6 +86,22 @@ class Settings:
     # interpreter cannot use more than one core). Each opens its own links to every connector and
     # takes an equal share of the connector's submits-per-second cap. 0: dispatch runs in-process.
     dispatch_workers: int = min(os.cpu_count() or 1, 4)
+    # Scaled out: the Redis every node shares (redis://host:6379/0), with `database_url` on PostgreSQL.
+    # It holds what must be shared and fast: the frequency, per-IP and daily limits, request-id keys, a
+    # connector's rate and its bind leases (cluster/). Empty: each process keeps them as one node does.
+    redis_url: str = ""
+    # This node's name in leases, link figures and logs (several nodes of one platform need distinct
+    # names); empty: the host name.
+    node_name: str = ""
+    # Migrate the database to the newest schema at start. Nodes of a scaled-out platform start with
+    # --no-migrate and `smsplatform migrate` runs once, before them.
+    migrate: bool = True
+    # Days messages, their reports, replies and callbacks are kept; 0: for ever.
+    retention_days: int = 90
+    # Nodes without the customer API (dispatch, callbacks) answer /healthz and /readyz on this port
+    # (0: not at all); the API's listener answers them itself.
+    health_host: str = "127.0.0.1"
+    health_port: int = 0
     # The built-in simulated carriers (embedded default upstream). Port 0: any free port; the control
     # port (MO injection, faults; see simulator/control.py) is off unless given.
     simulators: bool = True
@@ -138,6 +155,10 @@ class Settings:
                 f"role: unknown {', '.join(sorted(unknown)) or '(empty)'}; use all or {', '.join(ROLES)}"
             )
         return frozenset(wanted)
+
+    @property
+    def node(self) -> str:
+        return self.node_name or socket.gethostname()
 
     @property
     def effective_database_url(self) -> str:

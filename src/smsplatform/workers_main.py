@@ -13,7 +13,7 @@ import signal
 
 import uvloop
 
-from smsplatform.app import Services, tune_gc
+from smsplatform.app import Services, open_shared, tune_gc
 from smsplatform.config import Settings, load_settings
 from smsplatform.datastore import open_database
 from smsplatform.logs import configure_logging
@@ -34,7 +34,8 @@ def run_dispatch_worker(settings: Settings, spec: WorkerSpec) -> None:
 
 async def _run_worker(settings: Settings, spec: WorkerSpec) -> None:
     db = open_database(settings)
-    services = Services(settings, db, worker_spec=spec)
+    shared = open_shared(settings, db)
+    services = Services(settings, db, shared=shared, worker_spec=spec)
     stop = asyncio.Event()
     pipe = ServePipe(spec.callbacks_fd, on_wake=services.dispatch_wake.set, on_gone=stop.set)
     services.on_callbacks_due = pipe.callbacks_due
@@ -48,4 +49,6 @@ async def _run_worker(settings: Settings, spec: WorkerSpec) -> None:
     finally:
         pipe.close()
         await services.stop()
+        if shared is not None:
+            await shared.close()
         db.close()

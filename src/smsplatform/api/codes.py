@@ -56,6 +56,8 @@ ENCODING_INVALID = 239
 ENDPOINT_UNKNOWN = 240
 METHOD_NOT_ALLOWED = 241
 FILE_NOT_ACCEPTED = 242
+# Scaled out, what a send needs shared (its limits, in Redis) cannot be reached: nothing was stored.
+SERVICE_BUSY = 243
 
 MESSAGES: dict[int, str] = {
     APPKEY_MISSING: "APPKEY为空或不存在",
@@ -105,6 +107,7 @@ MESSAGES: dict[int, str] = {
     ENDPOINT_UNKNOWN: "接口不存在",
     METHOD_NOT_ALLOWED: "请求方法不支持，请使用GET或POST",
     FILE_NOT_ACCEPTED: "不接受文件上传，参数须为普通表单字段",
+    SERVICE_BUSY: "服务繁忙，请稍后重试",
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from smsplatform.cluster.health import NodeHealth
+from smsplatform.cluster.shared import SharedState
 from smsplatform.config import Settings
 from smsplatform.domain.frequency import Limit
 from smsplatform.store.catalog import Catalog, CustomerView, Snapshot
@@ -19,6 +21,10 @@ class ApiContext:
     catalog: Catalog
     # Called after messages were committed to the outbox: wakes the dispatchers up.
     on_accepted: Callable[[], None] = lambda: None
+    # Scaled out: the platform's Redis (None: one node, each process counts for itself).
+    shared: SharedState | None = None
+    # What /healthz and /readyz report (None: only that the process answers).
+    health: NodeHealth | None = None
     # Per caller IP and per appkey a day; the frequency limits per number are the acceptance's.
     limits: RequestLimits = field(init=False)
 

@@ -28,6 +28,7 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
+from smsplatform.cluster.shared import SharedState
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import ConnectorStats, DeliveryReport, InboundSms
@@ -69,8 +70,13 @@ class ConnectorManager:
         factory: ConnectorFactory = create_connector,
         processes: int = 1,
         listener_limits: ListenerLimits | None = None,
+        shared: SharedState | None = None,
+        node: str = "",
     ) -> None:
         self._db = db
+        # Scaled out: the platform's Redis, where a connector's rate and binds are shared by the nodes.
+        self._shared = shared
+        self._node = node
         self._listener_limits = listener_limits or ListenerLimits()
         self._builtin = {config.name: config for config in builtin}
         # carrier lists of the built-ins, as an operator's --carriers would be: their default routes

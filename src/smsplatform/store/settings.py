@@ -8,13 +8,17 @@ their cache was built from, so an operator's change made with the CLI reaches a 
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from smsplatform.store.schema import settings
 
 CONFIG_VERSION = "config_version"
 MAINTENANCE = "maintenance"  # "1": every endpoint answers 107
 DISABLED_ENDPOINTS = "disabled_endpoints"  # comma-separated endpoint names answering 108
+PLATFORM_ID = "platform_id"
 
 
 def get_setting(conn: sa.Connection, key: str, default: str = "") -> str:
@@ -42,6 +46,19 @@ def bump_config_version(conn: sa.Connection) -> None:
     ).rowcount
     if not updated:
         conn.execute(sa.insert(settings).values(key=CONFIG_VERSION, value="1"))
+
+
+def platform_id(conn: sa.Connection) -> str:
+    """This platform's random id, made by the first process that asks: it names the platform's keys in
+    a shared Redis, so that two platforms sharing one never count each other's traffic."""
+    found = get_setting(conn, PLATFORM_ID)
+    if found:
+        return found
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(settings).values(key=PLATFORM_ID, value=secrets.token_hex(8)).on_conflict_do_nothing()
+    )
+    return get_setting(conn, PLATFORM_ID)
 
 
 def config_version(conn: sa.Connection) -> int:

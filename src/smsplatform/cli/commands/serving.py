@@ -25,6 +25,11 @@ def serve(args: argparse.Namespace, ops: Operations) -> None:
         dispatch_workers=args.dispatch_workers,
         admin_host=args.admin_host,
         admin_port=args.admin_port,
+        redis_url=args.redis_url,
+        node_name=args.node_name,
+        migrate=False if args.no_migrate else None,
+        health_host=args.health_host,
+        health_port=args.health_port,
     )
     try:
         run(settings)
@@ -89,6 +94,15 @@ def register(registry: Registry) -> None:
         type=int,
         help="processes running the dispatch role (default: one per core, up to 4); 0: in this process",
     )
+    p.add_argument("--redis-url", help="scaled out: the Redis every node shares (redis://host:6379/0)")
+    p.add_argument("--node-name", help="this node's name in leases and figures (default: the host name)")
+    p.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate the database at start (scaled out: `smsplatform migrate` runs once)",
+    )
+    p.add_argument("--health-host", help="address of /healthz and /readyz on a node without the API")
+    p.add_argument("--health-port", type=int, help="their port (default: off)")
     registry.command(groups, "migrate", migrate, "create or upgrade the database schema")
 
     p = registry.command(groups, "simulator", simulator, "run a simulated SMSC alone")
