@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smsplatform.cluster.health import NodeHealth
+from smsplatform.cluster.limits import SharedFrequency, SharedRequestLimits
 from smsplatform.cluster.shared import SharedState
 from smsplatform.config import Settings
 from smsplatform.domain.frequency import Limit
@@ -25,11 +26,25 @@ class ApiContext:
     shared: SharedState | None = None
     # What /healthz and /readyz report (None: only that the process answers).
     health: NodeHealth | None = None
-    # Per caller IP and per appkey a day; the frequency limits per number are the acceptance's.
+    # Per caller IP and per appkey a day: in Redis when scaled out, else in the store.
     limits: RequestLimits = field(init=False)
+    # The store's counts: `limits` itself on one node; scaled out, the daily count that endpoints
+    # other than `send` fall back to while Redis is unreachable (a count of that time alone, not the
+    # day's: a customer may then get up to its limit once more). It buffers nothing then, so
+    # closing `limits` alone stores all there is.
+    store_limits: StoreRequestLimits = field(init=False)
+    # Scaled out: the frequency limits per number and the `requestid` claims, decided in Redis before
+    # the acceptance. None: the acceptance counts the stored messages.
+    frequency: SharedFrequency | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limits = StoreRequestLimits(self.db)
+        self.store_limits = StoreRequestLimits(self.db)
+        if self.shared is None:
+            self.limits = self.store_limits
+            self.frequency = None
+        else:
+            self.limits = SharedRequestLimits(self.shared)
+            self.frequency = SharedFrequency(self.shared)
 
     @property
     def ip_limits(self) -> tuple[Limit, ...]:

@@ -10,6 +10,8 @@ from smsplatform.api import codes
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
 from smsplatform.api.params import RawRequest, implausible_head
+from smsplatform.cluster.shared import SharedUnavailable
+from smsplatform.domain.frequency import Limit
 
 
 @lru_cache(maxsize=4096)
@@ -38,7 +40,7 @@ async def admit(ctx: ApiContext, endpoint: str, request: RawRequest, client_ip: 
     now = time.time()
     # Anti-bombing: counted before the appkey is even looked at, so floods with bad keys are cut too.
     limits = ctx.ip_limits if endpoint == "send" else ()
-    if limits and not await ctx.limits.allow_caller(client_ip, limits, now):
+    if limits and not await _allow_caller(ctx, client_ip, limits, now):
         raise ApiError(codes.IP_RATE_EXCEEDED)
     appkey = (request.peek("appkey") or "").strip()
     if not appkey or len(appkey) > 64:
@@ -53,8 +55,8 @@ async def admit(ctx: ApiContext, endpoint: str, request: RawRequest, client_ip: 
         raise ApiError(codes.APPKEY_EXPIRED)
     if not ip_allowed(client_ip, customer.allow_ips):
         raise ApiError(codes.IP_FORBIDDEN)
-    if customer.daily_request_limit is not None and not await ctx.limits.allow_request(
-        customer.id, customer.daily_request_limit, now
+    if customer.daily_request_limit is not None and not await _allow_request(
+        ctx, endpoint, customer.id, customer.daily_request_limit, now
     ):
         raise ApiError(codes.REQUEST_QUOTA_EXCEEDED)
     params = request.params()
@@ -63,6 +65,25 @@ async def admit(ctx: ApiContext, endpoint: str, request: RawRequest, client_ip: 
         # repeated JSON key): ambiguous, so refused rather than guessed.
         raise ApiError(codes.APPKEY_MISSING)
     return Call(endpoint, params, snapshot, view, client_ip)
+
+
+async def _allow_caller(ctx: ApiContext, client_ip: str, limits: tuple[Limit, ...], now: float) -> bool:
+    """Scaled out, a caller's `send` cannot be counted while Redis is unreachable: busy (243)."""
+    try:
+        return await ctx.limits.allow_caller(client_ip, limits, now)
+    except SharedUnavailable:
+        raise ApiError(codes.SERVICE_BUSY) from None
+
+
+async def _allow_request(ctx: ApiContext, endpoint: str, customer_id: int, per_day: int, now: float) -> bool:
+    """Scaled out, while Redis is unreachable: `send` is busy (it could not be judged anyway, and stores
+    nothing); every other endpoint is counted by the store (see `ApiContext.store_limits`)."""
+    try:
+        return await ctx.limits.allow_request(customer_id, per_day, now)
+    except SharedUnavailable:
+        if endpoint == "send":
+            raise ApiError(codes.SERVICE_BUSY) from None
+        return await ctx.store_limits.allow_request(customer_id, per_day, now)
 
 
 async def refuse_early(ctx: ApiContext, head: RawRequest) -> None:

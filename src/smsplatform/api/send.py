@@ -3,11 +3,14 @@
 `send` reads as those rules, one step each: the numbers and contents as written, the signature that
 names the sub-account, each content's length, sensitive words and template, the cap on numbers of
 its kind, an earlier answer to the same request id, each number's normal form and carrier, then the
-acceptance (opt-outs, frequency limits and the quota, in one transaction) and its answer.
+acceptance (opt-outs, frequency limits and the quota, in one transaction) and its answer. Scaled out,
+the frequency limits and the request id are decided in Redis just before the acceptance.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable, Mapping
@@ -17,6 +20,8 @@ from typing import Any
 from smsplatform.api import codes
 from smsplatform.api.context import ApiContext, Call
 from smsplatform.api.envelope import ApiError
+from smsplatform.cluster.limits import SharedFrequency
+from smsplatform.cluster.shared import SharedUnavailable
 from smsplatform.domain.canonical import canonical_text
 from smsplatform.domain.frequency import Limit, limits_for, parse_limits
 from smsplatform.domain.numbers import CarrierTable, normalize_mobile
@@ -41,6 +46,10 @@ MAX_OTHER_NUMBERS = 200
 MAX_PER_NUMBER_CONTENTS = 200
 MAX_CONTENT_CHARS = 600  # a 500-character template, its variables and the signature
 MAX_REQUEST_ID = 64
+# Scaled out, how long a send waits for another node's answer to the same request id, and how often
+# it looks: an acceptance takes milliseconds, so the wait ends long before this unless that node died.
+CLAIM_WAIT = 5.0
+CLAIM_POLL = 0.02
 
 _ACCOUNT_STATUS_ERRORS = {
     AccountStatus.PENDING: codes.ACCOUNT_PENDING,
@@ -97,7 +106,10 @@ async def send(ctx: ApiContext, call: Call) -> Any:
     numbers = _numbers(written, checked, call.snapshot.carriers)
     limits = _frequency_limits(account, checked.values())
     request = _send_request(call, account, written.request_id, fingerprint, numbers, limits)
-    outcome = await ctx.db.write_batched(accept_sends, request)
+    if ctx.frequency is None:
+        outcome = await ctx.db.write_batched(accept_sends, request)
+    else:
+        outcome = await _accept_shared(ctx, ctx.frequency, request)
     if isinstance(outcome, Accepted):
         ctx.on_accepted()
     return _answer(outcome)
@@ -313,6 +325,49 @@ def _send_request(
         limits=limits,
         frequency_error=_FREQUENCY_ERROR,
     )
+
+
+# --- scaled out: the limits and the request id decided in Redis first (cluster/limits.py) --------
+
+
+async def _accept_shared(ctx: ApiContext, frequency: SharedFrequency, request: SendRequest) -> SendOutcome:
+    """The acceptance with the frequency limits counted in Redis, for every node at once, and the
+    request id claimed there while this node accepts it: another node given the same request id at the
+    same time waits for this one's answer and replays it. The counts of numbers not accepted, and the
+    claim, are taken back afterwards. Redis unreachable: busy (243), nothing stored, nothing counted."""
+    claim = frequency.claim_key(request.customer_id, request.request_id) if request.request_id else None
+    numbers = [(m.kind, m.mobile) for m in request.messages]
+    deadline = time.monotonic() + CLAIM_WAIT
+    while True:
+        try:
+            reservation = await frequency.reserve(
+                request.account_id, numbers, request.limits, request.now, claim
+            )
+        except SharedUnavailable:
+            raise ApiError(codes.SERVICE_BUSY) from None
+        if reservation is not None:
+            break
+        # Another node is accepting this request id: its answer, once committed, is this one's too.
+        assert request.request_id is not None
+        replay = await ctx.db.read(
+            find_replay, request.customer_id, request.request_id, request.fingerprint, int(time.time())
+        )
+        if replay is not None:
+            return replay
+        if time.monotonic() >= deadline:
+            raise ApiError(codes.SERVICE_BUSY)
+        await asyncio.sleep(CLAIM_POLL)
+    accepted: frozenset[int] = frozenset()
+    try:
+        outcome = await ctx.db.write_batched(
+            accept_sends, dataclasses.replace(request, within=reservation.within)
+        )
+        if isinstance(outcome, Accepted):
+            accepted = outcome.positions
+    finally:
+        kept = [i for i, m in enumerate(request.messages) if m.position in accepted]
+        await frequency.release(reservation, kept)
+    return outcome
 
 
 # --- the answer ---------------------------------------------------------------------------------

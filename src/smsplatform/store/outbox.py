@@ -4,7 +4,8 @@ transaction.
 The message table is the outbox that dispatchers claim from; once `accept_send` has committed, the
 messages exist and will be delivered whatever process dies next. It is also what the frequency limits
 count (`store/limits.py`): checked in the transaction that adds to it, they hold across restarts and
-cost no memory.
+cost no memory. Scaled out, Redis counts them for every node before the transaction
+(`cluster/limits.py`), and the request brings the decisions (`SendRequest.within`).
 """
 
 from __future__ import annotations
@@ -60,11 +61,17 @@ class SendRequest:
     # The frequency limits per kind; a kind not named has none. And the status/msg of a number over them.
     limits: Mapping[str, Sequence[Limit]] = field(default_factory=dict)
     frequency_error: tuple[str, str] = ("", "")
+    # Scaled out, the frequency limits are decided before the transaction (counted in Redis by every
+    # node): per message, whether it is within them. None: counted here from the stored messages.
+    within: Sequence[bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
     result: dict[str, Any]  # count, accountid, msgid, fee and, when numbers were skipped, failed
+    # With limits decided beforehand (`SendRequest.within`): the positions of the messages accepted,
+    # so that the other numbers' counts are taken back.
+    positions: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +223,7 @@ def accept_sends(
             outcomes[index] = Refused("quota", opted_out, _failures(req, failed, opted_out))
             continue
         debits.append(index)
-        if req.limits:
+        if req.limits and req.within is None:
             # The requests after this one count its messages too.
             hits = [((req.account_id, m.kind, m.mobile), req.now) for m in batch if m.kind in req.limits]
             for key, at in hits:
@@ -272,7 +279,8 @@ def accept_sends(
             sum(m.segments for m in batches[i]),
             _failures(req, skipped[i], opted[i]),
         )
-        outcomes[i] = Accepted(answer)
+        positions = frozenset(m.position for m in batches[i]) if req.within is not None else frozenset()
+        outcomes[i] = Accepted(answer, positions)
     _insert_messages(conn, rows)
     tally.write(conn)
     responses = [
@@ -289,7 +297,7 @@ def _sent_before(
     conn: sa.Connection, requests: Sequence[SendRequest], history: SendHistory
 ) -> dict[NumberKey, list[int]]:
     """The earlier sends the batch's frequency limits count: one look-up for all its requests."""
-    limited = [req for req in requests if req.limits]
+    limited = [req for req in requests if req.limits and req.within is None]
     mobiles = {m.mobile for req in limited for m in req.messages if m.kind in req.limits}
     if not mobiles:
         return {}
@@ -312,6 +320,13 @@ def _within_limits(
     status, msg = req.frequency_error
     within: list[NewMessage] = []
     failed: list[tuple[int, dict[str, str]]] = []
+    if req.within is not None:
+        for m, allowed in zip(req.messages, req.within, strict=True):
+            if allowed:
+                within.append(m)
+            else:
+                failed.append((m.position, skipped_number(m.mobile, status, msg)))
+        return within, failed
     added: dict[NumberKey, int] = {}
     for m in req.messages:
         limits = req.limits.get(m.kind)
