@@ -103,10 +103,14 @@ sends = sa.Table(
     sa.UniqueConstraint("customer_id", "request_id"),
 )
 
+# A message id: on PostgreSQL `day << 32 | sequence`, the table partitioned by day on it (see
+# store/partitions.py; the default `messages_next_id()` comes from migration 0014); on SQLite a rowid.
+MessageId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 messages = sa.Table(
     "messages",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id", MessageId, primary_key=True),
     sa.Column("send_id", sa.Integer, sa.ForeignKey("sends.id"), nullable=False, index=True),
     sa.Column("customer_id", sa.Integer, nullable=False),
     sa.Column("account_id", sa.Integer, nullable=False),
@@ -157,6 +161,7 @@ messages = sa.Table(
     sa.Index("ix_messages_mobile_id", "mobile", "id"),
     # A customer's messages, newest first (the console's search by customer).
     sa.Index("ix_messages_customer_id", "customer_id", "id"),
+    postgresql_partition_by="RANGE (id)",
 )
 
 blackwords = sa.Table(
@@ -204,7 +209,7 @@ message_parts = sa.Table(
     "message_parts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("message_id", sa.Integer, nullable=False, index=True),
+    sa.Column("message_id", MessageId, nullable=False, index=True),
     sa.Column("part", sa.SmallInteger, nullable=False),
     sa.Column("connector", sa.String(64), nullable=False),
     sa.Column("remote_id", sa.String(64), nullable=False),
@@ -261,7 +266,7 @@ callbacks = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("done_at", sa.BigInteger, nullable=True),
     # The message a status report is about (none for replies): its page shows the report's attempts.
-    sa.Column("message_id", sa.Integer, nullable=True, index=True),
+    sa.Column("message_id", MessageId, nullable=True, index=True),
     sa.Index("ix_callbacks_state_next", "state", "next_attempt_at"),
 )
 
@@ -399,7 +404,7 @@ submit_errors = sa.Table(
     "submit_errors",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("message_id", sa.Integer, nullable=False, index=True),
+    sa.Column("message_id", MessageId, nullable=False, index=True),
     sa.Column("attempt", sa.SmallInteger, nullable=False),
     sa.Column("connector", sa.String(64), nullable=False, server_default=""),
     sa.Column("outcome", sa.String(16), nullable=False),  # retry, failed, maybe_sent
