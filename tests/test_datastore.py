@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -25,9 +27,19 @@ from smsplatform.app import build_platform
 from smsplatform.config import Settings
 from smsplatform.datastore import KEY_FILE, open_database
 from smsplatform.store import accounts, callbacks, connectors, customers
-from smsplatform.store.database import Database, create_engine, normalize_url
+from smsplatform.store.database import (
+    MIGRATION_LOCK,
+    Database,
+    SchemaOutOfDate,
+    create_engine,
+    migrate,
+    newest_revision,
+    normalize_url,
+    schema_revision,
+)
 from smsplatform.store.secrets import SecretKeyError
 from tests.conftest import POSTGRES_ENV
+from tests.waiting import wait_until
 
 REPLY_PASSWORD = "reply-pw-Zq81"
 CONNECTOR_PASSWORD = "smsc-pw-Kx42"
@@ -320,3 +332,115 @@ async def test_postgres_is_sealed_in_place_and_refuses_another_key(postgres_url:
     other = Settings(data_dir=tmp_path / "data", database_url=postgres_url)  # no key: none in data_dir
     with pytest.raises(SecretKeyError, match=r"^the secret key does not open this database: "):
         open_database(other)
+
+
+# --- the schema: migrated once, by `smsplatform migrate`, on a scaled-out platform --------------------
+
+
+def revision_of(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        return schema_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_node_that_may_not_migrate_refuses_an_older_schema_and_leaves_it_as_it_is(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    url = f"sqlite:///{data / 'smsplatform.db'}"
+    migrated_to(url, "0012")
+    with pytest.raises(SchemaOutOfDate) as refused:
+        open_database(Settings(data_dir=data, migrate=False))
+    assert str(refused.value) == (
+        f"the database is at revision 0012, this release needs {newest_revision()}: run `smsplatform migrate`"
+    )
+    assert revision_of(url) == "0012"
+    open_database(Settings(data_dir=data)).close()  # a node that may migrate brings it to the newest
+    assert revision_of(url) == newest_revision()
+    open_database(Settings(data_dir=data, migrate=False)).close()  # and then the other opens it
+
+
+def test_a_node_that_may_not_migrate_refuses_an_empty_database(tmp_path: Path) -> None:
+    with pytest.raises(SchemaOutOfDate, match=r"^the database is empty \(no schema\), this release needs "):
+        open_database(Settings(data_dir=tmp_path / "data", migrate=False))
+    assert revision_of(f"sqlite:///{tmp_path / 'data' / 'smsplatform.db'}") is None
+
+
+def test_serve_with_no_migrate_on_an_older_schema_exits_1_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    migrated_to(f"sqlite:///{data / 'smsplatform.db'}", "0012")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSPLATFORM_")}
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smsplatform.cli",
+            "serve",
+            "--no-migrate",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 1, finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert finished.stderr.strip().splitlines()[-1] == (
+        f"error: the database is at revision 0012, this release needs {newest_revision()}:"
+        " run `smsplatform migrate`"
+    )
+
+
+def test_the_migrate_command_migrates_where_the_nodes_settings_say_not_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("SMSPLATFORM_MIGRATE", "false")  # the environment every node shares
+    assert cli.main(["customer", "list", "--data-dir", str(data)]) == 1
+    assert "run `smsplatform migrate`" in capsys.readouterr().err
+    assert cli.main(["migrate", "--json", "--data-dir", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"database": "migrated", "revision": newest_revision()}
+    assert cli.main(["customer", "list", "--data-dir", str(data)]) == 0
+
+
+@pytest.mark.postgres
+def test_migrations_wait_for_the_one_already_running_on_postgres(postgres_url: str) -> None:
+    """The advisory lock: a migration started while another holds it waits, then finds nothing to do."""
+    holder = create_engine(postgres_url)
+    migrating = create_engine(postgres_url)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate(migrating)
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        with holder.connect() as conn, conn.begin():
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            thread = threading.Thread(target=run)
+            thread.start()
+            wait_until(lambda: advisory_waiters(holder) == 1, 10, "the second migration waits for the lock")
+            assert revision_of(postgres_url) is None  # nothing migrated while the lock is held
+        thread.join(timeout=60)
+        assert not errors and not thread.is_alive()
+        assert revision_of(postgres_url) == newest_revision()
+    finally:
+        holder.dispose()
+        migrating.dispose()
+
+
+def advisory_waiters(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar_one()
+        )

@@ -1,9 +1,10 @@
 """Opening the platform's database as every process does (serve, its workers, the CLI).
 
-Besides creating and migrating it, this is where the secret key is found (store/secrets.py): the setting
-`secret_key` (SMSPLATFORM_SECRET_KEY), else the file `secret_key_file`, else `data_dir/secret.key`, made
-on the first start of a database that has no key yet, and never for one whose secrets were sealed with
-another. And where the files are kept from other users: the data directory 0700, the SQLite database and
+Besides creating and migrating it (or, on a node that may not migrate, refusing a schema that is not
+the newest), this is where the secret key is found (store/secrets.py): the setting `secret_key`
+(SMSPLATFORM_SECRET_KEY), else the file `secret_key_file`, else `data_dir/secret.key`, made on the first
+start of a database that has no key yet, and never for one whose secrets were sealed with another. And
+where the files are kept from other users: the data directory 0700, the SQLite database and
 its -wal and -shm 0600, tightened if an older release left them readable.
 """
 
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 
 from smsplatform.config import Settings
 from smsplatform.store import secrets as secret_store
-from smsplatform.store.database import Database, create_engine, migrate
+from smsplatform.store.database import Database, create_engine, migrate, require_newest_schema
 from smsplatform.store.private_files import PRIVATE_DIR, PRIVATE_FILE, create_once
 from smsplatform.store.secrets import SecretBox, SecretKeyError
 
@@ -30,14 +31,31 @@ KEY_FILE = "secret.key"
 
 def open_database(settings: Settings) -> Database:
     """The database of the settings, created and migrated to the newest schema if need be, opened with
-    its secret key (a SecretKeyError, whose message says what to do, when the key does not fit)."""
+    its secret key (a SecretKeyError, whose message says what to do, when the key does not fit).
+
+    With the setting `migrate` off (a node of a scaled-out platform, started with --no-migrate), the
+    schema is never changed: a database that is not at the newest revision is refused with
+    SchemaOutOfDate, which says to run `smsplatform migrate`."""
     url = settings.effective_database_url
     sqlite_file = _sqlite_file(url)
     if sqlite_file is not None:
         _private_dir(sqlite_file.parent, create=not settings.database_url)
         _private_database(sqlite_file)
+    _newest_schema(url, migrating=settings.migrate)
     box, source = _secret_box(settings, url)
-    return Database.open(url, secrets=box, key_source=source)
+    return Database.open(url, run_migrations=False, secrets=box, key_source=source)
+
+
+def _newest_schema(url: str, *, migrating: bool) -> None:
+    """The schema at the newest revision before anything reads it: migrated, or only checked."""
+    engine = create_engine(url)
+    try:
+        if migrating:
+            migrate(engine)
+        else:
+            require_newest_schema(engine)
+    finally:
+        engine.dispose()
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -132,8 +150,35 @@ def _sealed_already(url: str) -> bool:
     """Whether the database has a key already (the fingerprint of the one its secrets were sealed with)."""
     engine = create_engine(url)
     try:
-        migrate(engine)
         with engine.connect() as conn:
             return secret_store.stored_fingerprint(conn) is not None
     finally:
         engine.dispose()
+
+
+# --- the PostgreSQL server's settings ---------------------------------------------------------------------
+
+
+def warn_of_server_settings(settings: Settings) -> None:
+    """One warning line at `serve`'s start when the PostgreSQL server runs with autovacuum off: the
+    outbox updates each message several times, and without autovacuum its dead rows are never cleared,
+    so claims and status queries slow down as the table grows. Nothing is said when the server cannot
+    be reached: opening the database says that."""
+    url = settings.effective_database_url
+    if not url.startswith(("postgresql", "postgres")):
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            autovacuum = conn.execute(sa.text("SHOW autovacuum")).scalar_one()
+    except sa.exc.SQLAlchemyError:
+        return
+    finally:
+        engine.dispose()
+    if str(autovacuum).lower() != "on":
+        log.warning(
+            "PostgreSQL at %s runs with autovacuum off: the message table's dead rows are never cleared and "
+            "the platform slows down as it grows; set autovacuum = on (postgresql.conf, or ALTER SYSTEM SET "
+            "autovacuum = on; SELECT pg_reload_conf())",
+            sa.make_url(url).render_as_string(hide_password=True).split("@")[-1],
+        )

@@ -33,8 +33,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from smsplatform.store import secrets as secret_store
+from smsplatform.store.errors import StoreError
 from smsplatform.store.secrets import SecretBox
 
 T = TypeVar("T")
@@ -96,13 +99,54 @@ def create_engine(url: str, *, for_writes: bool = True) -> sa.Engine:
     return engine
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+# The PostgreSQL advisory lock held while migrating (any fixed number: the platform's own), so that two
+# `smsplatform migrate` or migrating `serve` runs started together upgrade one after the other.
+MIGRATION_LOCK = 0x736D_736D_6967  # "smsmig"
+
+
+class SchemaOutOfDate(StoreError):
+    """The database's schema is not the one this release needs, and this process may not migrate it."""
+
+
+def _alembic_config() -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(resources.files("smsplatform.store") / "migrations"))
+    return cfg
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest revision (idempotent).
+
+    On PostgreSQL the upgrade runs under a transaction-level advisory lock: a second process waits for
+    the first to commit, then finds the schema newest and does nothing. (On SQLite the upgrade's
+    BEGIN IMMEDIATE does the same.)"""
+    cfg = _alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def newest_revision() -> str:
+    """The schema revision this release needs."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None  # the package ships its migrations
+    return head
+
+
+def schema_revision(engine: sa.Engine) -> str | None:
+    """The database's schema revision (None: an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_newest_schema(engine: sa.Engine) -> None:
+    """Raises SchemaOutOfDate, saying what to run, unless the database is at the newest revision."""
+    current, needed = schema_revision(engine), newest_revision()
+    if current != needed:
+        at = f"at revision {current}" if current else "empty (no schema)"
+        raise SchemaOutOfDate(f"the database is {at}, this release needs {needed}: run `smsplatform migrate`")
 
 
 def _check_and_seal(engine: sa.Engine, secrets: SecretBox, key_source: str) -> secret_store.Sealed:

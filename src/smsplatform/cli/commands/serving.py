@@ -9,6 +9,7 @@ from typing import Any
 
 from smsplatform.cli.commands import CliError, Registry
 from smsplatform.cli.runner import Operations
+from smsplatform.store.database import newest_revision
 
 PROTOCOLS = ("smpp", "cmpp", "cmpp2", "sgip", "smgp")
 
@@ -17,6 +18,8 @@ def serve(args: argparse.Namespace, ops: Operations) -> None:
     """Runs until SIGTERM or Ctrl-C, then exits 0; an address it cannot listen on is one line, status 1."""
     from smsplatform.app import ListenError
     from smsplatform.app import serve as run
+    from smsplatform.datastore import warn_of_server_settings
+    from smsplatform.logs import configure_logging
 
     settings = ops.settings.with_overrides(
         host=args.host,
@@ -31,6 +34,8 @@ def serve(args: argparse.Namespace, ops: Operations) -> None:
         health_host=args.health_host,
         health_port=args.health_port,
     )
+    configure_logging(settings)
+    warn_of_server_settings(settings)
     try:
         run(settings)
     except ListenError as exc:
@@ -38,8 +43,11 @@ def serve(args: argparse.Namespace, ops: Operations) -> None:
 
 
 def migrate(args: argparse.Namespace, ops: Operations) -> Any:
+    """Migrates even where the settings say not to (SMSPLATFORM_MIGRATE=false in the nodes' shared
+    environment): this is the one run they leave it to. Runs started together take turns."""
+    ops.settings = ops.settings.with_overrides(migrate=True)
     ops.open()  # opening migrates
-    return {"database": "migrated"}
+    return {"database": "migrated", "revision": newest_revision()}
 
 
 def simulator(args: argparse.Namespace, ops: Operations) -> None:
