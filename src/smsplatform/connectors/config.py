@@ -31,6 +31,9 @@ class ConnectorConfig:
     password: str
     window: int = 16  # unanswered submit requests per session
     tps: float | None = None  # submit PDUs per second over the whole link; None = unlimited
+    # Links of this connector bound at once across every node (the carrier's cap on connections per
+    # account); None = one per dispatch process. Needs the platform's Redis to hold across nodes.
+    max_binds: int | None = None
     source_number: str = ""
     enquire_interval: float | None = None  # idle seconds before a link test
     response_timeout: float | None = None  # seconds to wait for any response

@@ -19,7 +19,7 @@ from smsplatform.connectors.model import (
     OutboundSms,
     SubmitResult,
 )
-from smsplatform.connectors.ratelimit import TokenBucket
+from smsplatform.connectors.ratelimit import RateBudget, TokenBucket
 from smsplatform.connectors.session import LinkCounters, Session, SessionSettings, WireLog
 from smsplatform.connectors.trouble import TroubleLog, describe_connect_error
 from smsplatform.protocols.admission import ListenerLimits, SourceAdmission
@@ -57,6 +57,9 @@ class Connector:
     A protocol whose SMSC connects back (SGIP) gets a listener; `listener_limits` (the process's
     defaults, which the adapter may override from the link's options) are its login timeout,
     connections per source address and failed-login delay. Set it before start().
+
+    Scaled out, `share_rate` makes the link draw its submits-per-second from the connector's budget
+    for the whole platform instead of pacing at `config.tps` alone.
     """
 
     def __init__(
@@ -101,6 +104,11 @@ class Connector:
         self._since = time.time()
         self._rate = RateMeter()
         self._trouble = TroubleLog(log, self.name)
+
+    def share_rate(self, budget: RateBudget) -> None:
+        """Pace submits by `budget`, shared with the connector's links on other nodes (before start())."""
+        if self.config.tps:
+            self._bucket = TokenBucket(self.config.tps, budget=budget)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """From the operator's connector rows to the links' configuration.
 
 The store keeps protocol extras as a flat string map (`options`); the few that tune the link engine
-itself (timeouts, bind mode) become ConnectorConfig fields, everything else stays protocol extra.
+itself (timeouts, bind mode, the binds allowed across nodes) become ConnectorConfig fields, everything
+else stays protocol extra.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _ENGINE_OPTIONS: Mapping[str, Callable[[str], Any]] = {
     "stop_timeout": float,
     "unbind_wait": float,
     "bind_mode": BindMode,
+    "max_binds": int,
 }
 
 

@@ -1,11 +1,14 @@
 """Claims on the outbox: leases of queued messages to one dispatcher, and their return.
 
 `claim` moves due `queued` rows to `submitting` under the dispatcher's name until `lease_until`; the
-dispatcher renews them while it works on them. A dead dispatcher's claims come back by its submit
-journal when it kept one (`give_back_claims`: answered ones are recorded, those that never left are
-queued again, only those on the wire unanswered count as possibly sent), else by `requeue_expired`
-once their lease ran out, each counted as possibly sent (`maybe_sent`): it may have reached the
-carrier before the process died.
+dispatcher renews them while it works on them. A dispatcher that cannot carry some carriers' messages
+(every bind of their connectors is leased to other processes) claims with a `CarrierFilter`; the
+common claim has none, and its statement stays the plain one.
+
+A dead dispatcher's claims come back by its submit journal when it kept one (`give_back_claims`:
+answered ones are recorded, those that never left are queued again, only those on the wire unanswered
+count as possibly sent), else by `requeue_expired` once their lease ran out, each counted as possibly
+sent (`maybe_sent`): it may have reached the carrier before the process died.
 
 Every function runs inside one `Database.write` and takes a whole batch.
 """
@@ -63,7 +66,20 @@ _first = operator.itemgetter(0)
 # The hot path's statements are built once: building a statement costs more than running it.
 
 
-def _claim_statement(*, skip_locked: bool) -> sa.Update:
+@dataclass(frozen=True, slots=True)
+class CarrierFilter:
+    """The carriers whose messages a dispatcher may claim: `only` these when given, else all but
+    `excluded`."""
+
+    only: frozenset[str] | None = None
+    excluded: frozenset[str] = frozenset()
+
+
+_CARRIERS_ONLY = messages.c.carrier.in_(sa.bindparam("b_carriers", expanding=True))
+_CARRIERS_EXCLUDED = messages.c.carrier.not_in(sa.bindparam("b_carriers", expanding=True))
+
+
+def _claim_statement(*, postgres: bool, carriers: sa.ColumnElement[bool] | None = None) -> sa.Update:
     due = (
         sa.select(messages.c.id)
         .where(leaving(QUEUED, SUBMITTING), messages.c.next_attempt_at <= sa.bindparam("b_now"))
@@ -71,33 +87,44 @@ def _claim_statement(*, skip_locked: bool) -> sa.Update:
         .order_by(messages.c.next_attempt_at, messages.c.id)
         .limit(sa.bindparam("b_limit"))
     )
-    if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    return (
-        sa.update(messages)
-        .where(messages.c.id.in_(due.scalar_subquery()))
-        .values(
-            state=SUBMITTING.value,
-            lease_owner=sa.bindparam("b_owner"),
-            lease_until=sa.bindparam("b_until"),
-            attempts=messages.c.attempts + 1,
-        )
-        .returning(
-            messages.c.id,
-            messages.c.account_id,
-            messages.c.mobile,
-            messages.c.content,
-            messages.c.carrier,
-            messages.c.segments,
-            messages.c.attempts,
-            messages.c.created_at,
-            messages.c.kind,
-        )
+    if carriers is not None:
+        due = due.where(carriers)
+    update = sa.update(messages)
+    if postgres:
+        # Claimers pass each other by (SKIP LOCKED), and the rows are chosen once: in `id IN (SELECT
+        # ...)` PostgreSQL may run the subquery again and lease more than `limit`, or rows locked since.
+        chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        update = update.where(messages.c.id == chosen.c.id)
+    else:
+        update = update.where(messages.c.id.in_(due.scalar_subquery()))
+    return update.values(
+        state=SUBMITTING.value,
+        lease_owner=sa.bindparam("b_owner"),
+        lease_until=sa.bindparam("b_until"),
+        attempts=messages.c.attempts + 1,
+    ).returning(
+        messages.c.id,
+        messages.c.account_id,
+        messages.c.mobile,
+        messages.c.content,
+        messages.c.carrier,
+        messages.c.segments,
+        messages.c.attempts,
+        messages.c.created_at,
+        messages.c.kind,
     )
 
 
-CLAIM = _claim_statement(skip_locked=False)
-_CLAIM_SKIP_LOCKED = _claim_statement(skip_locked=True)  # PostgreSQL: claimers pass each other by
+# By (PostgreSQL, filter): None for no filter, True for `only`, False for `excluded`.
+_CLAIMS = {
+    (postgres, only): _claim_statement(
+        postgres=postgres,
+        carriers=None if only is None else _CARRIERS_ONLY if only else _CARRIERS_EXCLUDED,
+    )
+    for postgres in (False, True)
+    for only in (None, True, False)
+}
+CLAIM = _CLAIMS[False, None]
 _EXTENSIONS = sa.select(accounts.c.id, accounts.c.extension, accounts.c.max_age).where(
     accounts.c.id.in_(ids_param())
 )
@@ -110,11 +137,25 @@ def claim(
     limit: int,
     lease_seconds: int,
     max_ages: MaxAges = DEFAULT_MAX_AGES,
+    carriers: CarrierFilter | None = None,
 ) -> list[ClaimedMessage]:
-    """Lease up to `limit` due queued messages to `owner`, oldest due first; each says when it
-    expires by its kind's maximum age (`max_ages`, or its sub-account's override)."""
-    statement = _CLAIM_SKIP_LOCKED if is_postgres(conn) else CLAIM
-    params = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease_seconds}
+    """Lease up to `limit` due queued messages to `owner`, oldest due first (of `carriers` only, when
+    given); each says when it expires by its kind's maximum age (`max_ages`, or its sub-account's
+    override)."""
+    params: dict[str, object] = {
+        "b_now": now,
+        "b_limit": limit,
+        "b_owner": owner,
+        "b_until": now + lease_seconds,
+    }
+    only: bool | None = None
+    if carriers is not None and carriers.only is not None:
+        if not carriers.only:
+            return []
+        only, params["b_carriers"] = True, sorted(carriers.only)
+    elif carriers is not None and carriers.excluded:
+        only, params["b_carriers"] = False, sorted(carriers.excluded)
+    statement = _CLAIMS[is_postgres(conn), only]
     # Rows of ClaimedMessage's fields in order up to created_at, then the kind: (id, account_id, …).
     rows = sorted(conn.execute(statement, params).all(), key=_first)
     if not rows:

@@ -173,6 +173,9 @@ class LinkHealth:
 
 # A process's rows are dropped this long after its last report (it stopped, or died).
 _STATS_KEPT_SECONDS = 3600
+# A process counts as running a link while its report of it is this recent: processes report every
+# 5 s, so one that missed three reports in a row stopped or died, and its figures no longer count.
+LIVE_WITHIN = 15
 _ERROR_WIDTH = cast(sa.String, schema.connector_stats.c.last_error.type).length or 200
 
 BOUND = "bound"
@@ -226,7 +229,7 @@ def _reported(conn: sa.Connection) -> dict[str, list[Any]]:
     return by_name
 
 
-def connector_stats(conn: sa.Connection, *, stale_after: int = 30) -> dict[str, dict[str, object]]:
+def connector_stats(conn: sa.Connection, *, stale_after: int = LIVE_WITHIN) -> dict[str, dict[str, object]]:
     """Each link's health over the processes running it, as an operator reads it.
 
     - `state`: "bound" only when every process's link is; otherwise the state of those that are not
@@ -280,7 +283,7 @@ def _least(values: Iterable[int | None]) -> int | None:
 
 
 def connector_stats_by_process(
-    conn: sa.Connection, *, stale_after: int = 30
+    conn: sa.Connection, *, stale_after: int = LIVE_WITHIN
 ) -> dict[str, list[dict[str, object]]]:
     """Each link's rows as each process reported them, by link name and then process: the detail
     behind connector_stats. A row not renewed within `stale_after` seconds shows as "not running"."""
@@ -298,6 +301,18 @@ def connector_stats_by_process(
             for r in rows
         ]
     return found
+
+
+def live_processes(conn: sa.Connection, *, within: int = LIVE_WITHIN) -> dict[str, int]:
+    """How many dispatch processes, on every node, run each link now (reported within `within` s):
+    each paces at its equal share of the link's rate while the shared budget cannot be reached."""
+    table = schema.connector_stats
+    counted = (
+        sa.select(table.c.name, sa.func.count())
+        .where(table.c.updated_at >= now() - within)
+        .group_by(table.c.name)
+    )
+    return {name: int(count) for name, count in conn.execute(counted)}
 
 
 # -- links stopped by the operator (as Kannel's stop-smsc) ----------------------------------------------
