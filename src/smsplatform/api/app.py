@@ -121,8 +121,20 @@ def create_app(ctx: ApiContext, extra_endpoints: dict[str, Handler] | None = Non
     endpoints = {**ENDPOINTS, **(extra_endpoints or {})}
     status_as_int = ctx.settings.status_as_int
 
-    async def health(_: Request) -> Response:
-        return render(codes.OK, {"ok": "1"}, status_as_int=status_as_int)
+    async def healthz(_: Request) -> Response:
+        """The envelope with {"ok": "1"} and what the node reaches; 503 (and "ok": "0") when it cannot
+        reach its database or Redis."""
+        if ctx.health is None:
+            return render(codes.OK, {"ok": "1"}, status_as_int=status_as_int)
+        report = await ctx.health.check()
+        return _probe_answer(report.healthy, report.as_dict(), status_as_int)
+
+    async def readyz(_: Request) -> Response:
+        """Like /healthz, and 503 also before the node has started and once it is stopping."""
+        if ctx.health is None:
+            return render(codes.OK, {"ok": "1"}, status_as_int=status_as_int)
+        report = await ctx.health.check()
+        return _probe_answer(report.ready, report.as_dict(), status_as_int)
 
     document = openapi_document(sorted(endpoints))
 
@@ -131,8 +143,19 @@ def create_app(ctx: ApiContext, extra_endpoints: dict[str, Handler] | None = Non
 
     other = Starlette(
         routes=[
-            Route("/healthz", health, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ]
     )
     return CustomerApi(ctx, endpoints, other)
+
+
+def _probe_answer(good: bool, found: dict[str, object], status_as_int: bool) -> Response:
+    """A probe's answer in the envelope, so that clients of the API read it as they read the rest."""
+    if good:
+        response = render(codes.OK, {"ok": "1", **found}, status_as_int=status_as_int)
+    else:
+        response = render(codes.SERVICE_BUSY, {"ok": "0", **found}, status_as_int=status_as_int)
+        response.status_code = 503
+    return response
