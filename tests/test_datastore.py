@@ -25,7 +25,7 @@ from alembic.config import Config as AlembicConfig
 from smsplatform import cli
 from smsplatform.app import build_platform
 from smsplatform.config import Settings
-from smsplatform.datastore import KEY_FILE, open_database
+from smsplatform.datastore import KEY_FILE, open_database, warn_of_server_settings
 from smsplatform.store import accounts, callbacks, connectors, customers
 from smsplatform.store.database import (
     MIGRATION_LOCK,
@@ -444,3 +444,21 @@ def advisory_waiters(engine: sa.Engine) -> int:
                 sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
             ).scalar_one()
         )
+
+
+@pytest.mark.postgres
+def test_serve_warns_once_when_postgres_runs_with_autovacuum_off(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            off = conn.execute(sa.text("SHOW autovacuum")).scalar_one() == "off"
+    finally:
+        engine.dispose()
+    with caplog.at_level(logging.WARNING, logger="smsplatform.datastore"):
+        warn_of_server_settings(Settings(database_url=postgres_url))
+    warned = [r.getMessage() for r in caplog.records if "autovacuum off" in r.getMessage()]
+    assert len(warned) == (1 if off else 0), warned
+    if off:
+        assert "set autovacuum = on" in warned[0] and "@" not in warned[0]
