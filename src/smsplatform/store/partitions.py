@@ -92,8 +92,27 @@ def create_ahead(conn: sa.Connection, today: int, days_ahead: int = DAYS_AHEAD) 
             f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF messages "
             f"FOR VALUES FROM ({first_id_of_day(day)}) TO ({first_id_of_day(day + 1)})"
         )
+        name_indexes_after_parent(conn, name)
         created.append(name)
     return created
+
+
+def name_indexes_after_parent(conn: sa.Connection, partition: str) -> None:
+    """Renames the partition's indexes after the table's (`ix_messages_queued` → `ix_messages_queued_
+    20261207`): PostgreSQL names them after their columns, and a plan should say which index it reads."""
+    suffix = partition.removeprefix("messages_").removeprefix("p")
+    pairs = conn.exec_driver_sql(
+        "SELECT child.relname, parent.relname FROM pg_index x "
+        "JOIN pg_class child ON child.oid = x.indexrelid "
+        "JOIN pg_inherits i ON i.inhrelid = x.indexrelid "
+        "JOIN pg_class parent ON parent.oid = i.inhparent "
+        "WHERE x.indrelid = to_regclass(%(table)s)",
+        {"table": partition},
+    ).all()
+    for child, parent in pairs:
+        wanted = f"{parent}_{suffix}"
+        if child != wanted:
+            conn.exec_driver_sql(f'ALTER INDEX "{child}" RENAME TO "{wanted}"')
 
 
 def expired(conn: sa.Connection, cutoff: int) -> list[Partition]:

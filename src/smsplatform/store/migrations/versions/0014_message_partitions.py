@@ -91,6 +91,7 @@ def upgrade() -> None:
     conn.exec_driver_sql("ALTER TABLE messages_partitioned RENAME TO messages")
     for statement in _INDEXES:
         conn.exec_driver_sql(statement)
+    partitions.name_indexes_after_parent(conn, partitions.LEGACY)
     partitions.create_ahead(conn, today)
     for table in ("message_parts", "callbacks", "submit_errors"):
         op.alter_column(table, "message_id", type_=sa.BigInteger, existing_type=sa.Integer)
