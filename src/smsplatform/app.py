@@ -4,8 +4,10 @@
 connector manager, the dispatcher and, in the embedded default, the simulated carriers) and callbacks.
 The dispatch role runs in `dispatch_workers` processes of its own (workers.py) so that it has cores of
 its own; the simulated carriers stay in `serve`, and the workers link to them. Scaled out, each role
-runs in processes of its own against one PostgreSQL database; the API's wake-up of the dispatcher is
-then lost across machines, and dispatch finds new messages by polling every second instead.
+runs in processes of its own against one PostgreSQL database. There the wake-ups (messages accepted,
+callbacks due) go through the database's LISTEN/NOTIFY (store/wakeups.py), so that they reach whichever
+process or machine claims the work; on SQLite they stay in the machine (events, and the dispatch
+workers' pipes). Either way each loop still polls every second: a lost wake-up only delays.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import gc
 import ipaddress
 import logging
+import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -52,6 +55,7 @@ from smsplatform.store.catalog import Catalog
 from smsplatform.store.clock import now
 from smsplatform.store.connectors import LinkHealth, record_stats
 from smsplatform.store.database import Database
+from smsplatform.store.wakeups import CALLBACKS, OUTBOX, Wakeups
 from smsplatform.telemetry import export_callbacks, export_links
 from smsplatform.workers import DispatchWorkers, WorkerSpec
 
@@ -62,6 +66,9 @@ SIMULATOR_ACCOUNT = ("901234", "password")
 SIMULATOR_SOURCE_NUMBER = "1069000"
 STATS_INTERVAL = 5.0
 LISTEN_BACKLOG = 2048  # uvicorn's default
+# "0" turns the PostgreSQL wake-ups off (dispatch and callbacks then find work by polling alone): for
+# comparing the two, as bench/wakeup_latency.py does.
+WAKEUPS_VARIABLE = "SMSPLATFORM_WAKEUPS"
 
 
 def _free_port(host: str) -> int:
@@ -85,14 +92,18 @@ class Services:
     dispatcher: Dispatcher | None = None
     callbacks: CallbackWorker | None = None
     workers: DispatchWorkers | None = None
-    # Set in a dispatch worker: what serve passed it, and how it tells serve that callbacks are due.
+    # Set in a dispatch worker: what serve passed it, and how it tells serve that callbacks are due
+    # (on SQLite: on PostgreSQL the wake-ups tell every node's callback worker).
     worker_spec: WorkerSpec | None = None
     on_callbacks_due: Callable[[], None] | None = None
+    # On PostgreSQL: wake-ups to and from the other processes and nodes.
+    wakeups: Wakeups | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _control: list[asyncio.Server] = field(default_factory=list)
 
     async def start(self) -> None:
         roles = self.settings.roles
+        self.wakeups = self._open_wakeups()
         if "dispatch" in roles:
             await self._start_dispatch()
         if "callbacks" in roles:
@@ -107,6 +118,19 @@ class Services:
         if "dispatch" in roles and self.worker_spec is None:
             # Once per node (not in each dispatch worker): old messages leave in bounded steps.
             self._spawn(keep_within_retention(self.db, self.settings.retention_days), "retention")
+        if self.wakeups is not None:
+            if self.dispatcher is not None:
+                self.wakeups.listen(OUTBOX, self.dispatch_wake)
+            if self.callbacks is not None:
+                self.wakeups.listen(CALLBACKS, self.callbacks_wake)
+            self.wakeups.start()
+
+    def _open_wakeups(self) -> Wakeups | None:
+        """PostgreSQL's wake-ups, unless on SQLite (one machine: its own events and pipes do) or turned
+        off."""
+        if self.db.dialect != "postgresql" or os.environ.get(WAKEUPS_VARIABLE, "1") == "0":
+            return None
+        return Wakeups.for_database(self.db, application_name=f"smsplatform {self.settings.node}")
 
     async def _start_dispatch(self) -> None:
         """The dispatch role: here, or in worker processes (which get the built-in links from here)."""
@@ -151,17 +175,27 @@ class Services:
             ),
             journal=self._journal(),
             submit_journal=self._submit_journal(),
-            on_callbacks_due=self.on_callbacks_due or self.callbacks_wake.set,
+            on_callbacks_due=self.callbacks_due,
+            callbacks_channel=CALLBACKS if self.wakeups is not None else None,
         )
         self._spawn(self.dispatcher.run(), "dispatcher")
         self._spawn(self._report_health(), "connector health")
         self._spawn(export_links(self.manager.stats), "link metrics")
 
     def wake_dispatch(self) -> None:
-        """Messages were accepted: claim them now, here or in the workers."""
+        """Messages were accepted: claim them now, here, in the workers or on other nodes."""
         self.dispatch_wake.set()
-        if self.workers is not None:
+        if self.wakeups is not None:
+            self.wakeups.notify(OUTBOX)  # the workers listen too
+        elif self.workers is not None:
             self.workers.wake()
+
+    def callbacks_due(self) -> None:
+        """Dispatch owes customers callbacks: this process's callback worker posts them now. Other
+        processes learn it from the dispatcher's NOTIFY on PostgreSQL, from a worker's pipe on SQLite."""
+        self.callbacks_wake.set()
+        if self.wakeups is None and self.on_callbacks_due is not None:
+            self.on_callbacks_due()
 
     async def _start_simulators(self) -> list[ConnectorConfig]:
         """One simulated carrier per protocol, on loopback; returns the connectors that reach them."""
@@ -287,6 +321,8 @@ class Services:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.wakeups is not None:
+            await self.wakeups.close()
         for control in self._control:
             control.close()
         for server in self.simulators.values():

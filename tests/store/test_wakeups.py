@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from smsplatform.store.database import normalize_url
 from smsplatform.store.wakeups import CALLBACKS, OUTBOX, Wakeups
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -110,11 +110,13 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(
     assert len(killed) == 1
     await asyncio.to_thread(_terminate, postgres_url, killed)
 
-    async def listening_again() -> bool:
-        pids = await asyncio.to_thread(_backends, postgres_url, f"{LISTENER} (listen)")
-        return bool(pids) and pids != killed and listener._listening.is_set()
+    def reconnected() -> bool:
+        pids = _backends(postgres_url, f"{LISTENER} (listen)")
+        return bool(pids) and pids != killed
 
-    await wait_for(listening_again, 10, "the listener on a new connection", every=0.05)
+    # In a thread: the listener reconnects on this event loop meanwhile.
+    await asyncio.to_thread(wait_until, reconnected, 10, "the listener on a new connection")
+    await asyncio.wait_for(listener.listening(), 5)
     await asyncio.wait_for(outbox.wait(), 5)  # set on reconnecting: a wake-up may have been missed
     outbox.clear()
     sender.notify(OUTBOX)

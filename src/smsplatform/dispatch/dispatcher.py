@@ -65,6 +65,7 @@ from smsplatform.store.receipts import (
 )
 from smsplatform.store.replies import InboundIn, StoredReply, store_inbound
 from smsplatform.store.results import RecordSummary, record_results
+from smsplatform.store.wakeups import notify_in
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,9 @@ class Dispatcher:
     `wake` is the event the API sets after accepting messages; losing a wake-up only delays the
     claim to the next poll. `owner` names this dispatcher's leases (host, pid and a random tag by
     default). `journal`, when given, takes receipts before the store does; `submit_journal`, submits
-    as they go on the wire and are answered. `clock` gives unix seconds.
+    as they go on the wire and are answered. `clock` gives unix seconds. `callbacks_channel` (on
+    PostgreSQL) is NOTIFYed in each transaction that makes callbacks due, which wakes the callback
+    workers of every node once it commits (store/wakeups.py).
     """
 
     def __init__(
@@ -151,11 +154,13 @@ class Dispatcher:
         submit_journal: SubmitJournal | None = None,
         clock: Callable[[], float] = time.time,
         on_callbacks_due: Callable[[], None] | None = None,
+        callbacks_channel: str | None = None,
     ) -> None:
         self._db = db
         # Called (on the event loop) when a write owed customers a callback, so that the callback
         # worker posts it at once.
         self._on_callbacks_due = on_callbacks_due
+        self._callbacks_channel = callbacks_channel
         self._loop: asyncio.AbstractEventLoop | None = None
         self.connectors = connectors
         self.wake = wake if wake is not None else asyncio.Event()
@@ -415,20 +420,25 @@ class Dispatcher:
     async def _time_out_receipts(self, now: int) -> bool:
         """End the messages whose report is overdue; True when there may be more."""
         try:
-            ended = await self._db.write(expiry.time_out_receipts, now, self.policy.receipt_timeout)
+            ended = await self._db.write(self._write_time_outs, now, self.policy.receipt_timeout)
         except Exception:
             log.exception("ending messages whose status report never came failed")
             return False
         self._stats.timed_out += ended
         if ended:
             log.info("%d messages got no status report in time: reported UNKNOWN", ended)
-            self._wake_callbacks()
         return ended >= expiry.BATCH
 
     # -- writes (run on the store's writer thread) ----------------------------------------------
 
     def _now(self) -> int:
         return int(self._clock())
+
+    def _write_time_outs(self, conn: sa.Connection, now: int, receipt_timeout: int) -> int:
+        ended = expiry.time_out_receipts(conn, now, receipt_timeout)
+        if ended:
+            self._wake_callbacks(conn)
+        return ended
 
     def _write_results(self, conn: sa.Connection, outcomes: Sequence[SubmitOutcome]) -> None:
         summary: RecordSummary = record_results(conn, self.owner, outcomes, self._now())
@@ -439,7 +449,7 @@ class Dispatcher:
         stats.receipts += summary.early_receipts
         stats.finished += summary.finished
         if summary.finished:
-            self._wake_callbacks()
+            self._wake_callbacks(conn)
 
     def _write_receipts(self, conn: sa.Connection, receipts: Sequence[ReceiptIn]) -> None:
         summary: ReceiptSummary = apply_receipts(conn, receipts, self._now())
@@ -449,16 +459,21 @@ class Dispatcher:
         stats.unmatched_receipts += summary.unmatched
         stats.finished += summary.finished
         if summary.finished:
-            self._wake_callbacks()
+            self._wake_callbacks(conn)
 
     def _write_replies(self, conn: sa.Connection, replies: Sequence[InboundIn]) -> None:
         stored: list[StoredReply] = store_inbound(conn, replies, self._now())
         self._stats.replies += len(stored)
         if stored:
-            self._wake_callbacks()
+            self._wake_callbacks(conn)
 
-    def _wake_callbacks(self) -> None:
-        """From the writer thread: the loop's own thread tells the callback worker."""
+    def _wake_callbacks(self, conn: sa.Connection) -> None:
+        """From the writer thread, inside the transaction that made callbacks due. A NOTIFY in it is
+        delivered once it commits: sent after it instead, it could reach another node's callback worker
+        before the rows are there to claim. Here, the loop's own thread tells the callback worker (its
+        claim goes through the same writer, after this commit)."""
+        if self._callbacks_channel is not None:
+            notify_in(conn, self._callbacks_channel)
         if self._on_callbacks_due is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self._on_callbacks_due)
 

@@ -4,7 +4,8 @@ Scaled out, the node that accepts a send is seldom the one that dispatches it, a
 a callback due is seldom the one that posts it: an asyncio Event does not reach them, and they would
 find the work only at their next poll (a second). A `Wakeups` per process sends a payload-free
 `NOTIFY` on a channel when there is work, and sets the local events of the channels it listens to when
-any process notifies them.
+any process notifies them. Whoever makes work due inside a transaction notifies in it (`notify_in`):
+PostgreSQL delivers that NOTIFY at the commit, so no listener looks for the work before it is there.
 
 Wake-ups only wake: the work itself is in the database, and every loop they wake still polls. So a
 wake-up may be lost (the database restarting, a connection being killed) and costs only that poll's
@@ -31,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 import psycopg
+import sqlalchemy as sa
 from psycopg import sql
 
 from smsplatform.store.database import Database
@@ -48,6 +50,12 @@ _KEEPALIVES_IDLE: Final = 30
 _KEEPALIVES_INTERVAL: Final = 10
 _KEEPALIVES_COUNT: Final = 3
 _CONNECT_TIMEOUT: Final = 5
+
+
+def notify_in(conn: sa.Connection, channel: str) -> None:
+    """NOTIFY `channel` in `conn`'s transaction: delivered when it commits, never if it rolls back
+    (PostgreSQL sends one per channel however many a transaction makes)."""
+    conn.exec_driver_sql(f'NOTIFY "{channel}"')
 
 
 def conninfo_of(db: Database) -> str:
