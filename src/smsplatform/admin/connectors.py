@@ -33,6 +33,9 @@ MAX_NAME = width(
 _NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 MAX_WINDOW = 4096
 MAX_TPS = 1_000_000
+# The option capping a connector's binds across every node (dispatch/connector_config.py reads it).
+MAX_BINDS_OPTION = "max_binds"
+MAX_BINDS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,11 @@ def _checked(row: ConnectorRow) -> ConnectorRow:
         except ValueError as exc:
             problems.append(f"carriers: {exc}")
     options = {str(k).strip(): str(v) for k, v in row.options.items() if str(k).strip()}
+    if MAX_BINDS_OPTION in options:
+        binds = options[MAX_BINDS_OPTION].strip()
+        if not binds.isdigit() or not 0 < int(binds) <= MAX_BINDS:
+            problems.append(f"max binds: 1 to {MAX_BINDS} links bound at once, not {binds!r}")
+        options[MAX_BINDS_OPTION] = binds
     if RECEIPT_TIMEOUT_OPTION in options:
         try:
             parse_seconds(options[RECEIPT_TIMEOUT_OPTION])

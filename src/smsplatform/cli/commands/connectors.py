@@ -24,11 +24,14 @@ OPTION_FLAGS = (
     "bind_mode",
     "corp_id",
     "encoding",
+    "max_binds",
 )
 
 
 def _options(args: argparse.Namespace) -> dict[str, str]:
     options = {key: str(getattr(args, key)) for key in OPTION_FLAGS if getattr(args, key) is not None}
+    if options.get("max_binds") == "0":  # edit --max-binds 0: no cap
+        options["max_binds"] = ""
     for pair in args.option or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
@@ -177,10 +180,18 @@ def _settings_flags(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--password", required=required, help="password or shared secret")
     if required:
         p.add_argument("--window", type=positive_int, default=16, help="unanswered submits per session (16)")
-        p.add_argument("--tps", type=positive_int, help="submits per second cap")
+        p.add_argument("--tps", type=positive_int, help="submits per second cap, for the whole platform")
+        p.add_argument(
+            "--max-binds",
+            type=positive_int,
+            help="links bound at once across every node (needs redis_url); default: one per dispatch process",
+        )
     else:
         p.add_argument("--window", type=positive_int, help="unanswered submits per session")
         p.add_argument("--tps", type=_not_negative, help="submits per second cap; 0: none")
+        p.add_argument(
+            "--max-binds", type=_not_negative, help="links bound at once across every node; 0: no cap"
+        )
     p.add_argument("--carriers", type=carriers, help="carriers it serves, e.g. mobile,unicom")
     p.add_argument("--service-id", help="CMPP/SMGP service id")
     p.add_argument("--src-number", help="the SP access number (1069…) extension codes are appended to")
