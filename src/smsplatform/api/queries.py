@@ -16,6 +16,7 @@ from smsplatform.domain.numbers import normalize_mobile
 from smsplatform.domain.payloads import success_flag
 from smsplatform.store.clock import format_time
 from smsplatform.store.queries import message_statuses, replies
+from smsplatform.store.retention import kept_since
 
 
 def _day(raw: str) -> tuple[int, int]:
@@ -49,6 +50,8 @@ async def status(ctx: ApiContext, call: Call) -> Any:
         query["since"], query["until"] = _day(params.get("date") or time.strftime("%Y-%m-%d"))
     else:
         raise ApiError(codes.INVALID_PARAMETER, "msgid或mobile参数为空")
+    # Messages older than the retention answer as unknown ones, whether or not they are removed yet.
+    query["kept_since"] = kept_since(ctx.settings.retention_days, int(time.time()))
     total, rows = await ctx.db.read(
         message_statuses, call.customer_id, offset=page.offset, limit=page.size, **query
     )
@@ -88,6 +91,7 @@ async def reply(ctx: ApiContext, call: Call) -> Any:
         query["mobile"] = _mobile(params["mobile"])
     if params.get("date", "").strip():
         query["since"], query["until"] = _day(params["date"])
+    query["kept_since"] = kept_since(ctx.settings.retention_days, int(time.time()))
     total, rows = await ctx.db.read(replies, call.customer_id, offset=page.offset, limit=page.size, **query)
     return {
         "total": total,

@@ -71,10 +71,15 @@ def message_statuses(
     mobile: str | None = None,
     since: int | None = None,
     until: int | None = None,
+    kept_since: int | None = None,
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[int, list[MessageStatus]]:
+    """`kept_since`: the retention's reach (store/retention.py); older messages answer as unknown ones,
+    though the next round of the retention has yet to remove them."""
     where = [messages.c.customer_id == customer_id]
+    if kept_since is not None:
+        where.append(messages.c.created_at >= kept_since)
     if send_id is not None:
         where.append(messages.c.send_id == send_id)
     if mobile is not None:
@@ -95,10 +100,13 @@ def replies(
     mobile: str | None = None,
     since: int | None = None,
     until: int | None = None,
+    kept_since: int | None = None,
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[int, list[Reply]]:
     where = [inbound.c.customer_id == customer_id]
+    if kept_since is not None:
+        where.append(inbound.c.received_at >= kept_since)
     if account_id is not None:
         where.append(inbound.c.account_id == account_id)
     if mobile is not None:
