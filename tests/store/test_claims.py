@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 
+from smsplatform.domain.expiry import DEFAULT_MAX_AGES
 from smsplatform.domain.message_states import QUEUED, SUBMITTING
 from smsplatform.domain.submit_outcomes import Retry
 from smsplatform.store import claims, message_rows
@@ -96,3 +99,52 @@ def test_claims_and_leases_use_the_partial_indexes_of_their_states(db: Database)
     assert "ix_messages_queued" in run(db, plan, claims.CLAIM, claiming)
     renew = sa.update(messages).where(message_rows.in_state(SUBMITTING), messages.c.lease_owner == "x")
     assert "ix_messages_leased" in run(db, plan, renew.values(lease_until=1), {})
+
+
+def test_a_carrier_filter_leaves_the_other_carriers_messages_queued(db: Database) -> None:
+    """A dispatcher whose links cannot carry some carriers (their binds are leased elsewhere) claims
+    around them: their messages stay queued for a process that can."""
+    account = make_account(db)
+    mobile = queue(db, account, ["13800138000", "13800138001"], carrier="mobile")
+    unicom = queue(db, account, ["13000130000"], carrier="unicom")
+    telecom = queue(db, account, ["13300133000"], carrier="telecom")
+    excluded = claims.CarrierFilter(excluded=frozenset({"mobile"}))
+    assert sorted(m.id for m in run(db, claim, ME, 1_001, 10, 30, DEFAULT_MAX_AGES, excluded)) == [
+        *unicom,
+        *telecom,
+    ]
+    assert run(db, claim, ME, 1_001, 10, 30, DEFAULT_MAX_AGES, claims.CarrierFilter(only=frozenset())) == []
+    only = claims.CarrierFilter(only=frozenset({"mobile", "broadnet"}))
+    assert [m.id for m in run(db, claim, OTHER, 1_001, 1, 30, DEFAULT_MAX_AGES, only)] == mobile[:1]
+    assert [m.id for m in run(db, claim, OTHER, 1_001, 10, 30)] == mobile[1:]
+
+
+def test_concurrent_claims_on_postgresql_lease_each_message_once_and_never_past_the_limit(
+    postgres_url: str,
+) -> None:
+    """Claimers passing each other by (SKIP LOCKED) each get at most their limit, and no message twice."""
+    db = Database.open(postgres_url, run_migrations=False)
+    try:
+        account = make_account(db)
+        ids = queue(db, account, [f"138{n:08d}" for n in range(400)])
+        taken: list[list[int]] = []
+        lock = threading.Lock()
+
+        def claimer(number: int) -> None:
+            while True:
+                batch = [m.id for m in run(db, claim, f"dispatcher-{number}", 1_001, 7, 30)]
+                with lock:
+                    taken.append(batch)
+                if not batch:
+                    return
+
+        threads = [threading.Thread(target=claimer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        leased = [message_id for batch in taken for message_id in batch]
+        assert max(len(batch) for batch in taken) <= 7
+        assert sorted(leased) == ids  # every message once: none twice, none left
+    finally:
+        db.close()
