@@ -169,9 +169,10 @@ async def test_while_redis_is_down_send_is_busy_and_stores_nothing_then_recovers
     own_redis.start()
 
     async def accepted() -> bool:
-        return (await _send(nodes[1], tenant, B, filled(NOTIFY), requestid="r"))["status"] == "0"
+        answer = await _send(nodes[1], tenant, B, filled(NOTIFY), requestid="r")
+        return bool(answer["status"] == "0")
 
-    await wait_for(accepted, 5, "a send accepted once Redis is back")
+    await wait_for(accepted, within=5.0, what="a send accepted once Redis is back")
     assert await _stored_messages(nodes[0]) == [A, B]
     # The busy answers counted nothing: a verification number still has its 4 a minute.
     for i in range(4):
