@@ -80,3 +80,28 @@ def test_list_shows_state_since_last_error_binds_window_and_rate(run: Cli) -> No
     assert "bind refused: 14" in row
     detail = run.ok("connector", "show", "cm-gw")
     assert "per process:" in detail and "worker-1" in detail and "worker-2" in detail
+
+
+def test_max_binds_is_set_changed_and_removed(run: Cli) -> None:
+    added = run.json("connector", "add", "cm-gw", *CMPP, "--system-id", "901234", "--max-binds", "2")
+    assert added["options"] == {"max_binds": "2"}
+    assert "--max-binds: must be positive" in run.fails(
+        "connector", "add", "cm-gw2", *CMPP, "--system-id", "901235", "--max-binds", "0", code=2
+    )
+    assert run.json("connector", "edit", "cm-gw", "--max-binds", "3")["options"] == {"max_binds": "3"}
+    assert "max binds: 1 to 1000" in run.fails("connector", "edit", "cm-gw", "--option", "max_binds=many")
+    assert run.json("connector", "edit", "cm-gw", "--max-binds", "0")["options"] == {}
+
+
+def test_list_counts_the_live_processes_of_every_node_only(run: Cli) -> None:
+    """Asked on any node, a link's figures are the sum over the processes reporting it now, on every
+    node; a process that stopped reporting (its node died) no longer counts."""
+    run.ok("connector", "add", "cm-gw", *CMPP, "--system-id", "901234")
+    at = now()
+    for process, reported_at in (("node-a:1", at), ("node-b:1", at - 3), ("node-c:1", at - 60)):
+        health = [LinkHealth("cm-gw", "bound", 1, 100, 0, 0, 0, since=at - 100, binds=1, window=16)]
+        run.database(connectors.record_stats, process, health, reported_at)
+    [link] = [c for c in run.json("connector", "list") if c["name"] == "cm-gw"]
+    assert (link["health"]["binds"], link["health"]["sent"], link["health"]["state"]) == (2, 200, "bound")
+    states = {p["process"]: p["health"]["state"] for p in link["processes"]}
+    assert states == {"node-a:1": "bound", "node-b:1": "bound", "node-c:1": "not running"}

@@ -62,3 +62,10 @@ async def test_a_connector_added_by_the_operator_binds_with_its_sealed_password(
 def health(running: Running, name: str) -> str:
     stats = running.dispatcher.connector_stats().get(name)
     return "absent" if stats is None else stats.state
+
+
+def test_max_binds_becomes_a_field() -> None:
+    assert connector_config(row(max_binds="2")).max_binds == 2
+    assert connector_config(row()).max_binds is None
+    with pytest.raises(ValueError, match=r"cmpp-a.*max_binds"):
+        connector_config(row(max_binds="two"))
