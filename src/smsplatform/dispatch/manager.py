@@ -111,6 +111,7 @@ class ConnectorManager:
         self.renew_every = min(1.0, lease_seconds / 3)
         self._budgets: dict[str, SharedRate] = {}
         self._stopped: frozenset[str] = frozenset()
+        self._unshared_warned: set[str] = set()
         self._cluster_task: asyncio.Task[None] | None = None
         self._listener_limits = listener_limits or ListenerLimits()
         self._builtin = {config.name: config for config in builtin}
@@ -162,6 +163,8 @@ class ConnectorManager:
                     log.error("%s", error)
                     continue
                 carriers[row.name] = row.carriers
+                if wanted[row.name].max_binds is not None and self._leases is None:
+                    self._warn_unshared(row.name)
             for name in list(self._connectors):
                 # Binds no longer wanted here go back once unbound, not when their lease ran out.
                 give_back = self._is_leased(self._configs[name]) and (name in stopped or name not in wanted)
@@ -199,6 +202,15 @@ class ConnectorManager:
             await asyncio.gather(*self._retiring, return_exceptions=True)
 
     # -- scaled out: binds leased across nodes, the rate's share while Redis is away ------------
+
+    def _warn_unshared(self, name: str) -> None:
+        if name not in self._unshared_warned:
+            self._unshared_warned.add(name)
+            log.warning(
+                "connector %s: max-binds holds across processes only with redis_url; "
+                "here each dispatch process binds it once",
+                name,
+            )
 
     def _is_leased(self, config: ConnectorConfig) -> bool:
         """Whether `config`'s binds are leased across nodes (it caps them and Redis is configured)."""
