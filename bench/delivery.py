@@ -188,12 +188,8 @@ def platform_env(data_dir: Path) -> dict[str, str]:
     }
 
 
-def start_platform(
-    env: dict[str, str], port: int, protocol: str, sim_port: int, total: int, receiver_port: int
-) -> tuple[subprocess.Popen[bytes], str]:
-    """A connector to the simulator, a customer, `serve` up, a sub-account reporting to the receiver and
-    its marketing template; returns `serve` and the customer's appkey."""
-    base = f"http://127.0.0.1:{port}"
+def add_upstream_and_customer(env: dict[str, str], protocol: str, sim_port: int, total: int) -> str:
+    """A connector to the simulator and a customer with room for `total` messages twice; its appkey."""
 
     def cli(*args: str) -> str:
         return subprocess.run(
@@ -205,18 +201,25 @@ def start_platform(
         "--port", str(sim_port), "--system-id", ACCOUNT[0], "--password", ACCOUNT[1],
         "--src-number", "1069000", "--carriers", "mobile,unicom,telecom,broadnet",
     )  # fmt: skip
-    appkey = cli("customer", "create", "--name", "bench", "--totalnum", str(total * 2))
-    server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 30
+    return cli("customer", "create", "--name", "bench", "--totalnum", str(total * 2))
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], within: float = 30) -> None:
+    """Until `url` (a node's /healthz) answers 200; the process is killed if it does not `within` s."""
+    deadline = time.monotonic() + within
     while True:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                server.kill()
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
                 raise
         time.sleep(0.2)
+
+
+def onboard(base: str, appkey: str, total: int, receiver_port: int) -> None:
+    """A sub-account reporting to the receiver, and its marketing template."""
     account = httpx.post(
         f"{base}/sms/addaccount",
         data={
@@ -237,7 +240,36 @@ def start_platform(
             "ismarket": "1",
         },
     )
+
+
+def start_platform(
+    env: dict[str, str], port: int, protocol: str, sim_port: int, total: int, receiver_port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A connector to the simulator, a customer, `serve` up, a sub-account reporting to the receiver and
+    its marketing template; returns `serve` and the customer's appkey."""
+    base = f"http://127.0.0.1:{port}"
+    appkey = add_upstream_and_customer(env, protocol, sim_port, total)
+    server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
+    wait_healthy(f"{base}/healthz", server)
+    onboard(base, appkey, total, receiver_port)
     return server, appkey
+
+
+def send_batches(base: str, appkey: str, sends: int, per_send: int) -> None:
+    """`sends` marketing sends of `per_send` distinct numbers each, one after the other."""
+    with httpx.Client(timeout=60) as client:
+        for n in range(sends):
+            reply = client.post(
+                f"{base}/sms/send",
+                data={
+                    "appkey": appkey,
+                    "mobile": ",".join(
+                        f"{PREFIXES[n % len(PREFIXES)]}{n // len(PREFIXES)}{i:07d}" for i in range(per_send)
+                    ),
+                    "content": f"{SIGNATURE}会员日全场8折起，回TD退订",
+                },
+            ).json()
+            assert reply["status"] == "0" and reply["result"]["count"] == str(per_send), reply
 
 
 def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_send: int) -> dict[str, float]:
@@ -259,20 +291,7 @@ def platform_rate(protocol: str, sim_port: int, sim_pid: int, sends: int, per_se
             "bench": time.process_time(),
         }
         start = time.perf_counter()
-        with httpx.Client(timeout=60) as client:
-            for n in range(sends):
-                reply = client.post(
-                    f"{base}/sms/send",
-                    data={
-                        "appkey": appkey,
-                        "mobile": ",".join(
-                            f"{PREFIXES[n % len(PREFIXES)]}{n // len(PREFIXES)}{i:07d}"
-                            for i in range(per_send)
-                        ),
-                        "content": f"{SIGNATURE}会员日全场8折起，回TD退订",
-                    },
-                ).json()
-                assert reply["status"] == "0" and reply["result"]["count"] == str(per_send), reply
+        send_batches(base, appkey, sends, per_send)
         accepted = time.perf_counter() - start
         if not counter.done.wait(600):
             raise SystemExit(f"only {counter.count} of {total} reports arrived")
