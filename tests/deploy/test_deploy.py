@@ -1,5 +1,6 @@
 """deploy/: the Grafana dashboard, the alert rules and the scrape config ask only for what /metrics
-gives.
+gives; the compose file and the systemd units run every role as the README says, with command lines
+and settings the platform takes.
 
 The test fills every kind of figure, scrapes /metrics, and checks that each metric name the
 dashboard's queries and the alerts' expressions use is one the scrape really has, so the files cannot
@@ -8,8 +9,13 @@ drift from the code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +24,13 @@ import sqlalchemy as sa
 import yaml
 
 from smsplatform import telemetry
+from smsplatform.cli import build_parser
+from smsplatform.config import ENV_PREFIX, Settings, load_settings
 from smsplatform.store.clock import now
 from smsplatform.store.database import Database
 from smsplatform.store.rollups import DAY, period_start
 from smsplatform.store.schema import latency_stats
+from smsplatform.workers import STOP_TIMEOUT
 from tests.admin.test_metrics import CallbackStats, Link, add_traffic, scrape
 from tests.dispatch.support import run
 
@@ -136,3 +145,199 @@ async def test_every_metric_they_use_is_exposed(db: Database, source: str) -> No
     assert used
     missing = used - await exposed_names(db)
     assert not missing, f"{source} uses metrics /metrics does not expose: {sorted(missing)}"
+
+
+# --- the scaled-out deployment: compose, nginx, the systemd units -------------------------------------
+
+COMPOSE = DEPLOY / "compose.yaml"
+NGINX = DEPLOY / "nginx.conf"
+COMPOSE_SCRAPE_CONFIG = DEPLOY / "prometheus" / "compose.yml"
+UNITS = DEPLOY / "systemd"
+ENV_EXAMPLE = UNITS / "env.example"
+NODES = ("api-1", "api-2", "dispatch-1", "dispatch-2", "callbacks", "console")
+UNIT_NAMES = ("api", "dispatch", "callbacks", "console")
+
+
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return document
+
+
+def platform_services() -> dict[str, dict[str, Any]]:
+    """The services that run the platform's image (the nodes and the migration)."""
+    return {
+        name: svc for name, svc in compose()["services"].items() if svc.get("image") == "smsplatform:latest"
+    }
+
+
+def unit(name: str) -> dict[str, dict[str, list[str]]]:
+    """A unit file's sections and their settings (each key with every value it is given)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] = {}
+    for line in (UNITS / name).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        current.setdefault(key, []).append(value)
+    return sections
+
+
+def unit_files() -> list[str]:
+    return sorted(path.name for path in UNITS.glob("*.service"))
+
+
+def seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)(s|m)?", duration)
+    assert match, duration
+    return int(match[1]) * (60 if match[2] == "m" else 1)
+
+
+def test_compose_runs_every_role_after_the_migration_on_postgres_and_redis() -> None:
+    services = compose()["services"]
+    assert set(services) >= {"postgres", "redis", "migrate", "nginx", "prometheus", *NODES}
+    nodes = platform_services()
+    assert set(nodes) == {"migrate", *NODES}
+    assert nodes["migrate"]["command"] == ["migrate"] and nodes["migrate"]["restart"] == "no"
+    roles = {}
+    for name in NODES:
+        node = nodes[name]
+        assert node["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert "--no-migrate" in node["command"] and node["environment"]["SMSPLATFORM_MIGRATE"] == "false"
+        assert seconds(node["stop_grace_period"]) > STOP_TIMEOUT, name
+        probe = " ".join(node["healthcheck"]["test"])
+        assert "/readyz" in probe, name
+        args = build_parser().parse_args(node["command"])
+        roles[name] = args.role
+        # The probe asks the port the node answers it on: the API's, or the health port.
+        port = args.port if args.role == "api" else args.health_port
+        assert f"127.0.0.1:{port}/readyz" in probe, name
+    assert roles == {
+        "api-1": "api",
+        "api-2": "api",
+        "dispatch-1": "dispatch",
+        "dispatch-2": "dispatch",
+        "callbacks": "callbacks",
+        "console": "admin",
+    }
+    names = [nodes[name]["environment"]["SMSPLATFORM_NODE_NAME"] for name in NODES]
+    assert len(set(names)) == len(names), "two nodes of one platform with one name"
+    postgres = " ".join(services["postgres"]["command"])
+    for setting in ("autovacuum=on", "synchronous_commit=on", "max_connections="):
+        assert setting in postgres, setting
+
+
+def test_the_api_nodes_believe_forwarded_headers_from_nginx_alone() -> None:
+    services = compose()["services"]
+    proxy = services["nginx"]["networks"]["platform"]["ipv4_address"]
+    for name in ("api-1", "api-2"):
+        assert services[name]["environment"]["SMSPLATFORM_FORWARDED_ALLOW_IPS"] == proxy
+    config = NGINX.read_text()
+    assert set(re.findall(r"^\s*server (api-\d):8080\b", config, re.MULTILINE)) == {"api-1", "api-2"}
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in config  # replaced, not appended to
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
+
+
+def test_prometheus_of_compose_scrapes_the_console() -> None:
+    services = compose()["services"]
+    assert "--config.file=/etc/prometheus/compose.yml" in services["prometheus"]["command"]
+    config = yaml.safe_load(COMPOSE_SCRAPE_CONFIG.read_text())
+    assert [(COMPOSE_SCRAPE_CONFIG.parent / f).exists() for f in config["rule_files"]] == [True]
+    (job,) = config["scrape_configs"]
+    console = build_parser().parse_args(services["console"]["command"])
+    assert job["static_configs"][0]["targets"] == [f"console:{console.admin_port}"]
+    assert console.admin_host == "0.0.0.0"
+
+
+def command_lines() -> list[tuple[str, list[str]]]:
+    """Every `smsplatform` command line of the compose file and the units: (where, its arguments)."""
+    lines = [(f"compose {name}", list(svc["command"])) for name, svc in platform_services().items()]
+    for name in unit_files():
+        (exec_start,) = unit(name)["Service"]["ExecStart"]
+        binary, *arguments = shlex.split(exec_start)
+        assert binary.endswith("/smsplatform"), name
+        lines.append((name, arguments))
+    return lines
+
+
+def test_every_smsplatform_command_line_parses_with_the_real_parser() -> None:
+    parser = build_parser()
+    lines = command_lines()
+    assert len(lines) == len(NODES) + 1 + len(UNIT_NAMES) + 1
+    for where, arguments in lines:
+        try:
+            args = parser.parse_args(arguments)
+        except SystemExit:
+            pytest.fail(f"{where}: `smsplatform {' '.join(arguments)}` does not parse")
+        if args.group == "serve":
+            assert args.no_migrate, f"{where}: a node that migrates"
+
+
+def environments() -> list[tuple[str, dict[str, str]]]:
+    found = [(f"compose {name}", dict(svc["environment"])) for name, svc in platform_services().items()]
+    example = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            example[key] = value
+    found.append((ENV_EXAMPLE.name, example))
+    for name in unit_files():
+        for assignment in unit(name)["Service"].get("Environment", []):
+            key, _, value = assignment.partition("=")
+            found.append((name, {key: value}))
+    return found
+
+
+def test_every_setting_in_their_environment_is_a_real_setting() -> None:
+    known = {f"{ENV_PREFIX}{f.name.upper()}" for f in dataclasses.fields(Settings)}
+    for where, environment in environments():
+        unknown = {key for key in environment if key.startswith(ENV_PREFIX)} - known - {f"{ENV_PREFIX}CONFIG"}
+        assert not unknown, f"{where}: not settings: {sorted(unknown)}"
+        # Every value is one the setting takes (compose's ${...} placeholders stand for text).
+        given = {key: ("x" if value.startswith("${") else value) for key, value in environment.items()}
+        settings = load_settings(environ=given)
+        assert settings.migrate is False or where.startswith("compose migrate"), where
+
+
+def test_the_units_stop_with_sigterm_after_the_migration_and_restart_on_failure() -> None:
+    assert unit_files() == sorted(
+        ["smsplatform-migrate.service", *(f"smsplatform-{name}.service" for name in UNIT_NAMES)]
+    )
+    migration = unit("smsplatform-migrate.service")["Service"]
+    assert migration["Type"] == ["oneshot"] and migration["RemainAfterExit"] == ["yes"]
+    for name in UNIT_NAMES:
+        sections = unit(f"smsplatform-{name}.service")
+        service = sections["Service"]
+        assert "smsplatform-migrate.service" in sections["Unit"]["Requires"], name
+        assert "smsplatform-migrate.service" in " ".join(sections["Unit"]["After"]), name
+        assert service["EnvironmentFile"] == ["/etc/smsplatform/env"], name
+        assert service["Restart"] == ["on-failure"] and service["KillSignal"] == ["SIGTERM"], name
+        assert seconds(service["TimeoutStopSec"][0]) > STOP_TIMEOUT, name
+        for hardening in ("NoNewPrivileges", "ProtectSystem", "PrivateTmp", "ProtectHome"):
+            assert service[hardening][0] in ("yes", "strict"), (name, hardening)
+
+
+def test_systemd_accepts_the_units(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("needs systemd-analyze (systemd) to verify the units")
+    smsplatform = shutil.which("smsplatform") or str(Path(sys.executable).parent / "smsplatform")
+    if not Path(smsplatform).exists():
+        pytest.skip("needs the smsplatform command installed to verify the units' ExecStart")
+    for name in unit_files():
+        # The units name the binary where the README installs it; verify checks that it exists.
+        text = (UNITS / name).read_text().replace("/opt/smsplatform/venv/bin/smsplatform", smsplatform)
+        (tmp_path / name).write_text(text)
+    verified = subprocess.run(
+        [analyze, "verify", *(str(tmp_path / name) for name in unit_files())],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert verified.returncode == 0, verified.stderr
+    problems = [line for line in verified.stderr.splitlines() if "smsplatform" in line]
+    assert not problems, problems
