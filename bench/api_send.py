@@ -1,9 +1,13 @@
-"""Benchmark of the customer API in embedded mode (SQLite, one server process).
+"""Benchmark of the customer API: embedded (SQLite, one server process) or scaled out.
 
     .venv/bin/python bench/api_send.py [--duration 10] [--connections 64]
+    .venv/bin/python bench/api_send.py --database-url postgresql://postgres@127.0.0.1:5432/postgres \
+        --redis-url redis://127.0.0.1:6379/0 --nodes 3
 
-Starts `smsplatform serve` on a free port with a fresh data directory, and with `wrk` (Debian package
-`wrk`) on loopback measures, in the same run:
+Starts `smsplatform serve` on a free port with a fresh data directory (scaled out: a fresh database on
+the PostgreSQL server `--database-url` names, dropped afterwards, migrated once, and `--nodes` API
+nodes sharing the Redis at `--redis-url`), and with `wrk` (Debian package `wrk`) on loopback measures,
+in the same run (with several nodes, one wrk per node at once, the rates added up):
 - single-number `send` at 64 concurrent connections: requests/s and latency percentiles;
 - the bare `/healthz` endpoint of the same server (the baseline: HTTP and the framework alone);
 - one 5,000-number marketing `send`: time to the answer (median of several).
@@ -22,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -102,6 +109,41 @@ def server_env(role: str) -> tuple[dict[str, str], int]:
     return env, free_port()
 
 
+def fresh_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database on the PostgreSQL server of `server_url`, and how to drop it: earlier
+    runs' messages and limits must not count in this one."""
+    import sqlalchemy as sa
+
+    url = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"smsbench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    fresh = url.set(database=name).render_as_string(hide_password=False)
+    return fresh.replace("postgresql+psycopg://", "postgresql://", 1), drop
+
+
+def wrk_all(urls: list[str], duration: int, connections: int, script: str | None) -> dict[str, float]:
+    """`wrk` against every node at once, the connections split among them: the rates added up, the
+    latencies the worst node's."""
+    if len(urls) == 1:
+        return wrk(urls[0], duration, connections, script)
+    each = max(1, connections // len(urls))
+    with ThreadPoolExecutor(len(urls)) as pool:
+        results = list(pool.map(lambda url: wrk(url, duration, each, script), urls))
+    return {
+        "rps": sum(r["rps"] for r in results),
+        **{key: max(r[key] for r in results) for key in ("p50", "p90", "p99", "socket_errors")},
+        "non2xx": sum(r["non2xx"] for r in results),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,16 +155,45 @@ def main() -> None:
         default="api",
         help="what the server runs: api (acceptance alone, the default), or all (delivery too)",
     )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL server (postgresql://user@host:port/db) to run on, in a fresh database",
+    )
+    parser.add_argument("--redis-url", default="", help="the Redis the nodes share (scaled out)")
+    parser.add_argument("--nodes", type=int, default=1, help="API nodes started (several need --redis-url)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
+    if args.nodes < 1:
+        raise SystemExit("--nodes must be 1 or more")
+    if args.nodes > 1 and not (args.database_url and args.redis_url):
+        raise SystemExit("several nodes share one PostgreSQL database and one Redis: give both")
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        raise SystemExit("--database-url must name a PostgreSQL server (postgresql://...)")
 
     env, port = server_env(args.role)
-    base = f"http://127.0.0.1:{port}"
+    drop_database: Callable[[], None] = lambda: None  # noqa: E731
+    if args.database_url:
+        env["SMSPLATFORM_DATABASE_URL"], drop_database = fresh_postgres_database(args.database_url)
+    if args.redis_url:
+        env["SMSPLATFORM_REDIS_URL"] = args.redis_url
+    run_cli(env, "migrate")
+    env["SMSPLATFORM_MIGRATE"] = "0"  # migrated once, above: the nodes never race on it
+    ports = [port, *(free_port() for _ in range(args.nodes - 1))]
+    bases = [f"http://127.0.0.1:{p}" for p in ports]
+    base = bases[0]
     appkey = run_cli(env, "customer", "create", "--name", "bench", "--totalnum", "1000000000")
-    server = subprocess.Popen([*SMS, "serve", "--port", str(port)], env=env)
+    servers = [
+        subprocess.Popen(
+            [*SMS, "serve", "--port", str(p)],
+            env={**env, "SMSPLATFORM_NODE_NAME": f"api{n}", "SMSPLATFORM_ADMIN_PORT": str(free_port())},
+        )
+        for n, p in enumerate(ports)
+    ]
     try:
-        wait_ready(base)
+        for node in bases:
+            wait_ready(node)
         account = httpx.get(
             f"{base}/sms/addaccount",
             params={"appkey": appkey, "company": "Bench", "signature": "【压测】", "totalnum": "900000000"},
@@ -147,9 +218,9 @@ def main() -> None:
         content = httpx.URL("", params={"c": "【压测】您的订单A1234已发货"}).query.decode()[2:]
         script = SEND_LUA.replace("%s&mobile", f"{appkey}&mobile").replace("content=%s", f"content={content}")
         # Warm up, then measure the baseline and send back to back on the same server.
-        wrk(f"{base}/healthz", 2, args.connections)
-        baseline = wrk(f"{base}/healthz", args.duration, args.connections)
-        sent = wrk(base, args.duration, args.connections, script)
+        wrk_all([f"{b}/healthz" for b in bases], 2, args.connections, None)
+        baseline = wrk_all([f"{b}/healthz" for b in bases], args.duration, args.connections, None)
+        sent = wrk_all(bases, args.duration, args.connections, script)
 
         timings = []
         for round_ in range(5):
@@ -164,12 +235,20 @@ def main() -> None:
             timings.append((time.perf_counter() - start) * 1000)
             assert reply["status"] == "0" and reply["result"]["count"] == "5000", reply
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
+        drop_database()
         shutil.rmtree(env["SMSPLATFORM_DATA_DIR"], ignore_errors=True)
 
     cores = os.cpu_count()
-    print(f"machine: {cores} cores, {sys.platform}; embedded mode (SQLite WAL), role {args.role}")
+    if args.database_url:
+        shared = f"Redis shared by {args.nodes} API node(s)" if args.redis_url else "no Redis"
+        mode = f"PostgreSQL, {shared}"
+    else:
+        mode = "embedded mode (SQLite WAL)"
+    print(f"machine: {cores} cores, {sys.platform}; {mode}, role {args.role}")
     print(f"load: wrk -c {args.connections} on loopback")
     for label, m in (("bare /healthz", baseline), ("send, 1 number", sent)):
         print(

@@ -154,3 +154,26 @@ async def test_unreachable_redis_is_reported_at_once_and_release_does_not_raise(
         await SharedRequestLimits(shared).allow_request(1, 10, NOW)
     await frequency.release(reservation)  # logged, not raised: the count lapses with its window
     await shared.close()
+
+
+async def test_a_number_twice_in_a_request_is_counted_twice_and_released_one_by_one(
+    shared: SharedState,
+) -> None:
+    frequency = SharedFrequency(shared)
+    limits = {VERIFY: (Limit(60, 2),)}
+    reservation = await frequency.reserve(1, [(VERIFY, "1"), (VERIFY, "1")], limits, NOW)
+    assert reservation is not None and reservation.within == [True, True]
+    await frequency.release(reservation, kept=[0])
+    assert await shared.client.zcard(shared.key("freq", 1, VERIFY, "1")) == 1
+    after = await frequency.reserve(1, [(VERIFY, "1"), (VERIFY, "1")], limits, NOW + 1)
+    assert after is not None and after.within == [True, False]
+
+
+async def test_a_whole_marketing_batch_is_one_call(shared: SharedState) -> None:
+    frequency = SharedFrequency(shared)
+    numbers = [("marketing", f"139{n:08d}") for n in range(5000)]
+    limits = {"marketing": (Limit(86400, 1),)}
+    first = await frequency.reserve(1, numbers, limits, NOW)
+    assert first is not None and all(first.within)
+    again = await frequency.reserve(1, numbers[:10] + [("marketing", "13700000000")], limits, NOW + 5)
+    assert again is not None and again.within == [False] * 10 + [True]

@@ -67,24 +67,26 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-# KEYS: the claim of the request id when ARGV[3] is '1', then one key per limited message.
-# ARGV: now, the reservation's token, claim?, the claim's milliseconds, the number of kinds, then per
-# kind its number of limits and (window, count) pairs, then per limited message its kind's index.
-# Answers {claimed, then 1 or 0 per limited message}: with claimed 0 (another node holds the request
-# id), nothing is counted.
+# KEYS[1]: the claim of the request id, when ARGV[3] is '1'. ARGV: now, the reservation's token,
+# claim?, the claim's milliseconds, the numbers' key prefix, the number of kinds, per kind its name, its
+# number of limits and their (window, count) pairs; then per limited message its kind's index (one
+# digit each, in one string) and the numbers (comma-separated, in one string): one argument for 5,000
+# numbers, where 5,000 arguments would cost more to encode than the script takes to run. The numbers'
+# keys are made here (prefix, kind, number), so the script needs one Redis, not a Redis Cluster.
+# Answers claimed (1 or 0), then 1 or 0 per message, as one string: with claimed 0 (another node holds
+# the request id), nothing is counted.
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local token = ARGV[2]
-local first = 1
-if ARGV[3] == '1' then
-  if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[4]) then return {0} end
-  first = 2
+if ARGV[3] == '1' and not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[4]) then
+  return '0'
 end
-local at = 6
+local prefix = ARGV[5]
+local at = 7
 local kinds = {}
-for k = 1, tonumber(ARGV[5]) do
-  local n = tonumber(ARGV[at])
-  at = at + 1
+for k = 1, tonumber(ARGV[6]) do
+  local name, n = ARGV[at], tonumber(ARGV[at + 1])
+  at = at + 2
   local limits, horizon = {}, 0
   for j = 1, n do
     local window, count = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
@@ -92,40 +94,40 @@ for k = 1, tonumber(ARGV[5]) do
     limits[j] = {window, count}
     if window > horizon then horizon = window end
   end
-  kinds[k] = {limits, horizon}
+  kinds[k] = {prefix .. name .. ':', limits, horizon}
 end
-local answers = {1}
-for i = first, #KEYS do
-  local key = KEYS[i]
-  local kind = kinds[tonumber(ARGV[at])]
-  at = at + 1
-  local within = 1
-  for _, limit in ipairs(kind[1]) do
+local of_kind = ARGV[at]
+local answers = {'1'}
+local slot = 0
+for mobile in string.gmatch(ARGV[at + 1], '[^,]+') do
+  slot = slot + 1
+  local kind = kinds[string.byte(of_kind, slot) - 48]
+  local key = kind[1] .. mobile
+  local within = '1'
+  for _, limit in ipairs(kind[2]) do
     if limit[2] == 0 or redis.call('ZCOUNT', key, '(' .. (now - limit[1]), '+inf') >= limit[2] then
-      within = 0
+      within = '0'
       break
     end
   end
-  if within == 1 then
-    redis.call('ZADD', key, now, token .. ':' .. (i - first))
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - kind[2])
-    if redis.call('TTL', key) < kind[2] then redis.call('EXPIRE', key, kind[2] + 1) end
+  if within == '1' then
+    redis.call('ZADD', key, now, token .. ':' .. slot)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - kind[3])
+    redis.call('EXPIRE', key, kind[3] + 1)
   end
-  answers[#answers + 1] = within
+  answers[slot + 1] = within
 end
-return answers
+return table.concat(answers)
 """
 
-# KEYS: the claim when ARGV[2] is '1', then the keys of the reservations to take back.
-# ARGV: the token, claim?, then per key the index its reservation was made under.
+# KEYS[1]: the claim, when ARGV[2] is '1'. ARGV: the token, claim?, the numbers' key prefix, then the
+# reservations to take back as one string of `slot:kind:number` entries separated by commas.
 _RELEASE = """
-local first = 1
-if ARGV[2] == '1' then
-  if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-  first = 2
+if ARGV[2] == '1' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
 end
-for i = first, #KEYS do
-  redis.call('ZREM', KEYS[i], ARGV[1] .. ':' .. ARGV[i - first + 3])
+for slot, kind, mobile in string.gmatch(ARGV[4] or '', '(%d+):([^:,]+):([^,]+)') do
+  redis.call('ZREM', ARGV[3] .. kind .. ':' .. mobile, ARGV[1] .. ':' .. slot)
 end
 return 1
 """
@@ -185,8 +187,9 @@ class Reservation:
     token: str
     within: list[bool]
     claim: str | None
-    # Per counted message: its index, the slot its count is kept under and its key.
-    counted: list[tuple[int, int, str]]
+    prefix: str  # of the numbers' keys: the sub-account's
+    # Per counted message: its index, and its count's `slot:kind:number` as the release script reads it.
+    counted: list[tuple[int, str]]
 
 
 class SharedFrequency:
@@ -212,48 +215,46 @@ class SharedFrequency:
     ) -> Reservation | None:
         """Counts each (kind, mobile) of `numbers` whose limits allow one more send at `now`, and
         claims `claim` (a `claim_key`) for the acceptance; None, counting nothing, when another node
-        holds that claim. Raises `SharedUnavailable` when Redis cannot decide."""
+        holds that claim. Numbers are normal forms (no commas). Raises `SharedUnavailable` when Redis
+        cannot decide."""
         token = self._token()
-        kinds = list(limits)
-        index = {kind: i for i, kind in enumerate(kinds, 1)}
-        keys: list[str] = [claim] if claim is not None else []
-        args: list[object] = [now, token, "1" if claim is not None else "0", CLAIM_MS, len(kinds)]
-        for kind in kinds:
-            args.append(len(limits[kind]))
-            args.extend(_pairs(limits[kind]))
-        limited: list[int] = []
-        for i, (kind, mobile) in enumerate(numbers):
-            if kind in index:
-                limited.append(i)
-                keys.append(self._shared.key("freq", account_id, kind, mobile))
-                args.append(index[kind])
-        answers = await self._shared.call(lambda client: self._reserve(keys, args, client=client))
-        if not answers[0]:
+        index = {kind: str(i) for i, kind in enumerate(limits, 1)}
+        if len(index) > 9:
+            raise ValueError("at most 9 kinds of limits")
+        prefix = self._shared.key("freq", account_id, "")
+        args: list[object] = [now, token, "1" if claim is not None else "0", CLAIM_MS, prefix, len(index)]
+        for kind, kind_limits in limits.items():
+            args += [kind, len(kind_limits), *_pairs(kind_limits)]
+        limited = [i for i, (kind, _) in enumerate(numbers) if kind in index]
+        args.append("".join(index[numbers[i][0]] for i in limited))
+        args.append(",".join(numbers[i][1] for i in limited))
+        keys = [claim] if claim is not None else []
+        answer = await self._shared.call(lambda client: self._reserve(keys, args, client=client))
+        answers = answer.decode() if isinstance(answer, bytes) else str(answer)
+        if answers[0] != "1":
             return None
-        first = 1 if claim is not None else 0
         within = [True] * len(numbers)
-        counted: list[tuple[int, int, str]] = []
-        for slot, (i, answer) in enumerate(zip(limited, answers[1:], strict=True)):
-            if answer:
-                counted.append((i, slot, keys[first + slot]))
+        counted: list[tuple[int, str]] = []
+        for slot, (i, decided) in enumerate(zip(limited, answers[1:], strict=True), 1):
+            if decided == "1":
+                kind, mobile = numbers[i]
+                counted.append((i, f"{slot}:{kind}:{mobile}"))
             else:
                 within[i] = False
-        return Reservation(token, within, claim, counted)
+        return Reservation(token, within, claim, prefix, counted)
 
     async def release(self, reservation: Reservation, kept: Collection[int] = ()) -> None:
         """Takes back the reservation's counts but those of the messages at `kept` (indexes into the
         numbers reserved: the accepted ones), and its claim. Best effort: counts Redis keeps by
         mistake only make the limits stricter until their windows pass, and a claim lapses by itself."""
-        args: list[object] = [reservation.token, "1" if reservation.claim is not None else "0"]
-        keys: list[str] = [reservation.claim] if reservation.claim is not None else []
         kept = set(kept)
-        for i, slot, key in reservation.counted:
-            if i not in kept:
-                keys.append(key)
-                args.append(slot)
-        if not keys:
+        taken_back = ",".join(entry for i, entry in reservation.counted if i not in kept)
+        if not taken_back and reservation.claim is None:
             return
+        keys = [reservation.claim] if reservation.claim is not None else []
+        claimed = "1" if reservation.claim is not None else "0"
+        args = [reservation.token, claimed, reservation.prefix, taken_back]
         try:
             await self._shared.call(lambda client: self._release(keys, args, client=client))
         except SharedUnavailable:
-            log.warning("could not take back %d frequency reservations: redis is unreachable", len(keys))
+            log.warning("could not take back frequency reservations: redis is unreachable")
