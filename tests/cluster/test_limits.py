@@ -175,5 +175,5 @@ async def test_a_whole_marketing_batch_is_one_call(shared: SharedState) -> None:
     limits = {"marketing": (Limit(86400, 1),)}
     first = await frequency.reserve(1, numbers, limits, NOW)
     assert first is not None and all(first.within)
-    again = await frequency.reserve(1, numbers[:10] + [("marketing", "13700000000")], limits, NOW + 5)
+    again = await frequency.reserve(1, [*numbers[:10], ("marketing", "13700000000")], limits, NOW + 5)
     assert again is not None and again.within == [False] * 10 + [True]
