@@ -30,3 +30,36 @@ async def test_burst_passes_at_once() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError):
         TokenBucket(0)
+
+
+class Budget:
+    """A platform-wide budget that grants every batch asked for, or cannot be reached."""
+
+    def __init__(self, *, reachable: bool = True) -> None:
+        self.batch = 5
+        self.local_rate = 100.0
+        self.reachable = reachable
+        self.calls = 0
+
+    async def take(self, wanted: int) -> tuple[int, float] | None:
+        self.calls += 1
+        await asyncio.sleep(0)
+        return (wanted, 0.0) if self.reachable else None
+
+
+async def test_a_shared_budget_is_asked_once_per_batch_not_per_submit() -> None:
+    budget = Budget()
+    bucket = TokenBucket(1_000, budget=budget)
+    await asyncio.gather(*(bucket.take() for _ in range(50)))
+    assert budget.calls == 10
+
+
+async def test_an_unreachable_budget_paces_the_link_at_its_local_share() -> None:
+    budget = Budget(reachable=False)
+    bucket = TokenBucket(1_000, budget=budget)
+    started = time.monotonic()
+    await asyncio.gather(*(bucket.take() for _ in range(21)))
+    # At the local share (100/s), not the connector's 1,000/s (0.02 s): 20 intervals of 10 ms less a
+    # burst of 2; and the budget is not asked again within the second it was found away.
+    assert time.monotonic() - started >= 0.18
+    assert budget.calls == 1

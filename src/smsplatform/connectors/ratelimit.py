@@ -106,3 +106,4 @@ class TokenBucket:
         if rate != self.rate:
             self.rate = rate
             self._interval = 1.0 / rate
+            self._slack = (max(1.0, rate / 50.0) - 1.0) * self._interval
