@@ -27,7 +27,8 @@ def operator_name() -> str:
 class Operations:
     """Calls `fn(conn, actor, ...)` in a transaction of its own: a read, or a write (both or nothing).
 
-    The database is opened (and migrated) on first use, so commands that need none start fast.
+    The database is opened (and migrated, unless the setting `migrate` is off: then a schema that is
+    not the newest is refused) on first use, so commands that need none start fast.
     """
 
     def __init__(self, settings: Settings, actor: Actor | None = None) -> None:
@@ -36,7 +37,7 @@ class Operations:
         self._db: Database | None = None
 
     def open(self) -> Database:
-        """The database, created and migrated to the newest schema if need be."""
+        """The database, created and migrated to the newest schema if need be (see open_database)."""
         if self._db is None:
             self._db = open_database(self.settings)
         return self._db
