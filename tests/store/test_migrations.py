@@ -51,6 +51,11 @@ def _not_a_partition(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (type_ == "table" and name is not None and partitions.is_partition_name(name))
 
 
+def _partitioned_fk(diff: Any) -> bool:
+    """On PostgreSQL the partitioned message table has no foreign key to `sends` (migration 0014)."""
+    return diff[0] == "add_fk" and diff[1].parent.name == "messages" and diff[1].column_keys == ["send_id"]
+
+
 def test_a_migrated_database_matches_the_metadata(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
@@ -61,7 +66,7 @@ def test_a_migrated_database_matches_the_metadata(database_url: str) -> None:
                 "include_name": _not_a_partition,
             }
             context = MigrationContext.configure(conn, opts=options)
-            diffs: list[Any] = compare_metadata(context, metadata)
+            diffs: list[Any] = [d for d in compare_metadata(context, metadata) if not _partitioned_fk(d)]
             assert context.get_current_revision() == _head()
     finally:
         engine.dispose()

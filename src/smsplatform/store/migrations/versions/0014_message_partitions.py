@@ -4,7 +4,13 @@ table's hot statements cost the same however many days it holds (store/partition
 A message id becomes `day << 32 | sequence` (BIGINT), given by the function `messages_next_id()`;
 the columns that name message ids widen to BIGINT. The rows already stored are copied into one
 partition, `messages_legacy`, below today's range (their ids are far below it), and today's partition
-and a week ahead are created. On SQLite nothing changes: its message ids stay plain rowids.
+and a week ahead are created.
+
+The partitioned table has no foreign key to `sends`: deleting a send would probe every day partition's
+`send_id` index for each row, and the retention deletes sends by the thousand. The platform never
+deletes a send whose messages remain (store/retention.py stops at the oldest send still referred to).
+
+On SQLite nothing changes: its message ids stay plain rowids.
 
 Revision ID: 0014
 """
@@ -60,7 +66,6 @@ CREATE TABLE messages_partitioned (
 
 _INDEXES = (
     "ALTER TABLE messages ADD CONSTRAINT pk_messages PRIMARY KEY (id)",
-    "ALTER TABLE messages ADD CONSTRAINT fk_messages_send_id_sends FOREIGN KEY (send_id) REFERENCES sends (id)",
     "CREATE INDEX ix_messages_send_id ON messages (send_id)",
     "CREATE INDEX ix_messages_queued ON messages (next_attempt_at, id) WHERE state = 'queued'",
     "CREATE INDEX ix_messages_leased ON messages (lease_owner) WHERE state = 'submitting'",
