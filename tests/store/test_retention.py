@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from smsplatform.store import partitions
 from smsplatform.store.database import Database
 from smsplatform.store.queries import message_statuses, replies
 from smsplatform.store.retention import DAY, kept_since, purge, reach
@@ -148,16 +149,19 @@ def truncate_wal(db: Database) -> None:
             driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _old_ids(db: Database) -> int | None:
-    """On PostgreSQL the old rows go below today's partition (as rows migrated from before the
-    partitioning do); SQLite numbers them itself."""
-    return 1 if db.dialect == "postgresql" else None
+def old_ids(conn: sa.Connection, at: int) -> int | None:
+    """Where messages stamped `at` go. On PostgreSQL, the partition of their day, made here (the
+    default id is today's); SQLite numbers them itself, in the order written."""
+    if conn.dialect.name != "postgresql":
+        return None
+    partitions.create_ahead(conn, partitions.day_of(at), 0)
+    return partitions.first_id_of_day(partitions.day_of(at))
 
 
 def test_what_is_older_than_the_retention_leaves_and_the_rest_stays(db: Database) -> None:
     with db.engine.begin() as conn:
         seed(conn)
-        old_sends = add_history(conn, OLD, 30, first_id=_old_ids(db))
+        old_sends = add_history(conn, OLD, 30, first_id=old_ids(conn, OLD))
         young_sends = add_history(conn, YOUNG, 20)
 
     done = asyncio.run(purge(db, 90, NOW, chunk=7))
@@ -188,7 +192,7 @@ def test_what_is_older_than_the_retention_leaves_and_the_rest_stays(db: Database
 def test_a_retention_of_zero_keeps_everything(db: Database) -> None:
     with db.engine.begin() as conn:
         seed(conn)
-        add_history(conn, NOW - 3000 * DAY, 5, first_id=_old_ids(db))
+        add_history(conn, NOW - 3000 * DAY, 5, first_id=old_ids(conn, NOW - 3000 * DAY))
     before = counts(db)
     asyncio.run(purge(db, 0, NOW))
     assert counts(db) == before
@@ -197,7 +201,7 @@ def test_a_retention_of_zero_keeps_everything(db: Database) -> None:
 def test_a_round_again_finds_nothing_more(db: Database) -> None:
     with db.engine.begin() as conn:
         seed(conn)
-        add_history(conn, OLD, 10, first_id=_old_ids(db))
+        add_history(conn, OLD, 10, first_id=old_ids(conn, OLD))
         add_history(conn, YOUNG, 3)
     asyncio.run(purge(db, 90, NOW))
     after = counts(db)
@@ -210,7 +214,7 @@ def test_status_queries_do_not_reach_past_the_retention(db: Database) -> None:
     unknown ones do: no row, a total of 0."""
     with db.engine.begin() as conn:
         seed(conn)
-        (old_send,) = add_history(conn, OLD, 1, first_id=_old_ids(db))
+        (old_send,) = add_history(conn, OLD, 1, first_id=old_ids(conn, OLD))
         (young_send,) = add_history(conn, YOUNG, 1)
     since = kept_since(90, NOW)
     with db.engine.connect() as conn:
@@ -239,7 +243,7 @@ def test_a_large_purge_never_holds_the_writer_long(db: Database) -> None:
     total = 40_000 if db.dialect == "sqlite" else 12_000  # seeding PostgreSQL row by row is slower
     with db.engine.begin() as conn:
         seed(conn)
-        add_history(conn, OLD, total, first_id=_old_ids(db))
+        add_history(conn, OLD, total, first_id=old_ids(conn, OLD))
         add_history(conn, YOUNG, 10)
     truncate_wal(db)
 
@@ -260,7 +264,8 @@ def test_a_large_purge_never_holds_the_writer_long(db: Database) -> None:
 
     took, waits = asyncio.run(scenario())
     print(
-        f"purge of {total} messages: {took:.2f} s; {len(waits)} acceptances, longest wait {max(waits) * 1000:.0f} ms"
+        f"purge of {total} messages: {took:.2f} s; {len(waits)} acceptances,"
+        f" longest wait {max(waits) * 1000:.0f} ms"
     )
     assert counts(db)["messages"] == 10
     assert len(waits) > 10, "the acceptances went through while the purge ran"
@@ -304,12 +309,19 @@ def test_the_wal_stays_small_during_and_after_a_purge(tmp_path: Path) -> None:
 
 
 def test_a_message_younger_than_the_retention_by_a_second_stays(db: Database) -> None:
-    days = 90
-    cutoff = NOW - days * DAY
+    """On SQLite the older one leaves at once. On PostgreSQL both share a day's partition, which goes
+    once the whole day is past; until then the queries already answer for the older one as unknown."""
+    cutoff = NOW - 90 * DAY
     with db.engine.begin() as conn:
         seed(conn)
-        add_history(conn, cutoff - 1, 1, first_id=_old_ids(db))
-        (kept,) = add_history(conn, cutoff, 1, first_id=None if db.dialect == "sqlite" else 2)
-    asyncio.run(purge(db, days, NOW))
+        (gone,) = add_history(conn, cutoff - 1, 1, first_id=old_ids(conn, cutoff))
+        first_id = (
+            None if db.dialect == "sqlite" else partitions.first_id_of_day(partitions.day_of(cutoff)) + 1
+        )
+        (kept,) = add_history(conn, cutoff, 1, first_id=first_id)
+    asyncio.run(purge(db, 90, NOW))
     with db.engine.connect() as conn:
-        assert list(conn.execute(sa.select(sends.c.id)).scalars()) == [kept]
+        left = list(conn.execute(sa.select(sends.c.id).order_by(sends.c.id)).scalars())
+        assert left == ([kept] if db.dialect == "sqlite" else [gone, kept])
+        assert message_statuses(conn, 1, send_id=gone, kept_since=cutoff) == (0, [])
+        assert message_statuses(conn, 1, send_id=kept, kept_since=cutoff)[0] == 1

@@ -120,14 +120,15 @@ def _delete_callbacks(conn: sa.Connection, where: sa.ColumnElement[bool]) -> Non
     conn.execute(sa.delete(callbacks).where(where))
 
 
-def message_dependents_chunk(conn: sa.Connection, low: int, high: int, limit: int = CHUNK) -> int:
+def message_dependents_chunk(conn: sa.Connection, low: int, high: int, limit: int = CHUNK) -> tuple[int, int]:
     """Deletes the parts, submit errors and callbacks of the oldest `limit` messages with ids in
     [low, high), the messages themselves staying; returns the id from which on they remain (`high` when
-    none does). For a partition about to be dropped: its rows go whole, what refers to them goes here."""
+    none does) and how many messages that was. For a partition about to be dropped: its rows go whole,
+    what refers to them goes here."""
     ids = _oldest_ids(conn, messages, high, limit, low=low)
     upto = high if len(ids) < limit else ids[-1] + 1
     _delete_dependents(conn, low, upto)
-    return upto
+    return upto, len(ids)
 
 
 def _delete_dependents(conn: sa.Connection, low: int, high: int) -> None:
@@ -215,7 +216,8 @@ async def _keep_partitions(
         if partition.day is not None:
             low, high = (partitions.first_id_of_day(d) for d in (partition.day, partition.day + 1))
             while low < high:
-                low = await db.write(message_dependents_chunk, low, high, chunk)
+                low, seen = await db.write(message_dependents_chunk, low, high, chunk)
+                done.messages += seen
                 done.chunks += 1
         await asyncio.to_thread(partitions.detach_and_drop, conn, partition)
         done.partitions_dropped.append(partition.name)

@@ -3,8 +3,8 @@ table's hot statements cost the same however many days it holds (store/partition
 
 A message id becomes `day << 32 | sequence` (BIGINT), given by the function `messages_next_id()`;
 the columns that name message ids widen to BIGINT. The rows already stored are copied into one
-partition, `messages_legacy`, below today's range (their ids are far below it), and today's partition
-and a week ahead are created.
+partition, `messages_legacy`, which ends at the last of their ids (far below any day's range), and
+today's partition and a week ahead are created.
 
 The partitioned table has no foreign key to `sends`: deleting a send would probe every day partition's
 `send_id` index for each row, and the retention deletes sends by the thousand. The platform never
@@ -85,9 +85,11 @@ def upgrade() -> None:
     conn.exec_driver_sql("CREATE SEQUENCE IF NOT EXISTS messages_day_seq AS bigint")
     conn.exec_driver_sql(_NEXT_ID)
     conn.exec_driver_sql(_TABLE)
+    # Up to the last id stored (far below any day's range): past days stay free for their partitions.
+    top = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM messages").scalar_one())
     conn.exec_driver_sql(
         f"CREATE TABLE {partitions.LEGACY} PARTITION OF messages_partitioned "
-        f"FOR VALUES FROM (MINVALUE) TO ({partitions.first_id_of_day(today)})"
+        f"FOR VALUES FROM (MINVALUE) TO ({top})"
     )
     conn.exec_driver_sql(
         f"INSERT INTO messages_partitioned ({_COLUMNS}) SELECT {_COLUMNS} FROM messages"
