@@ -105,10 +105,10 @@ class ConnectorManager:
         self._leases = (
             None if shared is None else BindLeases(shared, self.holder, lease_seconds=lease_seconds)
         )
-        # Leases are renewed, and free ones looked for, every second (three times within a lease, if it
-        # is shorter): a lost renewal does not cost a lease, and a dead holder's bind moves within a
-        # second of its lease's end.
-        self.renew_every = min(1.0, lease_seconds / 3)
+        # Leases are renewed, and free ones looked for, every half second (three times within a lease,
+        # if it is shorter): a lost renewal does not cost a lease, and a dead holder's bind moves
+        # within half a second of its lease's end. One short script call each.
+        self.renew_every = min(0.5, lease_seconds / 3)
         self._budgets: dict[str, SharedRate] = {}
         self._stopped: frozenset[str] = frozenset()
         self._unshared_warned: set[str] = set()
