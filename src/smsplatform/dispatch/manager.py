@@ -112,6 +112,8 @@ class ConnectorManager:
         self._budgets: dict[str, SharedRate] = {}
         self._stopped: frozenset[str] = frozenset()
         self._unshared_warned: set[str] = set()
+        # Leased connectors this process failed to build, as configured: not tried at each renewal.
+        self._unbuildable: dict[str, ConnectorConfig] = {}
         self._cluster_task: asyncio.Task[None] | None = None
         self._listener_limits = listener_limits or ListenerLimits()
         self._builtin = {config.name: config for config in builtin}
@@ -253,6 +255,8 @@ class ConnectorManager:
             for name, config in self._wanted.items():
                 if name in self._stopped or not self._is_leased(config):
                     continue
+                if self._unbuildable.get(name) == config:
+                    continue
                 assert self._leases is not None and config.max_binds is not None
                 try:
                     held = await self._leases.hold(name, config.max_binds)
@@ -271,7 +275,8 @@ class ConnectorManager:
             return
         counts = await self._db.read(live_processes)
         for name, budget in self._budgets.items():
-            budget.share_among(counts.get(name, 1))
+            if counts.get(name):  # none reported yet: keep the share this node's workers make
+                budget.share_among(counts[name])
 
     def claimable(self) -> CarrierFilter | None:
         """The carriers whose messages this process may claim: None (all) unless some connector's
@@ -317,6 +322,9 @@ class ConnectorManager:
     async def _launch(self, config: ConnectorConfig) -> None:
         connector = self._build(config)
         if connector is None:
+            if self._is_leased(config):  # a lease of no use here is another process's to take
+                self._unbuildable[config.name] = config
+                await self._release(config.name)
             return
         connector.on_report = self._forward_report
         connector.on_inbound = self._forward_inbound
