@@ -55,7 +55,7 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run([*SMS, *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def wait_ready(base: str, timeout: float = 30) -> None:
+def wait_ready(base: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from smsplatform.cluster import limits as limits_module
 from smsplatform.cluster.limits import DAILY_TTL, SharedFrequency, SharedRequestLimits
 from smsplatform.cluster.shared import SharedState, SharedUnavailable
 from smsplatform.domain.frequency import Limit
@@ -177,3 +178,24 @@ async def test_a_whole_marketing_batch_is_one_call(shared: SharedState) -> None:
     assert first is not None and all(first.within)
     again = await frequency.reserve(1, [*numbers[:10], ("marketing", "13700000000")], limits, NOW + 5)
     assert again is not None and again.within == [False] * 10 + [True]
+
+
+async def test_a_request_over_several_calls_counts_as_one(
+    shared: SharedState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits_module, "CHUNK", 2)
+    frequency = SharedFrequency(shared)
+    limits = {VERIFY: (Limit(60, 3),)}
+    numbers = [(VERIFY, "1"), (VERIFY, "2"), (VERIFY, "1"), (VERIFY, "1"), (VERIFY, "1")]
+    reservation = await frequency.reserve(1, numbers, limits, NOW, frequency.claim_key(1, "k"))
+    assert reservation is not None
+    # The same number in different calls is counted each time: the fourth is over 3 a minute.
+    assert reservation.within == [True, True, True, True, False]
+    assert await shared.client.zcard(shared.key("freq", 1, VERIFY, "1")) == 3
+    # While the claim is held, another reservation of the key counts in none of its calls.
+    assert await frequency.reserve(1, numbers, limits, NOW, frequency.claim_key(1, "k")) is None
+    assert await shared.client.zcard(shared.key("freq", 1, VERIFY, "2")) == 1
+    await frequency.release(reservation, kept=[0])
+    assert await shared.client.zcard(shared.key("freq", 1, VERIFY, "1")) == 1
+    assert await shared.client.zcard(shared.key("freq", 1, VERIFY, "2")) == 0
+    assert await shared.client.exists(frequency.claim_key(1, "k")) == 0

@@ -26,6 +26,9 @@ import logging
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
 
 from smsplatform.cluster.shared import SharedState, SharedUnavailable
 from smsplatform.domain.frequency import Limit
@@ -38,6 +41,9 @@ DAILY_TTL = 2 * DAY
 # How long a `requestid` stays claimed by the node accepting it: far longer than an acceptance takes;
 # a node that dies holding a claim blocks its key no longer than this.
 CLAIM_MS = 10_000
+# Numbers per script call: a request's 5,000 go as a pipeline of calls, one round trip, each call
+# short enough not to hold up the other nodes' calls (Redis runs one script at a time) or to time out.
+CHUNK = 500
 
 # KEYS[1]: the address's hits. ARGV: now, a member unique to this hit, then (window, count) pairs.
 _CALLER = """
@@ -67,24 +73,30 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-# KEYS[1]: the claim of the request id, when ARGV[3] is '1'. ARGV: now, the reservation's token,
-# claim?, the claim's milliseconds, the numbers' key prefix, the number of kinds, per kind its name, its
-# number of limits and their (window, count) pairs; then per limited message its kind's index (one
-# digit each, in one string) and the numbers (comma-separated, in one string): one argument for 5,000
-# numbers, where 5,000 arguments would cost more to encode than the script takes to run. The numbers'
-# keys are made here (prefix, kind, number), so the script needs one Redis, not a Redis Cluster.
-# Answers claimed (1 or 0), then 1 or 0 per message, as one string: with claimed 0 (another node holds
-# the request id), nothing is counted.
+# KEYS[1]: the request id's claim. ARGV: now, the reservation's token, what to do with the claim ('0':
+# no request id; '1': claim it; '2': go on only while this reservation holds it), the claim's
+# milliseconds, the number of messages counted by the earlier calls of the request (their slots come
+# first), the numbers' key prefix, the number of kinds, per kind its name, its number of limits
+# and their (window, count) pairs; then per limited message its kind's index (one digit each, in one
+# string) and the numbers (comma-separated, in one string): one argument for many numbers, where an
+# argument each would cost more to encode than the script takes to run. The numbers' keys are made
+# here (prefix, kind, number), so the script needs one Redis, not a Redis Cluster.
+# Answers whether the claim holds (1 or 0), then 1 or 0 per message, as one string: with 0 first,
+# nothing is counted.
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local token = ARGV[2]
 if ARGV[3] == '1' and not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[4]) then
   return '0'
 end
-local prefix = ARGV[5]
-local at = 7
+if ARGV[3] == '2' and redis.call('GET', KEYS[1]) ~= token then
+  return '0'
+end
+local offset = tonumber(ARGV[5])
+local prefix = ARGV[6]
+local at = 8
 local kinds = {}
-for k = 1, tonumber(ARGV[6]) do
+for k = 1, tonumber(ARGV[7]) do
   local name, n = ARGV[at], tonumber(ARGV[at + 1])
   at = at + 2
   local limits, horizon = {}, 0
@@ -111,7 +123,7 @@ for mobile in string.gmatch(ARGV[at + 1], '[^,]+') do
     end
   end
   if within == '1' then
-    redis.call('ZADD', key, now, token .. ':' .. slot)
+    redis.call('ZADD', key, now, token .. ':' .. (offset + slot))
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - kind[3])
     redis.call('EXPIRE', key, kind[3] + 1)
   end
@@ -131,6 +143,10 @@ for slot, kind, mobile in string.gmatch(ARGV[4] or '', '(%d+):([^:,]+):([^,]+)')
 end
 return 1
 """
+
+
+def _text(reply: object) -> str:
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
 
 
 def _pairs(limits: Sequence[Limit]) -> list[int]:
@@ -222,20 +238,38 @@ class SharedFrequency:
         if len(index) > 9:
             raise ValueError("at most 9 kinds of limits")
         prefix = self._shared.key("freq", account_id, "")
-        args: list[object] = [now, token, "1" if claim is not None else "0", CLAIM_MS, prefix, len(index)]
+        head: list[object] = [now, token, "0", CLAIM_MS, 0, prefix, len(index)]
         for kind, kind_limits in limits.items():
-            args += [kind, len(kind_limits), *_pairs(kind_limits)]
+            head += [kind, len(kind_limits), *_pairs(kind_limits)]
         limited = [i for i, (kind, _) in enumerate(numbers) if kind in index]
-        args.append("".join(index[numbers[i][0]] for i in limited))
-        args.append(",".join(numbers[i][1] for i in limited))
         keys = [claim] if claim is not None else []
-        answer = await self._shared.call(lambda client: self._reserve(keys, args, client=client))
-        answers = answer.decode() if isinstance(answer, bytes) else str(answer)
-        if answers[0] != "1":
+        calls: list[list[object]] = []
+        for start in range(0, max(len(limited), 1), CHUNK):
+            chunk = limited[start : start + CHUNK]
+            args = list(head)
+            if claim is not None:
+                args[2] = "1" if start == 0 else "2"
+            args[4] = start
+            args.append("".join(index[numbers[i][0]] for i in chunk))
+            args.append(",".join(numbers[i][1] for i in chunk))
+            calls.append(args)
+
+        async def run(client: Redis) -> list[Any]:
+            if len(calls) == 1:
+                return [await self._reserve(keys, calls[0], client=client)]
+            async with client.pipeline(transaction=False) as pipe:
+                for args in calls:
+                    await self._reserve(keys, args, client=pipe)
+                return list(await pipe.execute())
+
+        replies = await self._shared.call(run)
+        answers = "".join(_text(reply)[1:] for reply in replies)
+        if any(_text(reply)[:1] != "1" for reply in replies):
+            # The claim is another node's (then the first chunk counted nothing, nor did the others).
             return None
         within = [True] * len(numbers)
         counted: list[tuple[int, str]] = []
-        for slot, (i, decided) in enumerate(zip(limited, answers[1:], strict=True), 1):
+        for slot, (i, decided) in enumerate(zip(limited, answers, strict=True), 1):
             if decided == "1":
                 kind, mobile = numbers[i]
                 counted.append((i, f"{slot}:{kind}:{mobile}"))
