@@ -146,8 +146,9 @@ def connector_list(args: argparse.Namespace, ops: Operations) -> Any:
         return listed
     return Shown(
         [_row(info) for info in listed],
-        note="\nstate and counters as the running processes last reported them (summed over dispatch "
-        "workers); per process: smsplatform connector show NAME",
+        note="\nstate and counters as the running processes last reported them (summed over the "
+        "dispatch processes of every node that reported in the last 15 s); per process: "
+        "smsplatform connector show NAME",
     )
 
 
