@@ -9,7 +9,10 @@ message whichever process submitted it.
 Each worker's stdin is a pipe from `serve`: a byte on it means messages were accepted (claim now rather
 than at the next poll); its end means `serve` is gone, and the worker stops gracefully, finishing what
 it has in flight and giving back the rest. One pipe the other way carries the workers' "callbacks are
-due" to `serve`'s callback worker. A worker that exits while `serve` runs is started again, after a
+due" to `serve`'s callback worker. On PostgreSQL both wake-ups go through the database instead
+(store/wakeups.py: each worker listens for accepted messages itself, and notifies due callbacks in the
+transaction that makes them due), as they must for the nodes of other machines; the pipes then only
+tell a worker that `serve` is gone. A worker that exits while `serve` runs is started again, after a
 growing delay; one that exits once `serve` is stopping stopped with it (a service manager signals the
 whole process group), and is neither logged as a crash nor started again.
 
