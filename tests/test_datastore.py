@@ -367,6 +367,22 @@ def test_a_node_that_may_not_migrate_refuses_an_empty_database(tmp_path: Path) -
     assert revision_of(f"sqlite:///{tmp_path / 'data' / 'smsplatform.db'}") is None
 
 
+def test_a_database_migrated_by_a_newer_release_says_to_upgrade_the_node(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    open_database(Settings(data_dir=data)).close()
+    url = f"sqlite:///{data / 'smsplatform.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaOutOfDate) as refused:
+        open_database(Settings(data_dir=data, migrate=False))
+    assert str(refused.value) == (
+        f"the database is at revision 9999, newer than this release knows (it needs {newest_revision()}):"
+        " upgrade this node to the release that migrated it"
+    )
+
+
 def test_serve_with_no_migrate_on_an_older_schema_exits_1_with_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir(mode=0o700)

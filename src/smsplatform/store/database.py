@@ -35,6 +35,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 from smsplatform.store import secrets as secret_store
 from smsplatform.store.errors import StoreError
@@ -144,9 +145,23 @@ def schema_revision(engine: sa.Engine) -> str | None:
 def require_newest_schema(engine: sa.Engine) -> None:
     """Raises SchemaOutOfDate, saying what to run, unless the database is at the newest revision."""
     current, needed = schema_revision(engine), newest_revision()
-    if current != needed:
-        at = f"at revision {current}" if current else "empty (no schema)"
-        raise SchemaOutOfDate(f"the database is {at}, this release needs {needed}: run `smsplatform migrate`")
+    if current == needed:
+        return
+    if current is not None and not _known_revision(current):
+        # Migrated by a newer release (a rolling upgrade): migrating cannot help this node, upgrading can.
+        raise SchemaOutOfDate(
+            f"the database is at revision {current}, newer than this release knows (it needs {needed}): "
+            "upgrade this node to the release that migrated it"
+        )
+    at = f"at revision {current}" if current else "empty (no schema)"
+    raise SchemaOutOfDate(f"the database is {at}, this release needs {needed}: run `smsplatform migrate`")
+
+
+def _known_revision(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def _check_and_seal(engine: sa.Engine, secrets: SecretBox, key_source: str) -> secret_store.Sealed:
