@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from smsplatform.store.database import normalize_url
-from smsplatform.store.wakeups import CALLBACKS, OUTBOX, Wakeups
+from smsplatform.store.wakeups import CALLBACKS, OUTBOX, Wakeups, notify_in
 from tests.waiting import wait_for, wait_until
 
 pytestmark = pytest.mark.postgres
@@ -155,3 +155,21 @@ async def test_a_database_that_cannot_be_reached_only_delays(caplog: pytest.LogC
         assert wakeups.sent == 0
     finally:
         await wakeups.close()
+
+
+async def test_a_notify_in_a_transaction_is_delivered_at_its_commit_only(
+    postgres_url: str, pair: tuple[Wakeups, Wakeups, asyncio.Event, asyncio.Event]
+) -> None:
+    """Work made due in a transaction wakes no one before it is there to claim, nor if it never is."""
+    _, _, outbox, callbacks = pair
+    engine = sa.create_engine(normalize_url(postgres_url))
+    try:
+        with engine.connect() as conn:
+            notify_in(conn, CALLBACKS)
+            conn.rollback()
+            notify_in(conn, OUTBOX)
+            conn.commit()
+    finally:
+        engine.dispose()
+    await asyncio.wait_for(outbox.wait(), 5)  # delivered after the rolled-back one would have been
+    assert not callbacks.is_set()
