@@ -1,7 +1,7 @@
 """The limits every API node shares through Redis, as strict as one process: per caller address, per
 customer a day, per number (the frequency limits) and the `requestid` keys.
 
-Each decision is one Lua script, run atomically by Redis, one round trip per call:
+Each decision is made by a Lua script, run atomically by Redis, in one round trip per call:
 
 - **Per caller address** (`send`, code 106): a sorted set of the address's hit times; a hit is counted
   when fewer than N hits lie in the last W seconds for each limit, as `SlidingWindowCounter` does in
@@ -10,10 +10,11 @@ Each decision is one Lua script, run atomically by Redis, one round trip per cal
   `store.rollups.period_start` starts), counted up only while under the limit.
 - **Per number**: before the acceptance's transaction, `SharedFrequency.reserve` counts every number's
   send in its sorted set (per sub-account, kind and number, as `NumberKey`) when its limits allow it,
-  for the whole request at once, and claims the request's `requestid`. The transaction takes those
-  decisions instead of counting stored messages; afterwards `release` takes back, in one call, the
-  reservations of the numbers that were not accepted and the claim. A send accepted is counted once (by
-  its reservation); one refused is not counted once released.
+  and claims the request's `requestid`: one script call for up to `CHUNK` numbers, a larger request's
+  calls pipelined in one round trip (each number is judged atomically; nothing needs the whole request
+  to be). The transaction takes those decisions instead of counting stored messages; afterwards
+  `release` takes back, in one call, the reservations of the numbers that were not accepted and the
+  claim. A send accepted is counted once (by its reservation); one refused is not counted once released.
 
 The times are the nodes' clocks (unix seconds): nodes are expected to keep them synchronised (NTP), as
 the stored messages' times already require.
@@ -244,6 +245,8 @@ class SharedFrequency:
         limited = [i for i, (kind, _) in enumerate(numbers) if kind in index]
         keys = [claim] if claim is not None else []
         calls: list[list[object]] = []
+        # At least one call, with no number to judge: the claim, and whether Redis answers (a node
+        # that cannot reach it accepts no send).
         for start in range(0, max(len(limited), 1), CHUNK):
             chunk = limited[start : start + CHUNK]
             args = list(head)
