@@ -16,11 +16,13 @@ Each count is kept where its path can afford it:
   under a minute in memory alone (no restart is that quick), longer ones in one-second buckets that
   are written to `limit_counters` within `FLUSH_SECONDS` of a hit and on shutdown, and read back on
   start. A SIGKILL forgets at most the hits of the last `FLUSH_SECONDS` (and of a flush under way).
-  Several API processes each count their own callers (one process serves the API on SQLite); Redis
-  (issue 12) will share the counts.
+  Several API processes each count their own callers (one process serves the API on SQLite).
 
-`SendHistory` and `RequestLimits` are the whole interface the acceptance and the API use: a
-Redis-backed implementation replaces the two store-backed classes here without touching their callers.
+`SendHistory` and `RequestLimits` are the whole interface the acceptance and the API use. Scaled out
+(`redis_url`), every node counts in Redis instead (`cluster/limits.py`): the API's guard asks a
+`RequestLimits` on Redis, and the acceptance takes the frequency decisions made there
+(`SendRequest.within`) instead of asking `SendHistory`. The daily count here then serves only the
+endpoints other than `send` while Redis is unreachable.
 """
 
 from __future__ import annotations
