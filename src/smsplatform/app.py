@@ -93,7 +93,7 @@ class Services:
     callbacks: CallbackWorker | None = None
     workers: DispatchWorkers | None = None
     # Set in a dispatch worker: what serve passed it, and how it tells serve that callbacks are due
-    # (on SQLite: on PostgreSQL the wake-ups tell every node's callback worker).
+    # (on SQLite; on PostgreSQL the dispatcher's NOTIFY tells the callback workers of every node).
     worker_spec: WorkerSpec | None = None
     on_callbacks_due: Callable[[], None] | None = None
     # On PostgreSQL: wake-ups to and from the other processes and nodes.

@@ -1,8 +1,9 @@
 """The callbacks worker: claims due rows of the outbox and delivers them to customers' URLs.
 
-One loop claims due rows (woken through `wake` when dispatch enqueues, or every `poll_interval`) and
-queues them in lanes, one per URL. A lane POSTs its batches one after another, so a receiver never has
-two requests of ours at once; up to `concurrency` lanes post at the same time.
+One loop claims due rows (woken through `wake` when dispatch enqueues, on PostgreSQL by the dispatch of
+any node through store/wakeups.py; or every `poll_interval`) and queues them in lanes, one per URL. A
+lane POSTs its batches one after another, so a receiver never has two requests of ours at once; up to
+`concurrency` lanes post at the same time.
 
 A slow or dead receiver must delay only itself. A lane holds at most `lane_batches` batches; while it is
 full, the claim leaves out its sub-accounts' rows, and rows that do not fit go straight back to the
