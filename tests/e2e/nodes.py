@@ -50,12 +50,13 @@ class Cluster:
             **settings,
         )
 
-    def node(self, name: str, role: str, **settings: str) -> Platform:
-        """Node `name` running `role`, started and answering /healthz."""
+    def node(self, name: str, role: str, *, machine: str = "", **settings: str) -> Platform:
+        """Node `name` running `role`, started and answering /healthz. Nodes given the same `machine`
+        share a data directory, as processes of one host do (their dispatchers' submit journals)."""
         port = free_port()
         if "api" not in role.split(","):
             settings = {"health_port": str(port), **settings}
-        data_dir = self.root / name
+        data_dir = self.root / (machine or name)
         data_dir.mkdir(parents=True, exist_ok=True)
         node = Platform(data_dir=data_dir, env=self.env(role=role, node_name=name, **settings), port=port)
         self.nodes[name] = node
