@@ -14,20 +14,21 @@ from smsplatform.cluster.shared import SharedState, SharedUnavailable
 from tests.redis_server import OwnRedis, own_redis  # noqa: F401
 from tests.waiting import wait_for
 
-LEASE = 0.5
+LEASE = 1.0  # where a lease is waited out
+HELD = 30.0  # where none may end during the test, however slow the machine
 
 
 @pytest.fixture
-async def holders(redis_url: str) -> AsyncIterator[Callable[[int], list[BindLeases]]]:
+async def holders(redis_url: str) -> AsyncIterator[Callable[..., list[BindLeases]]]:
     prefix = f"smsplatform:test-{secrets.token_hex(4)}:"
     states: list[SharedState] = []
 
-    def make(count: int) -> list[BindLeases]:
+    def make(count: int, lease: float = HELD) -> list[BindLeases]:
         made = []
         for number in range(count):
             shared = SharedState(redis_url, prefix=prefix, node=f"node-{number}")
             states.append(shared)
-            made.append(BindLeases(shared, f"node-{number}:1", lease_seconds=LEASE))
+            made.append(BindLeases(shared, f"node-{number}:1", lease_seconds=lease))
         return made
 
     yield make
@@ -35,7 +36,7 @@ async def holders(redis_url: str) -> AsyncIterator[Callable[[int], list[BindLeas
         await shared.close()
 
 
-async def test_at_most_max_binds_processes_hold_a_lease(holders: Callable[[int], list[BindLeases]]) -> None:
+async def test_at_most_max_binds_processes_hold_a_lease(holders: Callable[..., list[BindLeases]]) -> None:
     first, second, third = holders(3)
     assert [await p.hold("cmpp-a", 2) for p in (first, second, third)] == [True, True, False]
     # Renewing keeps them; the third still waits; another connector's binds are counted apart.
@@ -45,9 +46,9 @@ async def test_at_most_max_binds_processes_hold_a_lease(holders: Callable[[int],
 
 
 async def test_a_dead_holders_lease_goes_to_a_live_process_once_it_ends(
-    holders: Callable[[int], list[BindLeases]],
+    holders: Callable[..., list[BindLeases]],
 ) -> None:
-    alive, dead, waiting = holders(3)
+    alive, dead, waiting = holders(3, LEASE)
     assert await alive.hold("cmpp-a", 2) and await dead.hold("cmpp-a", 2)
     assert not await waiting.hold("cmpp-a", 2)
 
@@ -64,7 +65,7 @@ async def test_a_dead_holders_lease_goes_to_a_live_process_once_it_ends(
 
 
 async def test_released_at_once_and_a_lowered_cap_gives_way(
-    holders: Callable[[int], list[BindLeases]],
+    holders: Callable[..., list[BindLeases]],
 ) -> None:
     first, second, third = holders(3)
     assert await first.hold("cmpp-a", 2) and await second.hold("cmpp-a", 2)
