@@ -7,7 +7,9 @@ tens of millions of messages.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from smsplatform.store import search as store
 from smsplatform.store.clock import format_time
 from smsplatform.store.database import Database
 from smsplatform.store.errors import NotFound
+from smsplatform.store.retention import stored_reach
 from smsplatform.store.search import (
     CallbackRecord,
     MessageFilter,
@@ -102,7 +105,8 @@ def search(
     """Messages matching every filter given, newest first; page on with the page's `next_before_id`.
 
     `msgid` is the send's id (what the customer was answered and finds in its status reports);
-    `since`/`until` bound the acceptance time, unix seconds, `until` exclusive.
+    `since`/`until` bound the acceptance time, unix seconds, `until` exclusive. The page says how far
+    back the store reaches (the retention the platform's rounds enforce).
     """
     actor.require(Permission.VIEW)
     where = _filter(
@@ -116,7 +120,9 @@ def search(
         since=since,
         until=until,
     )
-    return store.find_messages(conn, where, limit=limit, before_id=before_id)
+    page = store.find_messages(conn, where, limit=limit, before_id=before_id)
+    kept = stored_reach(conn, int(time.time()))
+    return dataclasses.replace(page, kept_days=kept.days, kept_since=kept.since)
 
 
 # --- one message ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from smsplatform.store.schema import (
     message_parts,
     messages,
     sends,
+    settings,
     submit_errors,
     unmatched_receipts,
 )
@@ -63,6 +64,28 @@ def reach(days: int, now: int) -> Reach:
 def kept_since(days: int, now: int) -> int | None:
     """The oldest acceptance time still answered for; None when everything is kept."""
     return reach(days, now).since
+
+
+# The retention the rounds enforce, written by them, so that every node (the console's among them)
+# can say how far back the store reaches without sharing the dispatch nodes' settings.
+RETENTION_KEY = "retention_days"
+
+
+def record_retention(conn: sa.Connection, days: int) -> None:
+    """Written as it changes only, and not as a configuration change: no process drops its caches."""
+    current = conn.execute(sa.select(settings.c.value).where(settings.c.key == RETENTION_KEY)).scalar()
+    if current == str(days):
+        return
+    if current is None:
+        conn.execute(sa.insert(settings).values(key=RETENTION_KEY, value=str(days)))
+    else:
+        conn.execute(sa.update(settings).where(settings.c.key == RETENTION_KEY).values(value=str(days)))
+
+
+def stored_reach(conn: sa.Connection, now: int) -> Reach:
+    """How far back the store reaches, as the last round recorded it (everything, before any round)."""
+    value = conn.execute(sa.select(settings.c.value).where(settings.c.key == RETENTION_KEY)).scalar()
+    return reach(int(value) if value and value.isdigit() else 0, now)
 
 
 # --- where a round stops -----------------------------------------------------------------------------
@@ -187,6 +210,7 @@ async def purge(db: Database, days: int, now: int, *, chunk: int = CHUNK) -> Pur
     Several nodes may run it at once: on PostgreSQL the first takes a session advisory lock and the
     others skip the round; every step is idempotent anyway (IF EXISTS, deletes by id range)."""
     done = Purged()
+    await db.write(record_retention, max(days, 0))
     if db.dialect == "postgresql":
         lock = await asyncio.to_thread(_take_round_lock, db)
         if lock is None:

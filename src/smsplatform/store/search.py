@@ -254,6 +254,10 @@ class MessagePage:
     # Pass as `before_id` for the next page; None when no older message matches. A page may hold fewer
     # rows than asked and still have a next page when matches are sparse (see the module docstring).
     next_before_id: int | None
+    # How far back the store reaches (store/retention.py): messages are kept for `kept_days` days, since
+    # the unix second `kept_since`; 0 and None when everything is kept.
+    kept_days: int = 0
+    kept_since: int | None = None
 
 
 _ROW_COLUMNS = (

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
+from smsplatform.store.retention import record_retention
 from tests.admin.api.conftest import Mgmt
 from tests.store.test_search import T0, add_message, seed
 
@@ -63,3 +65,14 @@ async def test_a_search_exports_as_csv(mgmt: Mgmt) -> None:
     refused = await mgmt.client.get("/messages.csv", params={"carrier": "martian"})
     assert refused.status_code == 400 and refused.json()["error"] == "invalid"
     assert (await mgmt.anonymous.get("/messages.csv")).status_code == 401
+
+
+async def test_a_search_says_how_far_back_messages_are_kept(mgmt: Mgmt) -> None:
+    page = await mgmt.ok("GET", "/messages", as_reviewer=True)
+    assert page["kept_days"] == 0 and page["kept_since"] is None  # before any round: everything kept
+    with mgmt.db.engine.begin() as conn:
+        record_retention(conn, 30)
+    before = int(time.time())
+    page = await mgmt.ok("GET", "/messages", as_reviewer=True)
+    assert page["kept_days"] == 30
+    assert before - 30 * 86_400 <= page["kept_since"] <= int(time.time()) - 30 * 86_400

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 from smsplatform.store.database import Database
+from smsplatform.store.retention import record_retention
 from tests.admin.console.conftest import Browser, World
 from tests.store.test_search import T0, add_message
 
@@ -48,3 +50,17 @@ async def test_a_search_is_exported_as_csv(admin: Browser, world: World) -> None
     assert rows[0]["customer"] == "Acme" and rows[0]["stat"] == "DELIVRD"
     refused = await admin.get("/messages.csv?carrier=martian")
     assert refused.status_code == 400
+
+
+async def test_the_search_says_how_far_back_messages_are_kept(
+    admin: Browser, world: World, db: Database
+) -> None:
+    page = await admin.get("/messages")
+    assert 'id="message-reach"' not in page.text  # no round has run: everything is kept
+    with db.engine.begin() as conn:
+        record_retention(conn, 90)
+    page = await admin.get("/messages")
+    reach = page.text.split('id="message-reach"')[1].split("</p>")[0]
+    assert "Messages are kept for 90 days: since" in reach
+    since = time.strftime("%Y-%m-%d", time.localtime(time.time() - 90 * 86_400))
+    assert since in reach
