@@ -41,7 +41,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: bench/ is a package of the repository
 
-from bench.delivery import ACCOUNT, CLI, free_port, platform_env, wait_healthy  # noqa: E402
+from bench.delivery import ACCOUNT, CLI, free_port, platform_env  # noqa: E402
 from bench.postgres_server import PostgresServer  # noqa: E402
 
 SIGNATURE = "【压测】"
@@ -127,6 +127,22 @@ def cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run([*CLI, *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
+def wait_up(url: str, process: subprocess.Popen[bytes], within: float = 120.0) -> None:
+    """Until `url` (a node's /healthz) answers 200: a loaded machine may take a while to start a node."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit(f"a node exited at start with status {process.returncode}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{url} did not answer within {within:.0f} s")
+        time.sleep(0.2)
+
+
 @contextmanager
 def nodes(env: dict[str, str], wakeups: bool) -> Iterator[str]:
     """The API node and the dispatch node up; yields the API's base URL."""
@@ -142,8 +158,8 @@ def nodes(env: dict[str, str], wakeups: bool) -> Iterator[str]:
         env=env,
     )  # fmt: skip
     try:
-        wait_healthy(f"http://127.0.0.1:{api_port}/healthz", api)
-        wait_healthy(f"http://127.0.0.1:{health_port}/healthz", dispatch)
+        wait_up(f"http://127.0.0.1:{api_port}/healthz", api)
+        wait_up(f"http://127.0.0.1:{health_port}/healthz", dispatch)
         yield f"http://127.0.0.1:{api_port}"
     finally:
         for process in (api, dispatch):
@@ -189,6 +205,39 @@ def measure(base: str, appkey: str, simulator: Simulator, sends: int, first: int
     return latencies
 
 
+def notify_alone(url: str, count: int) -> list[float]:
+    """Seconds from `notify` to the listener's event, between two `Wakeups` of this process: what the
+    wake-up itself costs, beside the claim and the submit it starts."""
+    import asyncio
+
+    import uvloop
+
+    from smsplatform.store.wakeups import OUTBOX, Wakeups
+
+    async def run() -> list[float]:
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        sender, listener, event = Wakeups(conninfo), Wakeups(conninfo), asyncio.Event()
+        listener.listen(OUTBOX, event)
+        sender.start()
+        listener.start()
+        await listener.listening()
+        times: list[float] = []
+        try:
+            for _ in range(count):
+                await asyncio.sleep(random.uniform(0.001, 0.01))
+                event.clear()
+                began = time.monotonic()
+                sender.notify(OUTBOX)
+                await event.wait()
+                times.append(time.monotonic() - began)
+        finally:
+            await sender.close()
+            await listener.close()
+        return times
+
+    return uvloop.run(run())
+
+
 def figures(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -230,6 +279,7 @@ def main() -> None:
                     first = len(results) * (args.sends + 1)
                     results[mode] = measure(base, appkey, simulator, args.sends, first)
                 print(f"{mode:>14}: {figures(results[mode])}", flush=True)
+            print(f"{'NOTIFY alone':>14}: {figures(notify_alone(url, args.sends))}", flush=True)
     finally:
         simulator.close()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -237,7 +287,8 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} cores; PostgreSQL {server}; nodes: api, dispatch+callbacks (default"
         f" workers); from the send's HTTP answer to the submit at the SMSC;"
-        f" pauses {PAUSES[0]:g}-{PAUSES[1]:g} s"
+        f" pauses {PAUSES[0]:g}-{PAUSES[1]:g} s; load average at the end"
+        f" {' '.join(f'{load:.1f}' for load in os.getloadavg())}"
     )
 
 
