@@ -16,6 +16,7 @@ from tests.api.conftest import TEST_SETTINGS, Api, ApiFactory
 from tests.api.fast_databases import fresh_database_url
 from tests.api.test_send_limits import *  # noqa: F403
 from tests.api.test_send_requestid import *  # noqa: F403
+from tests.api.test_send_shared import patient
 
 
 @pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -34,6 +35,7 @@ async def make_api(api_database_url: str, redis_url: str) -> AsyncIterator[ApiFa
             db=Database.open(api_database_url, run_migrations=False),
         )
         assert platform.api.frequency is not None  # the limits are Redis's
+        patient(platform)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=platform.app), base_url="http://t")
         opened.append((Api(platform, client), client))
         return Api(platform, client)
