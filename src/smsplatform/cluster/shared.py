@@ -25,9 +25,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Seconds a command may take before Redis counts as unreachable: it answers in well under a
-# millisecond on a healthy network, and a send waits for it.
-TIMEOUT = 0.5
+# Seconds to connect, and for a reply, before Redis counts as unreachable. Connecting is quick or
+# refused; a reply may come late from a busy event loop or a 5,000-number script without Redis being
+# gone, and taking Redis as down makes the whole node answer sends 'busy' for `RETRY_AFTER`.
+CONNECT_TIMEOUT = 0.5
+TIMEOUT = 2.0
 RETRY_AFTER = 1.0
 
 # What a Redis that cannot be reached raises (a refused or reset connection, a timeout, a server that is
@@ -56,6 +58,7 @@ class SharedState:
         prefix: str,
         node: str,
         timeout: float = TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
         retry_after: float = RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -65,7 +68,7 @@ class SharedState:
         self.client: aioredis.Redis = aioredis.Redis.from_url(
             url,
             socket_timeout=timeout,
-            socket_connect_timeout=timeout,
+            socket_connect_timeout=connect_timeout,
             retry_on_timeout=False,
             health_check_interval=0,
         )
