@@ -38,7 +38,7 @@ DAILY_LIMIT = 10
 DAILY_CALLS = 30
 WINDOW = 16  # unanswered submits per session
 ANSWER_DELAY = 0.02  # seconds the SMSC takes to answer a submit: the windows are full at the kill
-BATCH = 5000
+BATCH = 2000  # messages in the batch a node dies in: many times what the windows hold
 TPS = 100
 
 
