@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from smsplatform.store import partitions
 from smsplatform.store.database import Database
@@ -76,10 +77,10 @@ def record_retention(conn: sa.Connection, days: int) -> None:
     current = conn.execute(sa.select(settings.c.value).where(settings.c.key == RETENTION_KEY)).scalar()
     if current == str(days):
         return
-    if current is None:
-        conn.execute(sa.insert(settings).values(key=RETENTION_KEY, value=str(days)))
-    else:
-        conn.execute(sa.update(settings).where(settings.c.key == RETENTION_KEY).values(value=str(days)))
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    upsert = insert(settings).values(key=RETENTION_KEY, value=str(days))
+    # Several nodes' first rounds may write it at once.
+    conn.execute(upsert.on_conflict_do_update(index_elements=[settings.c.key], set_={"value": str(days)}))
 
 
 def stored_reach(conn: sa.Connection, now: int) -> Reach:
@@ -212,7 +213,7 @@ async def purge(db: Database, days: int, now: int, *, chunk: int = CHUNK) -> Pur
     done = Purged()
     await db.write(record_retention, max(days, 0))
     if db.dialect == "postgresql":
-        lock = await asyncio.to_thread(_take_round_lock, db)
+        lock = await _round_lock(db)
         if lock is None:
             done.skipped = True
             return done
@@ -220,7 +221,8 @@ async def purge(db: Database, days: int, now: int, *, chunk: int = CHUNK) -> Pur
             await _keep_partitions(db, lock, days, now, done, chunk)
             await _purge_rows(db, days, now, done, chunk)
         finally:
-            await asyncio.to_thread(_release_round_lock, lock)
+            # Shielded: a round cancelled here (the node stopping) still gives the lock back.
+            await asyncio.shield(asyncio.to_thread(_release_round_lock, lock))
         return done
     await _purge_rows(db, days, now, done, chunk)
     if done.chunks:
@@ -300,6 +302,19 @@ def _checkpoint(db: Database, mode: str) -> None:
                 driver.execute("PRAGMA busy_timeout=30000")
     finally:
         raw.close()
+
+
+async def _round_lock(db: Database) -> sa.Connection | None:
+    """`_take_round_lock` from asyncio: cancelled while the lock is being taken, it still releases it
+    (a lock left held by a pooled connection would skip every later round of every node)."""
+    taking = asyncio.ensure_future(asyncio.to_thread(_take_round_lock, db))
+    try:
+        return await asyncio.shield(taking)
+    except asyncio.CancelledError:
+        lock = await taking
+        if lock is not None:
+            await asyncio.to_thread(_release_round_lock, lock)
+        raise
 
 
 # Any constant of the platform's own: the advisory lock that one node at a time holds for a round.

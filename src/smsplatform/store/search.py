@@ -182,7 +182,10 @@ def _newest_first(
         found.extend(conn.execute(ordered.where(key < top, key >= bottom).limit(limit + 1 - len(found))))
         if len(found) > limit:
             return found[:limit], int(found[limit - 1][0])
-        top = bottom
+        # The next window starts at the next id that exists: on PostgreSQL the message ids of two days
+        # lie 2^32 apart (store/partitions.py), a gap no window should have to walk through.
+        below = conn.execute(sa.select(sa.func.max(key)).where(key < bottom, key >= low)).scalar()
+        top = low if below is None else int(below) + 1
         elapsed = time.monotonic() - started
         if elapsed >= budget:
             break

@@ -3,7 +3,7 @@ table's hot statements cost the same however many days it holds (store/partition
 
 A message id becomes `day << 32 | sequence` (BIGINT), given by the function `messages_next_id()`;
 the columns that name message ids widen to BIGINT. The rows already stored are copied into one
-partition, `messages_legacy`, which ends at the last of their ids (far below any day's range), and
+partition, `messages_legacy`, which holds the ids below 2^32 (the range of the epoch's first day), and
 today's partition and a week ahead are created.
 
 The partitioned table has no foreign key to `sends`: deleting a send would probe every day partition's
@@ -85,8 +85,10 @@ def upgrade() -> None:
     conn.exec_driver_sql("CREATE SEQUENCE IF NOT EXISTS messages_day_seq AS bigint")
     conn.exec_driver_sql(_NEXT_ID)
     conn.exec_driver_sql(_TABLE)
-    # Up to the last id stored (far below any day's range): past days stay free for their partitions.
-    top = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM messages").scalar_one())
+    # The ids below the range of the epoch's second day (2^32), or up to the last id stored should there
+    # be more: the days since stay free for partitions of their own.
+    stored = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM messages").scalar_one())
+    top = max(stored, partitions.first_id_of_day(1))
     conn.exec_driver_sql(
         f"CREATE TABLE {partitions.LEGACY} PARTITION OF messages_partitioned "
         f"FOR VALUES FROM (MINVALUE) TO ({top})"
