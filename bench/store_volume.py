@@ -1,6 +1,6 @@
 """Does the outbox cost the same per message with millions of messages stored? (PostgreSQL)
 
-    .venv/bin/python bench/store_volume.py [--stored 1000000] [--messages 20000] [--postgres URL]
+    .venv/bin/python bench/store_volume.py [--stored 1000000] [--messages 20000] [--repeat 3] [--postgres URL]
 
 On a database of its own: the per-message cost of accepting (`store.outbox.accept_sends`), claiming
 (`store.claims.claim`) and recording results (`store.results.record_results`), first on an empty
@@ -162,6 +162,12 @@ def measure(engine: sa.Engine, messages: int, rng: random.Random) -> Costs:
     return Costs(*(spent[k] / accepted * 1e6 for k in ("accept", "claim", "record")))
 
 
+def best_of(engine: sa.Engine, messages: int, rng: random.Random, repeat: int) -> Costs:
+    """Each cost at its lowest over `repeat` runs: on a shared machine, the others' load only adds."""
+    runs = [measure(engine, messages, rng) for _ in range(repeat)]
+    return Costs(*(min(getattr(r, k) for r in runs) for k in ("accept", "claim", "record")))
+
+
 def store_history(engine: sa.Engine, stored: int, now: int) -> float:
     """`stored` delivered messages over the past DAYS_STORED days, each with a part, a send per ten;
     generated in SQL into each day's partition. Returns the seconds it took."""
@@ -201,7 +207,7 @@ def store_history(engine: sa.Engine, stored: int, now: int) -> float:
                     f" FROM generate_series(1, {count}) g"
                 )
             first_send += count // 10 + 1
-            print(f"  {day - today:+d} days: {count:,} messages", end="\r", flush=True)
+            print(f"  {day - today:+d} days: {count:,} messages ", end="\r", flush=True)
         conn.exec_driver_sql(
             "SELECT setval(pg_get_serial_sequence('sends', 'id'), (SELECT max(id) FROM sends))"
         )
@@ -231,6 +237,7 @@ def main() -> None:
     parser.add_argument(
         "--messages", type=int, default=20_000, help="messages accepted, claimed and recorded per figure"
     )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; each cost is the best")
     args = parser.parse_args()
     rng = random.Random(12)
     with server_with_autovacuum(args.postgres) as server:
@@ -240,7 +247,7 @@ def main() -> None:
         try:
             seed(engine, int(time.time()))
             measure(engine, 2_000, rng)  # warm-up: caches, prepared statements
-            empty = measure(engine, args.messages, rng)
+            empty = best_of(engine, args.messages, rng, args.repeat)
             report("empty table", empty)
             print(f"storing {args.stored:,} messages over {DAYS_STORED} past days ...")
             took = store_history(engine, args.stored, int(time.time()))
@@ -248,7 +255,7 @@ def main() -> None:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE")
             measure(engine, 2_000, rng)
-            full = measure(engine, args.messages, rng)
+            full = best_of(engine, args.messages, rng, args.repeat)
             report(f"{args.stored:,} stored", full)
             ratios = Costs(full.accept / empty.accept, full.claim / empty.claim, full.record / empty.record)
             print(
