@@ -4,7 +4,7 @@ unmatched receipts, replies, and the sends whose messages are all gone.
 Every table here is written in id order as time goes by, so "older than the cutoff" is "id below the
 first id stamped at the cutoff", found by binary search (store/search.first_id_at), and rows leave from
 the oldest up in chunks of at most `CHUNK` rows, one transaction each: a chunk holds the writer (and
-an acceptance grouped with it) for tens of milliseconds, never for the whole purge.
+an acceptance grouped with it) for about a tenth of a second, never for the whole purge.
 
 On PostgreSQL the message table's whole days leave by dropping their partitions (store/partitions.py),
 and the chunks only delete their parts and callbacks first and the rows of the legacy partition. The
@@ -39,7 +39,7 @@ from smsplatform.store.schema import (
 from smsplatform.store.search import first_id_at
 
 DAY = 86_400
-CHUNK = 2_000  # rows a transaction: a few tens of milliseconds of the writer
+CHUNK = 2_000  # rows a transaction: about 0.1 s of the writer (measured on SQLite, 2 shared cores)
 
 
 @dataclass(frozen=True, slots=True)

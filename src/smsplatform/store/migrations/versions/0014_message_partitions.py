@@ -93,9 +93,7 @@ def upgrade() -> None:
         f"CREATE TABLE {partitions.LEGACY} PARTITION OF messages_partitioned "
         f"FOR VALUES FROM (MINVALUE) TO ({top})"
     )
-    conn.exec_driver_sql(
-        f"INSERT INTO messages_partitioned ({_COLUMNS}) SELECT {_COLUMNS} FROM messages"
-    )
+    conn.exec_driver_sql(f"INSERT INTO messages_partitioned ({_COLUMNS}) SELECT {_COLUMNS} FROM messages")
     conn.exec_driver_sql("DROP TABLE messages")  # its serial sequence goes with it
     conn.exec_driver_sql("ALTER TABLE messages_partitioned RENAME TO messages")
     for statement in _INDEXES:
