@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import sqlalchemy as sa
 
 from smsplatform.store.accounts import Account
+from smsplatform.store.schema import messages
 from tests.api.conftest import NOTIFY, Api, Tenant, error, filled, ok
 
 
@@ -45,3 +49,24 @@ async def test_bad_dates_and_numbers_are_refused_not_a_bug(tenant: Tenant) -> No
     assert error(await tenant.call("status", {"mobile": "123"})) == 202
     assert error(await tenant.call("status", {"msgid": "abc"})) == 232
     assert error(await tenant.call("status")) == 232
+
+
+async def test_a_msgid_older_than_the_retention_answers_as_an_unknown_one(
+    api: Api, tenant: Tenant, shop: Account
+) -> None:
+    """Default retention, 90 days: a send accepted 91 days ago (its rows still stored, no round having
+    run) answers exactly as a msgid that never existed; one of 89 days ago still answers."""
+    old = ok(await tenant.send("13800138001", filled(NOTIFY)))
+    kept = ok(await tenant.send("13800138002", filled(NOTIFY)))
+    now = int(time.time())
+    with api.db.engine.begin() as conn:
+        for msgid, days in ((old["msgid"], 91), (kept["msgid"], 89)):
+            conn.execute(
+                sa.update(messages)
+                .where(messages.c.send_id == int(msgid))
+                .values(created_at=now - days * 86_400)
+            )
+    unknown = await tenant.call("status", {"msgid": "987654321"})
+    answer = await tenant.call("status", {"msgid": old["msgid"]})
+    assert ok(answer) == ok(unknown) and ok(answer)["total"] == "0" and ok(answer)["list"] == []
+    assert ok(await tenant.call("status", {"msgid": kept["msgid"]}))["total"] == "1"
