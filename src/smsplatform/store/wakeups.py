@@ -9,16 +9,17 @@ PostgreSQL delivers that NOTIFY at the commit, so no listener looks for the work
 
 Wake-ups only wake: the work itself is in the database, and every loop they wake still polls. So a
 wake-up may be lost (the database restarting, a connection being killed) and costs only that poll's
-delay; nothing is retried beyond one new connection.
+delay.
 
 Two connections of its own, both in autocommit and on the event loop (psycopg's async connection: no
 thread, and stopping is cancelling):
 
 - the sender coalesces: however many `notify` calls come while a NOTIFY is on its way, one more follows
   it, so a busy API sends at most one NOTIFY per channel per round trip and an idle one sends each
-  wake-up at once;
+  wake-up at once; one that fails is sent again once it has connected again;
 - the listener LISTENs to the channels it was given, reconnecting with growing delays while the
-  database is away, and sets every listened event once it is back (what was notified meanwhile is lost).
+  database is away, and sets every listened event once it is back: what was notified meanwhile never
+  reached it.
 
 NOTIFY reaches the listeners of the same database only, so the channel names need no platform prefix.
 """
