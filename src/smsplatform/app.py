@@ -17,7 +17,6 @@ import contextlib
 import gc
 import ipaddress
 import logging
-import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -68,7 +67,6 @@ STATS_INTERVAL = 5.0
 LISTEN_BACKLOG = 2048  # uvicorn's default
 # "0" turns the PostgreSQL wake-ups off (dispatch and callbacks then find work by polling alone): for
 # comparing the two, as bench/wakeup_latency.py does.
-WAKEUPS_VARIABLE = "SMSPLATFORM_WAKEUPS"
 
 
 def _free_port(host: str) -> int:
@@ -128,7 +126,7 @@ class Services:
     def _open_wakeups(self) -> Wakeups | None:
         """PostgreSQL's wake-ups, unless on SQLite (one machine: its own events and pipes do) or turned
         off."""
-        if self.db.dialect != "postgresql" or os.environ.get(WAKEUPS_VARIABLE, "1") == "0":
+        if self.db.dialect != "postgresql" or not self.settings.wakeups:
             return None
         return Wakeups.for_database(self.db, application_name=f"smsplatform {self.settings.node}")
 
@@ -524,7 +522,7 @@ def _serve_api(
         on_stop=lambda: _stop_requested(platform.services, platform.health),
     )
     if console_sockets:
-        server.companions.append(_admin_server(settings, platform.db, console_sockets))
+        server.companions.append(_admin_server(settings, platform.db, platform.health, console_sockets))
     server.run(sockets=api_sockets)
 
 
@@ -614,12 +612,14 @@ def _stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[
             signal.signal(sig, before)
 
 
-def _admin_server(settings: Settings, db: Database, sockets: list[socket.socket]) -> _CompanionServer:
-    """The console, the management API and /metrics, on their own address."""
+def _admin_server(
+    settings: Settings, db: Database, health: NodeHealth, sockets: list[socket.socket]
+) -> _CompanionServer:
+    """The console, the management API, /metrics, /healthz and /readyz, on their own address."""
     from smsplatform.admin.app import create_admin_app
     from smsplatform.admin.context import AdminContext, session_key
 
-    app = create_admin_app(AdminContext(settings=settings, db=db, secret_key=session_key(settings)))
+    app = create_admin_app(AdminContext(settings=settings, db=db, secret_key=session_key(settings)), health)
     config = _listener_config(
         settings,
         app,
@@ -664,7 +664,7 @@ async def _run_headless(
 
     with _stop_signals(stop_requested):
         await services.start()
-        companions = [_admin_server(settings, db, console_sockets)] if console_sockets else []
+        companions = [_admin_server(settings, db, health, console_sockets)] if console_sockets else []
         companions += [_health_server(settings, health, health_sockets)] if health_sockets else []
         tasks = [asyncio.create_task(c.serve(sockets=c.sockets)) for c in companions]
         tune_gc()

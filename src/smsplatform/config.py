@@ -93,6 +93,10 @@ class Settings:
     # This node's name in leases, link figures and logs (several nodes of one platform need distinct
     # names); empty: the host name.
     node_name: str = ""
+    # On PostgreSQL, dispatchers and callback workers are woken through LISTEN/NOTIFY when work comes, on
+    # whichever node; off: they find it by polling every second (for comparison, or a pooler that
+    # cannot pass notifications on).
+    wakeups: bool = True
     # Migrate the database to the newest schema at start. Nodes of a scaled-out platform start with
     # --no-migrate and `smsplatform migrate` runs once, before them.
     migrate: bool = True

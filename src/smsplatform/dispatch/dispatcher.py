@@ -283,7 +283,13 @@ class Dispatcher:
             self.wake.clear()
             try:
                 batch = await self._db.write(
-                    claim, self.owner, self._now(), wanted, policy.lease_seconds, policy.max_ages
+                    claim,
+                    self.owner,
+                    self._now(),
+                    wanted,
+                    policy.lease_seconds,
+                    policy.max_ages,
+                    self.connectors.claimable(),
                 )
             except Exception:
                 log.exception("claiming messages failed")
