@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from smsplatform.dispatch.retention import keep_within_retention
 from smsplatform.store.database import Database
-from smsplatform.store.retention import RETENTION_KEY
+from smsplatform.store.retention import RETENTION_KEY, purge
 from smsplatform.store.schema import messages, settings
 from tests.store.test_retention import NOW, OLD, YOUNG, add_history, old_ids, seed
 from tests.waiting import wait_for
@@ -77,9 +77,7 @@ async def test_a_failing_round_is_logged_and_the_next_one_runs(
     with db.engine.begin() as conn:
         seed(conn)
         add_history(conn, OLD, 3, first_id=old_ids(conn, OLD))
-    from smsplatform.dispatch import retention as task
-
-    real = task.purge
+    real = purge
     calls = 0
 
     async def flaky(db: Database, days: int, now: int) -> object:
@@ -89,7 +87,7 @@ async def test_a_failing_round_is_logged_and_the_next_one_runs(
             raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is gone for a moment"))
         return await real(db, days, now)
 
-    monkeypatch.setattr(task, "purge", flaky)
+    monkeypatch.setattr("smsplatform.dispatch.retention.purge", flaky)
     with caplog.at_level(logging.ERROR, logger="smsplatform.dispatch.retention"):
         async with running(db, 90, every=0.05):
             await wait_for(lambda: count(db) == 0, 10, "the round after the failing one")

@@ -53,7 +53,9 @@ def _not_a_partition(name: str | None, type_: str, parent_names: Any) -> bool:
 
 def _partitioned_fk(diff: Any) -> bool:
     """On PostgreSQL the partitioned message table has no foreign key to `sends` (migration 0014)."""
-    return diff[0] == "add_fk" and diff[1].parent.name == "messages" and diff[1].column_keys == ["send_id"]
+    return bool(
+        diff[0] == "add_fk" and diff[1].parent.name == "messages" and diff[1].column_keys == ["send_id"]
+    )
 
 
 def test_a_migrated_database_matches_the_metadata(database_url: str) -> None:
