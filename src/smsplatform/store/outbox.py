@@ -161,13 +161,30 @@ _MESSAGE_COLUMNS = (
 )
 
 
+# PostgreSQL takes the rows as one array per column: one statement, where an executemany is one
+# statement per row on the server (a third of its time accepting 5,000-number sends).
+_COLUMN_ARRAYS = ", ".join(
+    f"%s::{kind}[]"
+    for kind in ("bigint", "int", "int", "text", "text", "text", "smallint", "text", "text", "bigint")
+)
+_INSERT_COLUMNS = ", ".join(_MESSAGE_COLUMNS)
+_INSERT_MESSAGES_ROWS = (
+    f"INSERT INTO {messages.name} ({_INSERT_COLUMNS}) VALUES ({', '.join(['?'] * len(_MESSAGE_COLUMNS))})"
+)
+_INSERT_MESSAGES_ARRAYS = (
+    f"INSERT INTO {messages.name} ({_INSERT_COLUMNS}) SELECT * FROM unnest({_COLUMN_ARRAYS})"
+)
+
+
 def _insert_messages(conn: sa.Connection, rows: list[tuple[object, ...]]) -> None:
-    # Straight to the driver's executemany: for 5,000 rows, SQLAlchemy's per-row parameter handling
-    # costs more than the insert itself.
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    columns = ", ".join(_MESSAGE_COLUMNS)
-    marks = ", ".join([mark] * len(_MESSAGE_COLUMNS))
-    conn.exec_driver_sql(f"INSERT INTO {messages.name} ({columns}) VALUES ({marks})", rows)
+    # Straight to the driver: for 5,000 rows, SQLAlchemy's per-row parameter handling costs more than
+    # the insert itself. SQLite's executemany is a loop in C over one prepared statement.
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            _INSERT_MESSAGES_ARRAYS, tuple(list(column) for column in zip(*rows, strict=True))
+        )
+    else:
+        conn.exec_driver_sql(_INSERT_MESSAGES_ROWS, rows)
 
 
 # A message row's (customer_id, carrier, kind): what the traffic figures count it by.
