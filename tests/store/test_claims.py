@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from smsplatform.domain.expiry import DEFAULT_MAX_AGES
 from smsplatform.domain.message_states import QUEUED, SUBMITTING
 from smsplatform.domain.submit_outcomes import Retry
-from smsplatform.store import claims, message_rows
+from smsplatform.store import claims, message_rows, partitions
 from smsplatform.store.claims import claim, release_leases, renew_leases, requeue_expired
 from smsplatform.store.database import Database
 from smsplatform.store.results import record_results
@@ -146,5 +147,37 @@ def test_concurrent_claims_on_postgresql_lease_each_message_once_and_never_past_
         leased = [message_id for batch in taken for message_id in batch]
         assert max(len(batch) for batch in taken) <= 7
         assert sorted(leased) == ids  # every message once: none twice, none left
+    finally:
+        db.close()
+
+
+def test_a_postgresql_claim_reads_only_the_days_that_hold_live_messages(postgres_url: str) -> None:
+    """A queued message in an old day's partition is still claimed, and the claim plans and scans only
+    the partitions from the oldest live day to tomorrow's, not every day of the retention."""
+    db = Database.open(postgres_url, run_migrations=False)
+    try:
+        today = partitions.day_of(int(time.time()))
+        with db.engine.begin() as conn:
+            partitions.create_ahead(conn, today - 6, days_ahead=14)
+        account = make_account(db)
+        old, new = queue(db, account, ["13800000001", "13800000002"])
+        old_id = partitions.first_id_of_day(today - 3) + 7
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(messages).where(messages.c.id == old).values(id=old_id))
+        claims._floors.clear()
+
+        with db.engine.begin() as conn:
+            floor, ceiling = claims._live_ids(conn)
+            plan = "\n".join(
+                conn.exec_driver_sql(
+                    "EXPLAIN SELECT id FROM messages WHERE state = 'queued' AND id >= %s AND id < %s",
+                    (floor, ceiling),
+                ).scalars()
+            )
+        scanned = {day for day in range(today - 6, today + 9) if partitions.partition_name(day) in plan}
+        assert scanned == set(range(today - 3, today + 2))
+
+        claimed = [m.id for m in run(db, claim, "dispatcher", 1_001, 10, 30)]
+        assert sorted(claimed) == sorted([old_id, new])
     finally:
         db.close()

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import operator
+import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 from smsplatform.domain.expiry import DEFAULT_MAX_AGES, MaxAges
 from smsplatform.domain.message_states import QUEUED, SUBMITTED, SUBMITTING
 from smsplatform.domain.submit_outcomes import Submitted
+from smsplatform.store import partitions
 from smsplatform.store.driver import chunks
 from smsplatform.store.message_rows import (
     MAYBE_SENT,
@@ -91,10 +94,13 @@ def _claim_statement(*, postgres: bool, carriers: sa.ColumnElement[bool] | None 
         due = due.where(carriers)
     update = sa.update(messages)
     if postgres:
+        # Only the live days' partitions (partitions.oldest_live_id up to tomorrow's): planning and
+        # scanning every partition of the retention would cost several times the claim itself.
+        live = sa.and_(messages.c.id >= sa.bindparam("b_floor"), messages.c.id < sa.bindparam("b_ceiling"))
         # Claimers pass each other by (SKIP LOCKED), and the rows are chosen once: in `id IN (SELECT
         # ...)` PostgreSQL may run the subquery again and lease more than `limit`, or rows locked since.
-        chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        update = update.where(messages.c.id == chosen.c.id)
+        chosen = due.where(live).with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        update = update.where(messages.c.id == chosen.c.id, live)
     else:
         update = update.where(messages.c.id.in_(due.scalar_subquery()))
     return update.values(
@@ -155,7 +161,10 @@ def claim(
         only, params["b_carriers"] = True, sorted(carriers.only)
     elif carriers is not None and carriers.excluded:
         only, params["b_carriers"] = False, sorted(carriers.excluded)
-    statement = _CLAIMS[is_postgres(conn), only]
+    postgres = is_postgres(conn)
+    if postgres:
+        params["b_floor"], params["b_ceiling"] = _live_ids(conn)
+    statement = _CLAIMS[postgres, only]
     # Rows of ClaimedMessage's fields in order up to created_at, then the kind: (id, account_id, …).
     rows = sorted(conn.execute(statement, params).all(), key=_first)
     if not rows:
@@ -173,6 +182,26 @@ def claim(
         expires_at = created_at + max_ages.of(kind, overrides.get(account_id))
         claimed.append(ClaimedMessage._make((*fields, extensions.get(account_id, ""), kind, expires_at)))
     return claimed
+
+
+# Seconds a floor of the live ids is used before it is looked up again.
+_FLOOR_SECONDS = 30.0
+# Per engine (tests open many databases in one process): (when to look again, floor).
+_floors: weakref.WeakKeyDictionary[sa.Engine, tuple[float, int]] = weakref.WeakKeyDictionary()
+
+
+def _live_ids(conn: sa.Connection) -> tuple[int, int]:
+    """The ids a claimable message can have on PostgreSQL: from the oldest partition holding a live
+    message (looked up every `_FLOOR_SECONDS`) to the end of tomorrow's. Days by this machine's clock,
+    not the claim's `now`: the database's clock stamps the ids, and a day either side covers a skew."""
+    today = partitions.day_of(int(time.time()))
+    cached = _floors.get(conn.engine)
+    if cached is not None and cached[0] > time.monotonic():
+        floor = min(cached[1], partitions.first_id_of_day(today - 1))
+    else:
+        floor = partitions.oldest_live_id(conn, today)
+        _floors[conn.engine] = (time.monotonic() + _FLOOR_SECONDS, floor)
+    return floor, partitions.first_id_of_day(today + 2)
 
 
 def renew_leases(conn: sa.Connection, owner: str, until: int, ending_before: int | None = None) -> int:

@@ -136,3 +136,24 @@ def detach_and_drop(conn: sa.Connection, partition: Partition) -> None:
                 raise
             del exc  # another node detached it first
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+def oldest_live_id(conn: sa.Connection, today: int) -> int:
+    """An id below every message that is queued or being submitted: the first id of the oldest
+    partition holding one, and never above yesterday's first (a transaction open across midnight may
+    still add rows of yesterday). Only such a message can become claimable: a new one gets a newer
+    id, and a message leaves `submitting` only for a final state or back to `queued`.
+
+    One probe per partition, oldest first, each an index lookup; the claim bounds its ids by this, so
+    PostgreSQL plans and scans the live days' partitions only, not the whole retention's."""
+    floor = first_id_of_day(today - 1)
+    for partition in partitions(conn):
+        if partition.day is not None and first_id_of_day(partition.day) >= floor:
+            break
+        live = conn.exec_driver_sql(
+            f"SELECT 1 FROM {partition.name} WHERE state = 'queued' "
+            f"UNION ALL SELECT 1 FROM {partition.name} WHERE state = 'submitting' LIMIT 1"
+        ).first()
+        if live is not None:
+            return 0 if partition.day is None else first_id_of_day(partition.day)
+    return floor

@@ -33,6 +33,7 @@ def serve(args: argparse.Namespace, ops: Operations) -> None:
         migrate=False if args.no_migrate else None,
         health_host=args.health_host,
         health_port=args.health_port,
+        retention_days=args.retention_days,
     )
     configure_logging(settings)
     warn_of_server_settings(settings)
@@ -111,6 +112,9 @@ def register(registry: Registry) -> None:
     )
     p.add_argument("--health-host", help="address of /healthz and /readyz on a node without the API")
     p.add_argument("--health-port", type=int, help="their port (default: off)")
+    p.add_argument(
+        "--retention-days", type=int, help="days messages and their reports are kept (default 90; 0: for ever)"
+    )
     registry.command(groups, "migrate", migrate, "create or upgrade the database schema")
 
     p = registry.command(groups, "simulator", simulator, "run a simulated SMSC alone")

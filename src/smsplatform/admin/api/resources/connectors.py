@@ -17,7 +17,8 @@ _FIELDS = {
     "tps": "Submits per second cap; leave out for none",
     "source_number": "The number messages are sent from; sub-accounts' extensions are appended",
     "carriers": "Carriers it serves: mobile, unicom, telecom, broadnet",
-    "options": "Protocol options (e.g. service_id, listen_port for SGIP)",
+    "options": "Protocol options (e.g. service_id, listen_port for SGIP); max_binds: links bound at once "
+    "across every node",
 }
 
 ENDPOINTS = [
