@@ -65,8 +65,6 @@ SIMULATOR_ACCOUNT = ("901234", "password")
 SIMULATOR_SOURCE_NUMBER = "1069000"
 STATS_INTERVAL = 5.0
 LISTEN_BACKLOG = 2048  # uvicorn's default
-# "0" turns the PostgreSQL wake-ups off (dispatch and callbacks then find work by polling alone): for
-# comparing the two, as bench/wakeup_latency.py does.
 
 
 def _free_port(host: str) -> int:
