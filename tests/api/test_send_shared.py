@@ -8,16 +8,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
-import redis.asyncio as aioredis
 import sqlalchemy as sa
 
-from smsplatform.app import Platform, build_platform
-from smsplatform.config import Settings
-from smsplatform.store.database import Database
 from smsplatform.store.schema import messages
-from tests.api.conftest import NOTIFY, TEST_SETTINGS, VERIFY, Api, Tenant, envelope, error, filled, ok
+from tests.api.conftest import NOTIFY, VERIFY, Api, Tenant, envelope, error, filled, ok
+from tests.api.shared_nodes import SharedNodes
 from tests.redis_server import OwnRedis, own_redis  # noqa: F401
 from tests.waiting import wait_for
 
@@ -26,46 +22,16 @@ A, B = "13800138001", "13800138002"
 Nodes = Callable[..., Awaitable[list[Api]]]
 
 
-# Three nodes share this test's one event loop: on a loaded machine a reply can wait on the loop longer
-# than the half second a node gives Redis, which the node would take as Redis being down.
-PATIENT_SECONDS = 5.0
-
-
-def patient(platform: Platform) -> None:
-    """Gives the node's Redis connection `PATIENT_SECONDS` before a reply counts as lost."""
-    shared = platform.api.shared
-    assert shared is not None
-    shared.client = aioredis.Redis.from_url(
-        shared.url, socket_timeout=PATIENT_SECONDS, socket_connect_timeout=PATIENT_SECONDS
-    )
-
-
 @pytest.fixture
 async def make_nodes(postgres_url: str) -> AsyncIterator[Nodes]:
     """Builds `count` API nodes on the test's PostgreSQL database and the Redis at `redis_url`."""
-    opened: list[tuple[Api, httpx.AsyncClient]] = []
+    nodes = SharedNodes()
 
     async def make(redis_url: str, count: int = 3, **settings: Any) -> list[Api]:
-        nodes = []
-        for n in range(count):
-            platform = build_platform(
-                Settings(**{**TEST_SETTINGS, **settings, "redis_url": redis_url, "node_name": f"api{n}"}),
-                db=Database.open(postgres_url, run_migrations=False),
-            )
-            patient(platform)
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=platform.app), base_url="http://t")
-            node = Api(platform, client)
-            opened.append((node, client))
-            nodes.append(node)
-        return nodes
+        return [nodes.open(postgres_url, redis_url, **settings, node_name=f"api{n}") for n in range(count)]
 
     yield make
-    for node, client in opened:
-        await client.aclose()
-        await node.platform.api.limits.close()
-        if node.platform.api.shared is not None:
-            await node.platform.api.shared.close()
-        node.db.close()
+    await nodes.close()
 
 
 @pytest.fixture

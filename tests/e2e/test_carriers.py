@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smsplatform.simulator.control import control_request
-from tests.e2e.receiver import Receiver, receiver
+from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, free_port_block, platform_env, running, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -31,12 +31,6 @@ BY_PROTOCOL = {
     "smgp": "18900000001",  # China Telecom
 }
 BROADNET = "19200000001"
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Receiver]:
-    with receiver() as rec:
-        yield rec
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from smsplatform.simulator.control import control_request
-from tests.e2e.receiver import Receiver, receiver
+from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, free_port_block, platform_env, running, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -21,12 +20,6 @@ SIGNATURE = "【进制数据】"
 CODE = "您的验证码是@，5分钟内有效"
 PROMO = "会员日全场@折起，回TD退订"
 LONG = "尊敬的客户，" + "感谢您一直以来的支持与信任，" * 6 + "您的订单@已发货。"
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Receiver]:
-    with receiver() as rec:
-        yield rec
 
 
 def _platform(tmp_path: Path, **settings: str) -> Platform:

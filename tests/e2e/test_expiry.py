@@ -7,24 +7,17 @@ the fee back. A message whose status report never comes ends UNKNOWN after the r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.receiver import Receiver, receiver
+from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, Simulator, platform_env, running, wait_for
 
 pytestmark = pytest.mark.e2e
 
 SIGNATURE = "【进制数据】"
 CODE = "您的验证码是@，5分钟内有效"
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Receiver]:
-    with receiver() as rec:
-        yield rec
 
 
 def _platform(tmp_path: Path, simulator: Simulator, **settings: str) -> Platform:

@@ -18,12 +18,11 @@ import os
 import signal
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.receiver import Receiver, receiver
+from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, Simulator, platform_env, running, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -36,22 +35,6 @@ TOTAL = BATCHES * PER_BATCH
 WORKERS = 2  # dispatch processes, each with its own session to the SMSC
 WINDOW = 16  # unanswered submits per session
 ANSWER_DELAY = 0.02  # seconds the SMSC takes to answer a submit: the windows stay full
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = Simulator()
-    sim.start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Receiver]:
-    with receiver() as rec:
-        yield rec
 
 
 def _wire(tmp_path: Path, simulator: Simulator) -> Platform:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from smsplatform.simulator.rules import parse_outcomes
-from tests.e2e.receiver import Receiver, receiver
+from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, Simulator, platform_env, running, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -44,12 +44,6 @@ def simulators() -> Iterator[dict[str, Simulator]]:
     finally:
         for simulator in started.values():
             simulator.stop()
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Receiver]:
-    with receiver() as rec:
-        yield rec
 
 
 def _numbers(connector: str, first: int) -> list[str]:

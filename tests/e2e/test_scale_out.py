@@ -70,16 +70,6 @@ def nodes(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster
         yield cluster
 
 
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = Simulator()
-    sim.start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
 def _spread(nodes: list[Platform], endpoint: str, calls: list[dict[str, str]]) -> list[int]:
     """`calls` to `endpoint`, all at once, taking turns over `nodes`; the answers' status codes in order."""
 

@@ -42,16 +42,6 @@ def nodes(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster
         yield cluster
 
 
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = Simulator()
-    sim.start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
 def dispatch_node(cluster: Cluster, name: str, workers: int) -> Platform:
     """A `serve --role dispatch` node with `workers` dispatch worker processes, answering /healthz and
     /readyz on its health port."""

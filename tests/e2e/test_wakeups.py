@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.receiver import Receiver, receiver
+from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, Simulator, free_port, platform_env, running, wait_for
 from tests.waiting import wait_until
 
@@ -50,22 +49,6 @@ class SimulatorProbe:
     def close(self) -> None:
         self._file.close()
         self._sock.close()
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = Simulator()
-    sim.start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Receiver]:
-    with receiver() as rec:
-        yield rec
 
 
 def _nodes(tmp_path: Path, postgres_url: str) -> tuple[Platform, Platform]:

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.receiver import Receiver, receiver
+from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, platform_env, running, wait_for
 from tests.e2e.test_delivery import SIGNATURE, _onboard
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def callbacks() -> Iterator[Receiver]:
-    with receiver() as rec:
-        yield rec
 
 
 def children(pid: int) -> set[int]:
