@@ -113,7 +113,9 @@ def register(registry: Registry) -> None:
     p.add_argument("--health-host", help="address of /healthz and /readyz on a node without the API")
     p.add_argument("--health-port", type=int, help="their port (default: off)")
     p.add_argument(
-        "--retention-days", type=int, help="days messages and their reports are kept (default 90; 0: for ever)"
+        "--retention-days",
+        type=int,
+        help="days messages and their reports are kept (default 90; 0: for ever)",
     )
     registry.command(groups, "migrate", migrate, "create or upgrade the database schema")
 
