@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,26 +254,28 @@ async def _purge_rows(db: Database, days: int, now: int, done: Purged, chunk: in
         return
     cutoff = now - days * DAY
     below = await db.read(message_boundary, cutoff)
+    done.messages += await _in_chunks(db, done, chunk, messages_chunk, below, chunk)
+    for name in TABLES:
+        below = await db.read(table_boundary, name, cutoff)
+        gone = await _in_chunks(db, done, chunk, rows_chunk, name, below, chunk)
+        done.rows[name] = done.rows.get(name, 0) + gone
+
+
+async def _in_chunks(
+    db: Database, done: Purged, chunk: int, remove: Callable[..., int], *args: object
+) -> int:
+    """`remove(conn, *args)` (at most `chunk` rows a call, each its own transaction) until a call
+    removes fewer; the rows removed in all."""
+    removed = 0
     while True:
-        gone = await db.write(messages_chunk, below, chunk)
-        done.messages += gone
+        gone = await db.write(remove, *args)
+        removed += gone
         if gone == 0:
-            break
+            return removed
         done.chunks += 1
         await _after_chunk(db)
         if gone < chunk:
-            break
-    for name in TABLES:
-        below = await db.read(table_boundary, name, cutoff)
-        while True:
-            gone = await db.write(rows_chunk, name, below, chunk)
-            done.rows[name] = done.rows.get(name, 0) + gone
-            if gone == 0:
-                break
-            done.chunks += 1
-            await _after_chunk(db)
-            if gone < chunk:
-                break
+            return removed
 
 
 async def _after_chunk(db: Database) -> None:
