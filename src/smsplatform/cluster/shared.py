@@ -85,11 +85,6 @@ class SharedState:
         """A Lua script run by its hash (loaded again by redis-py when Redis forgot it)."""
         return self.client.register_script(source)
 
-    @property
-    def available(self) -> bool:
-        """False while Redis is taken as down (a call failed less than `retry_after` seconds ago)."""
-        return not self._down or self._clock() >= self._down_until
-
     async def call(self, fn: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
         """`fn(client)`, or SharedUnavailable when Redis cannot be reached."""
         if self._down and self._clock() < self._down_until:
