@@ -69,3 +69,9 @@ class BindLeases:
         Raises SharedUnavailable when Redis cannot be reached (the lease then ends by itself)."""
         key = self._shared.key("binds", connector)
         await self._shared.call(lambda client: client.zrem(key, self.holder))
+
+    async def holders(self, connector: str) -> list[str]:
+        """The processes holding a lease on `connector`'s binds (ended ones included until next taken)."""
+        key = self._shared.key("binds", connector)
+        members = await self._shared.call(lambda client: client.zrange(key, 0, -1))
+        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
