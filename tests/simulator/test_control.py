@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.connectors.model import InboundSms, OutboundSms
 from smsplatform.connectors.registry import create_connector
 from smsplatform.simulator.control import control_request
+from smsplatform.simulator.report_log import read_report_log
 from smsplatform.simulator.runner import run_simulator
 from smsplatform.simulator.server import SmscServer
 from tests.connectors.conftest import eventually
@@ -65,3 +68,43 @@ async def test_run_simulator_with_control_port() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
+
+
+async def test_the_report_log_says_when_each_receipt_left_and_for_which_number(tmp_path: Path) -> None:
+    ready: asyncio.Future[tuple[SmscServer[Any], int | None]] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        run_simulator(
+            "smpp",
+            port=0,
+            accounts={"esme": "pw"},
+            control_port=0,
+            started=lambda server, control: ready.set_result((server, control)),
+        )
+    )
+    server, control_port = await asyncio.wait_for(ready, 2.0)
+    assert control_port is not None
+    link = create_connector(ConnectorConfig("l", "smpp", "127.0.0.1", server.port, "esme", "pw"))
+    reports: list[object] = []
+    link.on_report = reports.append
+    await link.start()
+    try:
+        assert await link.wait_bound(2.0)
+        with pytest.raises(RuntimeError, match="log_reports first"):
+            await control_request("127.0.0.1", control_port, "write_report_log", path=str(tmp_path / "x"))
+        assert (await link.submit(OutboundSms(1, "1069", "13800138000", "before the log"))).ok
+        await eventually(lambda: len(reports) == 1)
+        await control_request("127.0.0.1", control_port, "log_reports")
+        started = time.monotonic()
+        for n in range(3):
+            assert (await link.submit(OutboundSms(2 + n, "1069", f"1390000000{n}", "hello"))).ok
+        await eventually(lambda: len(reports) == 4)
+        ended = time.monotonic()
+        path = tmp_path / "reports.log"
+        assert await control_request("127.0.0.1", control_port, "write_report_log", path=str(path)) == 3
+    finally:
+        await link.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    log = read_report_log(path)
+    assert sorted(log.numbers) == [13900000000, 13900000001, 13900000002]
+    assert all(started <= sent <= ended for sent in log.times)  # this process's clock: the same one

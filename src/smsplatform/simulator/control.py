@@ -12,6 +12,8 @@ Requests are {"cmd": NAME, ...arguments}; answers {"ok": true, "result": ...} or
     drop_responses  ratio
     clear_faults
     ping                                       -> link tests sent
+    log_reports                                -> starts (or restarts) the log of receipts sent
+    write_report_log path                      -> writes that log to `path`; how many it holds
 
 Bind the control port to loopback: it has no authentication.
 """
@@ -21,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+from smsplatform.simulator.report_log import ReportLog
 from smsplatform.simulator.server import SmscServer, counters_dict
 
 _MAX_LINE = 1 << 20
@@ -57,6 +61,12 @@ def execute(server: SmscServer[Any], request: dict[str, Any]) -> Any:
         server.clear_faults()
     elif command == "ping":
         return server.ping()
+    elif command == "log_reports":
+        server.report_log = ReportLog()
+    elif command == "write_report_log":
+        if server.report_log is None:
+            raise ValueError("the report log is off: log_reports first")
+        return server.report_log.write(Path(str(request["path"])))
     else:
         raise ValueError(f"unknown command {command!r}")
     return None

@@ -66,6 +66,7 @@ from smsplatform.simulator.dialect import (
     SubmitStatus,
 )
 from smsplatform.simulator.faults import Faults
+from smsplatform.simulator.report_log import ReportLog
 from smsplatform.simulator.rules import LastDigitRule, OutcomeRule
 
 log = logging.getLogger(__name__)
@@ -379,6 +380,7 @@ class SmscServer(Generic[P]):
         self.faults = Faults(seed)
         self.counters = SimulatorCounters()
         self.received: list[ReceivedMessage] = []
+        self.report_log: ReportLog | None = None  # when on, when each receipt went out (benchmarks)
         self.sessions: set[SmscSession[P]] = set()
         self._receivers: dict[str, list[SmscSession[P]]] = {}
         self._outboxes: dict[str, deque[Outgoing]] = {}
@@ -751,6 +753,8 @@ class SmscServer(Generic[P]):
                 room -= 1
                 if isinstance(item, Receipt):
                     counters.receipts_sent += 1
+                    if self.report_log is not None:
+                        self.report_log.add(item.destination)
                 else:
                     counters.mo_sent += 1
             if not box:
