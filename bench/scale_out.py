@@ -36,15 +36,16 @@ sys.path.insert(0, str(ROOT))  # run as a script: bench/ is a package of the rep
 
 from bench.delivery import (  # noqa: E402
     CLI,
-    ReportCounter,
+    Control,
+    ReportReceiver,
     add_upstream_and_customer,
     children,
     cpu_seconds,
     free_port,
     onboard,
     platform_env,
-    platform_rate,
-    send_batches,
+    platform_run,
+    send_campaign,
     start_simulator,
     wait_healthy,
 )
@@ -194,7 +195,7 @@ def postgres_run(
         "SMSPLATFORM_MIGRATE": "0",
     }
     subprocess.run([*CLI, "migrate"], env=env, check=True, capture_output=True)
-    counter = ReportCounter(target=total)
+    counter = ReportReceiver(target=total)
     counter.start()
     appkey = add_upstream_and_customer(env, "smpp", sim_port, total)
     nodes = start_nodes(env, roles)
@@ -208,9 +209,9 @@ def postgres_run(
         before = {role: sum(map(cpu_seconds, p)) for role, p in pids.items()}
         before_pg = backend_cpu(server)
         before_sim = cpu_seconds(sim_pid)
-        start = time.perf_counter()
-        send_batches(api.base, appkey, sends, per_send)
-        accepted = time.perf_counter() - start
+        start = time.monotonic()  # the receiver notes arrivals on this clock
+        send_campaign(api.base, appkey, total, per_send)
+        accepted = time.monotonic() - start
         if not counter.done.wait(600):
             raise SystemExit(f"{label}: only {counter.count} of {total} reports arrived")
         elapsed = counter.last_at - start
@@ -256,10 +257,11 @@ def main() -> None:
         f"{total:,} messages ({args.sends} marketing sends of {args.per_send:,}), first request → last report"
     )
     sys.stdout.flush()
-    sim, sim_port = start_simulator("smpp")
+    sim, sim_port, control_port = start_simulator("smpp")
+    control = Control(control_port)
     try:
         server.start()
-        sqlite = platform_rate("smpp", sim_port, sim.pid, args.sends, args.per_send)
+        sqlite = platform_run("smpp", sim_port, sim.pid, control, total, args.per_send, receiver_ms=0)
         cpu = {"all": sqlite["cpu_server"] + sqlite["cpu_workers"], "simulator": sqlite["cpu_simulator"]}
         runs.append(Run("sqlite, one node", sqlite["rate"], sqlite["elapsed"], sqlite["accepted"], cpu))
         report(runs[-1], runs[0].rate)
@@ -279,6 +281,7 @@ def main() -> None:
             for label, roles in (("one node", EVERY_ROLE), ("three nodes", SPLIT)):
                 postgres(f"postgres, {label}, {args.stored:,} stored", roles, args.stored)
     finally:
+        control.close()
         sim.terminate()
         sim.wait(timeout=30)
         server.stop()
