@@ -36,6 +36,7 @@ from smsplatform.callbacks.schedule import RetrySchedule
 from smsplatform.callbacks.worker import CallbackWorker
 from smsplatform.cluster.health import NodeHealth
 from smsplatform.cluster.shared import SharedState, connect_shared
+from smsplatform.cluster.submit_records import SubmitRecords
 from smsplatform.config import ConfigError, Settings
 from smsplatform.connectors.config import ConnectorConfig
 from smsplatform.datastore import open_database
@@ -257,13 +258,15 @@ class Services:
         SQLite database, or in the data directory): a dispatch process that dies, here or in a
         worker, then costs duplicates only for the submits that were awaiting their answers. Every
         dispatch process on this machine shares the directory, to give back the claims of one that
-        died (workers.py restarts it)."""
+        died (workers.py restarts it). Scaled out, it is mirrored to Redis too, for the survivors on
+        other machines (cluster/submit_records.py)."""
         database = self.db.engine.url.database
         if self.db.dialect == "sqlite":
             if not database or database == ":memory:":
                 return None
             return SubmitJournal(Path(database).parent / "submits")
-        return SubmitJournal(self.settings.data_dir / "submits")
+        mirror = SubmitRecords(self.shared) if self.shared is not None else None
+        return SubmitJournal(self.settings.data_dir / "submits", mirror=mirror)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:

@@ -14,8 +14,11 @@ With a `SubmitJournal`, every submit is on record as it goes on the wire and as 
 the claims of a dispatcher that stopped are given back by its journal, before anything else: at start
 (those of processes that died), at each housekeeping round (those of a process that died meanwhile, a
 dispatch worker `serve` restarts), and at stop (this one's own). Only submits on the wire without an
-answer then count as possibly sent. Expired leases are requeued blindly only for owners whose journal
-is not in the directory: dispatchers of another machine.
+answer then count as possibly sent. Scaled out, each journal is mirrored to Redis too
+(cluster/submit_records.py), and the claims of a dispatcher of another machine are given back by its
+mirrored journal once it counts as dead there (no alive key in Redis, no report of its links in the
+database: about 15 s, half a lease). Expired leases are requeued blindly, each counted as possibly
+sent, only for owners with no journal here and none in Redis (or when Redis cannot be read).
 
 A receipt or reply is acknowledged to its SMSC only once it is stored, so a crash never loses one:
 by default once its batch is committed; with a `ReceiptJournal`, receipts once they are fsynced to
@@ -25,6 +28,7 @@ the journal, which lets receipts flow faster than one SMSC window per commit (se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -36,13 +40,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from smsplatform.cluster.shared import SharedUnavailable
+from smsplatform.cluster.submit_records import live_since, reported_since
 from smsplatform.connectors.link import Connector
 from smsplatform.connectors.model import ConnectorStats, DeliveryReport, InboundSms
 from smsplatform.dispatch.batcher import WriteBatcher
 from smsplatform.dispatch.journal import ReceiptJournal, Recovered
 from smsplatform.dispatch.manager import ConnectorManager
 from smsplatform.dispatch.policy import DispatchPolicy
-from smsplatform.dispatch.submit_journal import DeadJournal, SubmitJournal
+from smsplatform.dispatch.submit_journal import DeadJournal, SubmitJournal, claims_of_record
 from smsplatform.dispatch.submitter import later, submit_message
 from smsplatform.domain.submit_outcomes import SubmitOutcome
 from smsplatform.store import expiry, rollups
@@ -220,6 +226,8 @@ class Dispatcher:
                 await self._store_recovered()
             if self._submits is not None:
                 await self._give_back_dead()
+                if self._submits.mirror is not None:
+                    await self._submits.mirror.start(self.owner)
                 self._submits.open(self.owner)
             await self.connectors.start()
             housekeeping = asyncio.get_running_loop().create_task(self._housekeeping(), name="housekeeping")
@@ -259,8 +267,10 @@ class Dispatcher:
             self._journal.close()
         if self._submits is not None:
             own = self._submits.close()
-            if own is not None:
-                await self._give_back(own, "this dispatcher, stopping")
+            given = own is None or await self._give_back(own, "this dispatcher, stopping")
+            if self._submits.mirror is not None:
+                # Not given back: the record stays for a survivor on another machine.
+                await self._submits.mirror.stop(forget=given)
         try:
             released = await self._db.write(release_leases, self.owner, self._now())
         except Exception:
@@ -342,15 +352,63 @@ class Dispatcher:
             log.exception("reading the submit journals of dead dispatchers failed")
             return
         for journal in dead:
-            await self._give_back(journal, f"{journal.claims.owner}, which died")
+            if await self._give_back(journal, f"{journal.claims.owner}, which died"):
+                await self._forget_record(journal.claims.owner)
 
-    async def _give_back(self, journal: DeadJournal, whose: str) -> None:
+    async def _forget_record(self, owner: str) -> None:
+        """The mirror in Redis of a journal given back here (a survivor elsewhere would find nothing
+        left to do by it, but need not try)."""
+        assert self._submits is not None
+        if self._submits.mirror is not None:
+            # Else it expires, or a survivor gives back nothing by it.
+            with contextlib.suppress(SharedUnavailable):
+                await self._submits.mirror.forget(owner)
+
+    async def _give_back_recorded(self, local: set[str]) -> set[str]:
+        """Give back the claims of dispatchers of other machines that died, by their journals as
+        mirrored to Redis; returns the owners with a record there (their expired leases are not for a
+        blind requeue), or none when Redis cannot be read (they are requeued blindly then)."""
+        assert self._submits is not None
+        records = self._submits.mirror
+        if records is None:
+            return set()
+        try:
+            owners = await records.owners()
+            silent = await records.silent(owners - local - {self.owner})
+        except SharedUnavailable:
+            return set()
+        if not silent:
+            return owners
+        try:
+            alive = await self._db.read(reported_since, silent, live_since(self._now()))
+        except Exception:
+            log.exception("reading which dispatchers reported lately failed")
+            return owners
+        for owner in sorted(set(silent) - alive):
+            try:
+                record = await records.take(owner, self.owner)
+            except SharedUnavailable:
+                return owners
+            if record is None:
+                owners.discard(owner)  # another survivor's, or expired: its leases say the rest
+                continue
+            journal = DeadJournal(claims_of_record(record), [], [])
+            if await self._give_back(journal, f"{owner}, which died (its journal as kept in redis)"):
+                await self._forget_record(owner)
+                owners.discard(owner)
+            else:
+                with contextlib.suppress(SharedUnavailable):
+                    await records.release(owner)
+        return owners
+
+    async def _give_back(self, journal: DeadJournal, whose: str) -> bool:
+        """Whether the claims `journal` tells of were given back (else it is left for another try)."""
         try:
             given: GivenBack = await self._db.write(give_back_claims, journal.claims, self._now())
         except Exception:
             log.exception("giving back the claims of %s failed; trying again later", whose)
             journal.release()
-            return
+            return False
         journal.forget()
         self._stats.requeued += given.unsent + given.maybe_sent
         self._stats.recovered += given.submitted
@@ -365,6 +423,7 @@ class Dispatcher:
             )
         if given.unsent or given.maybe_sent:
             self.wake.set()
+        return True
 
     async def _store_recovered(self) -> None:
         """Store what a dead dispatcher journaled; on failure, try again at the next housekeeping."""
@@ -399,7 +458,8 @@ class Dispatcher:
             if self._submits is not None:
                 # Before any lease is requeued: a dead process's journal tells what became of its claims.
                 await self._give_back_dead()
-                keep = sorted(self._submits.local_owners())
+                local = self._submits.local_owners()
+                keep = sorted(local | await self._give_back_recorded(local))
             try:
                 chores = await self._db.write(
                     _housekeep, self.owner, now, lease_until, purge_before, prune, keep

@@ -22,6 +22,11 @@ segment whose lock is free belongs to a process that died: a dispatcher sharing 
 all of that owner's segments or none (it must see the whole record), and gives back the owner's
 claims by them (`store.claims.give_back_claims`), which is why expired leases of an owner with
 segments here are never requeued blindly.
+
+Scaled out (`redis_url` set), a survivor is often on another machine, and cannot read these files: the
+journal is then mirrored, segment for segment and flush for flush, to Redis (`mirror`, a
+cluster.submit_records.SubmitRecords; see there why it is written synchronously, and when an owner
+counts as dead), and `claims_of_record` reads it back with the very reader the files go through.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smsplatform.cluster.submit_records import Record, SubmitRecords
 from smsplatform.connectors.adapter import SegmentAnswer
 from smsplatform.domain.submit_outcomes import Submitted
 from smsplatform.store.claims import JournaledClaims
@@ -72,6 +78,7 @@ class _Segment:
     path: Path
     fd: int
     opened_at: float
+    number: int
     open: int = 0  # messages with lines here whose results are not committed yet
 
 
@@ -194,8 +201,12 @@ class SubmitJournal:
         sync_delay: float = 0.1,  # between fsyncs; a power cut loses at most that, counted as possibly sent
         clock: Callable[[], float] = time.monotonic,
         boot: str | None = None,
+        mirror: SubmitRecords | None = None,
     ) -> None:
         self.directory = directory
+        # Scaled out: the same lines in Redis, for a survivor on another machine (started by the
+        # dispatcher before `open`, stopped after `close`).
+        self.mirror = mirror
         self._segment_seconds = segment_seconds
         self._sync_delay = sync_delay
         self._clock = clock
@@ -322,6 +333,8 @@ class SubmitJournal:
         if not self._lines or segment is None:
             return
         data = b"".join(self._lines)
+        if self.mirror is not None:
+            self.mirror.appended(segment.number, data)
         try:
             while data:
                 data = data[os.write(segment.fd, data) :]
@@ -388,8 +401,11 @@ class SubmitJournal:
         header = {"owner": self.owner, "boot": self._boot, "pid": os.getpid()}
         os.write(fd, b"H\t" + json.dumps(header).encode() + b"\n")
         staging.rename(path)
-        segment = _Segment(path, fd, self._clock())
+        segment = _Segment(path, fd, self._clock(), self._counter)
         self._segments.append(segment)
+        if self.mirror is not None:
+            header["boot"] = self.mirror.boot  # what tells whether Redis kept every line
+            self.mirror.opened(segment.number, b"H\t" + json.dumps(header).encode() + b"\n")
         return segment
 
     def _drop(self, segment: _Segment) -> None:
@@ -398,6 +414,8 @@ class SubmitJournal:
             segment.path.unlink()
         with contextlib.suppress(OSError):
             os.close(segment.fd)
+        if self.mirror is not None:
+            self.mirror.dropped(segment.number)
         self._unsynced.discard(segment)
         with contextlib.suppress(ValueError):
             self._segments.remove(segment)
@@ -421,23 +439,40 @@ class SubmitJournal:
 # --- reading back ----------------------------------------------------------------------------------
 
 
+def claims_of_record(record: Record) -> JournaledClaims:
+    """What a dead owner's journal, as mirrored to Redis, says of its claims (see `_claims`)."""
+    found, whole = _read_segments(record.segments, record.boot)
+    return _claims(record.owner, (found, whole and record.whole))
+
+
 def _read(paths: Iterable[Path], boot: str) -> tuple[dict[int, _Found], bool]:
     """Every message's latest attempt as the segments tell it, and whether they are whole (written
     in this boot, so that no line the process wrote is missing)."""
-    found: dict[int, _Found] = {}
-    whole = bool(boot)
+    datas: list[bytes] = []
+    whole = True
     for path in paths:
         try:
-            data = path.read_bytes()
+            datas.append(path.read_bytes())
         except FileNotFoundError:
             whole = False
-            continue
+    found, read_whole = _read_segments(datas, boot)
+    return found, whole and read_whole
+
+
+def _read_segments(datas: Iterable[bytes], boot: str) -> tuple[dict[int, _Found], bool]:
+    """`_read` of the segments' bytes; a segment's header names the boot (or the Redis) it was
+    written in, and an `X` line says lines are missing before it."""
+    found: dict[int, _Found] = {}
+    whole = bool(boot)
+    for data in datas:
         for line in data.split(b"\n"):
             fields = line.split(b"\t")
             try:
                 kind = fields[0]
                 if kind == b"H":
                     whole = whole and json.loads(fields[1]).get("boot") == boot
+                elif kind == b"X":
+                    whole = False
                 elif kind == b"W" and len(fields) == 6:
                     key, attempt, number, total = map(int, fields[1:5])
                     sent = _sent(found, key, attempt, _unescape(fields[5]), total)
