@@ -343,6 +343,18 @@ def send_campaign(base: str, appkey: str, total: int, per_send: int) -> None:
             assert reply["status"] == "0" and reply["result"]["count"] == str(count), reply
 
 
+def wait_bound(server: subprocess.Popen[bytes], control: Control, within: float = 60) -> list[int]:
+    """Until every dispatch worker of `server` has bound to the simulator; the workers' process ids.
+    (The simulator's sessions are counted from before: an earlier run's links have closed.)"""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        workers = children(server.pid)
+        if workers and control("counters")["sessions"] >= len(workers):
+            return workers
+        time.sleep(0.2)
+    raise SystemExit("the platform's links did not bind")
+
+
 def sample_until(
     stop: threading.Event, control: Control, receiver: ReportReceiver, every: float, into: list[Sample]
 ) -> None:
@@ -426,8 +438,7 @@ def platform_run(
     samples: list[Sample] = []
     stop_sampling = threading.Event()
     try:
-        time.sleep(2)  # the link binds
-        workers = children(server.pid)
+        workers = wait_bound(server, control)
         cpu_before = {
             "server": cpu_seconds(server.pid),
             "workers": sum(map(cpu_seconds, workers)),
