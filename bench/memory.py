@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: bench/ is a package of the repository
 
 from bench.delivery import (  # noqa: E402
-    PREFIXES,
     SIGNATURE,
-    ReportCounter,
+    ReportReceiver,
     children,
     free_port,
+    mobile_of,
     platform_env,
     start_platform,
     start_simulator,
@@ -59,7 +59,7 @@ def rss_mb(pid: int) -> float:
 class Marks:
     """Watches the report count: the time it passed each tenth, and every process's RSS at half and all."""
 
-    counter: ReportCounter
+    counter: ReportReceiver
     total: int
     pids: dict[str, int]
     times: dict[int, float] = field(default_factory=dict)
@@ -105,22 +105,22 @@ def statistics_keeper(url: str) -> sa.Engine | None:
 
 def mobiles(n: int) -> str:
     """The numbers of send `n`: 5,000 distinct ones, none shared with another send (as delivery.py)."""
-    return ",".join(f"{PREFIXES[n % len(PREFIXES)]}{n // len(PREFIXES)}{i:07d}" for i in range(PER_SEND))
+    return ",".join(mobile_of(n * PER_SEND + i) for i in range(PER_SEND))
 
 
 def run(args: argparse.Namespace) -> None:
     total = args.messages
     sends = total // PER_SEND
-    if sends * PER_SEND != total or sends > 10 * len(PREFIXES):
-        raise SystemExit(f"--messages: a multiple of {PER_SEND} up to {10 * len(PREFIXES) * PER_SEND}")
-    sim, sim_port = start_simulator(args.protocol)
+    if sends * PER_SEND != total or total > 10**8:
+        raise SystemExit(f"--messages: a multiple of {PER_SEND} up to 100,000,000")
+    sim, sim_port, _ = start_simulator(args.protocol)
     data_dir = Path(tempfile.mkdtemp(prefix="smsbench-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = platform_env(data_dir)
     if args.database_url:
         env["SMSPLATFORM_DATABASE_URL"] = args.database_url
-    counter = ReportCounter(target=total)
+    counter = ReportReceiver(target=total)
     counter.start()
     analyzer = statistics_keeper(args.database_url) if args.database_url else None
     vacuuming = threading.Lock()
