@@ -205,7 +205,7 @@ async def test_a_line_flushed_just_before_a_sigkill_is_in_redis(tmp_path: Path, 
     prefix = connect().prefix
     script = textwrap.dedent(
         f"""
-        import asyncio, os, signal
+        import asyncio, os, signal, uvloop
         from pathlib import Path
         from smsplatform.cluster.shared import SharedState
         from smsplatform.cluster.submit_records import SubmitRecords
@@ -224,7 +224,7 @@ async def test_a_line_flushed_just_before_a_sigkill_is_in_redis(tmp_path: Path, 
             journal.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
-        asyncio.run(main())
+        uvloop.run(main())  # the loop `serve` runs on
         """
     )
     victim = await asyncio.create_subprocess_exec(sys.executable, "-c", script)

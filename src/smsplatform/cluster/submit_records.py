@@ -53,7 +53,7 @@ import logging
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from redis.asyncio.connection import parse_url
@@ -94,8 +94,7 @@ class _Replies(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not asyncio's class
 
     def data_received(self, data: bytes) -> None:
         lines = (self._pending + data).split(b"\r\n")
