@@ -99,6 +99,7 @@ def test_flags_win_when_given() -> None:
         {"SMSPLATFORM_CONFIG_POLL_SECONDS": "-1"},
         {"SMSPLATFORM_CONFIG_POLL_SECONDS": "nan"},
         {"SMSPLATFORM_MAX_BODY_BYTES": "0"},
+        {"SMSPLATFORM_CALLBACK_CONCURRENCY": "0"},
         {"SMSPLATFORM_IP_LIMIT_PER_MINUTE": "-5"},
         {"SMSPLATFORM_LOG_LEVEL": "chatty"},
     ],

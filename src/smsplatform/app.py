@@ -109,6 +109,7 @@ class Services:
                 allow_private=self.settings.callback_allow_private,
                 schedule=RetrySchedule(delays=self.settings.retry_delays),
                 wake=self.callbacks_wake,
+                account_concurrency=self.settings.callback_concurrency,
             )
             self._spawn(self.callbacks.run(), "callbacks")
             self._spawn(export_callbacks(self.callbacks.stats), "callback metrics")

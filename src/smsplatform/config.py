@@ -75,6 +75,10 @@ class Settings:
     callback_allow_private: bool = False
     # Seconds before each retry of a failed callback (the last repeats), for at least 24 hours.
     callback_retry_delays: str = "10,30,60,120,300,600,1800,3600"
+    # Requests in flight at once to one sub-account's receiver (its status reports; its replies apart),
+    # over kept-alive connections: a receiver taking 20 ms a request then takes thousands of reports a
+    # second, and a slow one still gets no more than this from us.
+    callback_concurrency: int = 4
     # How long a process trusts its cached configuration (sub-accounts, templates, words) before it
     # checks whether the operator changed something.
     config_poll_seconds: float = 0.5
@@ -236,6 +240,7 @@ _POSITIVE = frozenset(
         "body_timeout",
         "keepalive_timeout",
         "login_timeout",
+        "callback_concurrency",
     }
 )
 LOG_LEVELS = frozenset({"critical", "error", "warning", "info", "debug"})

@@ -1,4 +1,4 @@
-"""What one POST carries, and the queue of POSTs owed to one URL.
+"""What one POST carries, and the queue of POSTs owed by one sender.
 
 Status reports travel as a JSON array of up to 100 items (SPEC §7); a reply travels alone, as one JSON
 object. A batch holds items of one sub-account only: each item names its sub-account, the credentials
@@ -60,14 +60,22 @@ class Batch:
         return [item.id for item in self.items]
 
 
+Sender = tuple[int, str]  # (account_id, kind): whose callbacks, reports or replies
+
+
 @dataclass(slots=True)
 class Lane:
-    """The batches owed to one URL, sent one at a time so a receiver never sees two of ours at once."""
+    """The batches owed by one sender (a sub-account's reports, or its replies) that wait to be posted.
 
-    url: str
+    The worker posts up to its cap of a lane's batches at once; `posting` counts those under way and
+    `posters` the tasks taking batches from `waiting`.
+    """
+
+    sender: Sender
     report_limit: int = MAX_REPORTS_PER_POST
     waiting: deque[Batch] = field(default_factory=deque)
-    turned_away: set[tuple[int, str]] = field(default_factory=set)  # (account_id, kind) refused while full
+    posting: int = 0
+    posters: int = 0
 
     def add(self, item: DueCallback, max_batches: int | None = None) -> bool:
         """Queues `item`, topping up the last batch not yet sent when it can take it; False (and nothing
@@ -77,13 +85,13 @@ class Lane:
         elif max_batches is None or len(self.waiting) < max_batches:
             self.waiting.append(Batch.starting_with(item))
         else:
-            self.turned_away.add((item.account_id, item.kind))
             return False
         return True
 
-    def senders_to_hold_back(self, max_batches: int) -> set[tuple[int, str]]:
-        """The (account_id, kind) pairs not to claim for now: those of a full lane, or none."""
-        if len(self.waiting) < max_batches:
-            self.turned_away.clear()
-            return set()
-        return {(batch.account_id, batch.kind) for batch in self.waiting} | self.turned_away
+    def full(self, max_batches: int) -> bool:
+        """Whether the claim should leave this sender's rows out for now."""
+        return len(self.waiting) >= max_batches
+
+    @property
+    def idle(self) -> bool:
+        return not self.waiting and not self.posters

@@ -1,15 +1,18 @@
 """The callbacks worker: claims due rows of the outbox and delivers them to customers' URLs.
 
 One loop claims due rows (woken through `wake` when dispatch enqueues, on PostgreSQL by the dispatch of
-any node through store/wakeups.py; or every `poll_interval`) and queues them in lanes, one per URL. A
-lane POSTs its batches one after another, so a receiver never has two requests of ours at once; up to
-`concurrency` lanes post at the same time.
+any node through store/wakeups.py; or every `poll_interval`) and queues them in lanes, one per sender:
+a sub-account's status reports, or its replies. Up to `account_concurrency` batches of a lane are
+posted at once, over kept-alive connections, so a receiver that takes 20 ms a request still takes
+thousands of reports a second; sub-accounts sharing a URL each keep to their own cap. SPEC §7 promises
+no order across batches (a message has one status report; `reportid` and `replyid` name repeats), so
+batches of one lane may be answered in any order. At most `concurrency` posts are under way in all.
 
-A slow or dead receiver must delay only itself. A lane holds at most `lane_batches` batches; while it is
-full, the claim leaves out its sub-accounts' rows, and rows that do not fit go straight back to the
-outbox. When a POST gets no answer at all (timeout, refused connection, refused address), the batches
-waiting behind it fail with it, unsent. So a claim's rows are settled long before its lease runs out
-(see `store.callbacks.claim_due`), and no receiver ties up the worker's `max_in_flight` budget.
+A slow or dead receiver must delay only itself. A lane holds at most `lane_batches` batches waiting;
+while it is full, the claim leaves out its sender's rows, and rows that do not fit go straight back to
+the outbox. When a POST gets no answer at all (timeout, refused connection, refused address), the
+batches waiting behind it fail with it, unsent. So a claim's rows are settled long before its lease
+runs out (see `store.callbacks.claim_due`), and no receiver ties up the worker's `max_in_flight` budget.
 
 A failing receiver is logged by host at WARNING, at most once a minute while it keeps failing, and
 once at INFO when it answers again (see `receivers.py`).
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from smsplatform.callbacks.batches import MAX_REPORTS_PER_POST, Batch, Lane
+from smsplatform.callbacks.batches import MAX_REPORTS_PER_POST, Batch, Lane, Sender
 from smsplatform.callbacks.guard import Resolver, resolve
 from smsplatform.callbacks.poster import Failure, Poster
 from smsplatform.callbacks.receivers import ReceiverLog, host_of
@@ -66,8 +69,10 @@ class CallbackWorker:
     `wake` is set by whoever enqueues (the worker clears it); `allow_private` lets callbacks reach
     private and loopback addresses (tests, closed networks); `schedule` and `clock` decide when failed
     rows are due again. The counters (`delivered`, `failed`, `dead`, `pending`) are this process's;
-    `store.callbacks.count_by_state` gives the outbox's. Rows delivered are deleted after
-    `keep_done_seconds`, rows given up after `keep_dead_seconds` (None keeps them).
+    `store.callbacks.count_by_state` gives the outbox's. `account_concurrency` caps the requests in
+    flight per sender (a sub-account's reports, or its replies), `concurrency` those of the worker.
+    Rows delivered are deleted after `keep_done_seconds`, rows given up after `keep_dead_seconds` (None
+    keeps them).
     """
 
     def __init__(
@@ -79,7 +84,8 @@ class CallbackWorker:
         wake: asyncio.Event | None = None,
         schedule: RetrySchedule | None = None,
         clock: Callable[[], int] = wall_clock,
-        concurrency: int = 32,
+        account_concurrency: int = 4,
+        concurrency: int = 256,
         claim_size: int = 500,
         max_in_flight: int = 2000,
         lane_batches: int = 5,
@@ -98,6 +104,9 @@ class CallbackWorker:
         self._wake = wake
         self._schedule = schedule or RetrySchedule()
         self._clock = clock
+        if account_concurrency < 1 or concurrency < 1:
+            raise ValueError("a callback worker needs at least one request in flight")
+        self._account_concurrency = account_concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._claim_size = claim_size
@@ -112,8 +121,8 @@ class CallbackWorker:
         self._purge_every = purge_every
         self._receivers = ReceiverLog(clock=clock)
         self._next_purge = 0.0
-        self._lanes: dict[str, Lane] = {}
-        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._lanes: dict[Sender, Lane] = {}
+        self._posters: set[asyncio.Task[None]] = set()
         self._owned: set[int] = set()  # ids claimed and not settled yet
         self._outcomes: list[tuple[Batch, Failure | None]] = []  # posted, not yet written back
         self._outcome_ready = asyncio.Event()
@@ -141,8 +150,10 @@ class CallbackWorker:
         """Delivers until `stop()`; the posts under way when it is called are finished first."""
         self._running = True
         quiet_httpx()
+        # A connection for every post the worker allows under way: none waits for the pool, and each
+        # sender's connections stay open between its posts (httpcore closes idle ones for new hosts).
         transport = GuardedTransport(
-            allow_private=self._allow_private, max_connections=self._concurrency * 2, resolver=self._resolver
+            allow_private=self._allow_private, max_connections=self._concurrency, resolver=self._resolver
         )
         client = httpx.AsyncClient(
             transport=transport,
@@ -213,46 +224,61 @@ class CallbackWorker:
         room = min(self._claim_size, self._max_in_flight - len(self._owned))
         if room <= 0:
             return False
-        skip: set[tuple[int, str]] = set()
-        for queued in self._lanes.values():
-            skip |= queued.senders_to_hold_back(self._lane_batches)
+        skip = {sender for sender, lane in self._lanes.items() if lane.full(self._lane_batches)}
         try:
             claimed = await self._db.write(outbox.claim_due, self._clock(), room, self._lease_seconds, skip)
         except Exception:
             log.exception("claiming callbacks failed")
             return False
         overflow: list[int] = []
+        owned, lanes, cap = self._owned, self._lanes, self._lane_batches
+        touched: dict[Sender, Lane] = {}
         for item in claimed:
-            if item.id in self._owned:
+            if item.id in owned:
                 continue  # still queued here from an earlier claim whose lease ran out
-            lane = self._lanes.get(item.url)
+            sender = (item.account_id, item.kind)
+            lane = lanes.get(sender)
             if lane is None:
-                lane = self._lanes[item.url] = Lane(item.url, self._report_limit)
-            if lane.add(item, self._lane_batches):
-                self._owned.add(item.id)
+                lane = lanes[sender] = Lane(sender, self._report_limit)
+            if lane.add(item, cap):
+                owned.add(item.id)
+                touched[sender] = lane
             else:
                 overflow.append(item.id)
-        for url in self._lanes:
-            if url not in self._lane_tasks:
-                self._lane_tasks[url] = asyncio.create_task(self._run_lane(url, poster))
+        for lane in touched.values():
+            self._start_posters(lane, poster)
         if overflow:
-            # Due again at once: the claim skips this lane's sub-accounts until the lane has room.
+            # Due again at once: the claim skips this sender until its lane has room.
             try:
                 await self._db.write(outbox.release, overflow, self._clock())
             except Exception:
                 log.exception("handing back %d callbacks failed; they return with their lease", len(overflow))
         return len(claimed) == room
 
-    async def _run_lane(self, url: str, poster: Poster) -> None:
-        lane = self._lanes[url]
-        host = host_of(url)
+    def _start_posters(self, lane: Lane, poster: Poster) -> None:
+        """Enough posters for the lane's waiting batches, up to the cap: each takes batches until none
+        wait, so a poster not yet posting will take one of them."""
+        not_posting = lane.posters - lane.posting
+        wanted = min(self._account_concurrency - lane.posters, len(lane.waiting) - not_posting)
+        for _ in range(wanted):
+            lane.posters += 1
+            task = asyncio.create_task(self._post_lane(lane, poster))
+            self._posters.add(task)
+            task.add_done_callback(self._posters.discard)
+
+    async def _post_lane(self, lane: Lane, poster: Poster) -> None:
         try:
             while lane.waiting and not self._stopping:
                 async with self._slots:
-                    if self._stopping:
+                    if self._stopping or not lane.waiting:
                         break
                     batch = lane.waiting.popleft()
-                    failure = await poster.post(batch)
+                    lane.posting += 1
+                    try:
+                        failure = await poster.post(batch)
+                    finally:
+                        lane.posting -= 1
+                host = host_of(batch.url)
                 if failure is None:
                     self._receivers.succeeded(host)
                 else:
@@ -264,12 +290,12 @@ class CallbackWorker:
                     lane.waiting.clear()
                 self._outcome_ready.set()
         finally:
-            del self._lane_tasks[url]
-            if not lane.waiting:
-                del self._lanes[url]
+            lane.posters -= 1
+            if lane.idle and self._lanes.get(lane.sender) is lane:
+                del self._lanes[lane.sender]
 
     async def _record_outcomes(self) -> None:
-        while not (self._stopping and not self._lane_tasks and not self._outcomes):
+        while not (self._stopping and not self._posters and not self._outcomes):
             await self._outcome_ready.wait()
             self._outcome_ready.clear()
             await self._flush()
@@ -312,9 +338,9 @@ class CallbackWorker:
             self._nudge.set()  # room to claim more, and retries with no delay are due at once
 
     async def _drain_lanes(self) -> None:
-        """Waits for the posts under way (lanes stop after them once `_stopping` is set)."""
-        while self._lane_tasks:
-            await asyncio.gather(*self._lane_tasks.values(), return_exceptions=True)
+        """Waits for the posts under way (posters stop after them once `_stopping` is set)."""
+        while self._posters:
+            await asyncio.gather(*self._posters, return_exceptions=True)
 
     async def _release_unsent(self) -> None:
         """Hands what was claimed but never sent back to the outbox, due at once."""

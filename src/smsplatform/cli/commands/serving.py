@@ -34,6 +34,7 @@ def serve(args: argparse.Namespace, ops: Operations) -> None:
         health_host=args.health_host,
         health_port=args.health_port,
         retention_days=args.retention_days,
+        callback_concurrency=args.callback_concurrency,
     )
     configure_logging(settings)
     warn_of_server_settings(settings)
@@ -116,6 +117,11 @@ def register(registry: Registry) -> None:
         "--retention-days",
         type=int,
         help="days messages and their reports are kept (default 90; 0: for ever)",
+    )
+    p.add_argument(
+        "--callback-concurrency",
+        type=int,
+        help="callback requests in flight at once to one sub-account's receiver (default 4)",
     )
     registry.command(groups, "migrate", migrate, "create or upgrade the database schema")
 
