@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,19 @@ class Cluster:
     def node(self, name: str, role: str, *, machine: str = "", **settings: str) -> Platform:
         """Node `name` running `role`, started and answering /healthz. Nodes given the same `machine`
         share a data directory, as processes of one host do (their dispatchers' submit journals)."""
+        node = self._made(name, role, machine, settings)
+        node.start()
+        return node
+
+    def start(self, *specs: tuple[str, str] | tuple[str, str, str]) -> list[Platform]:
+        """Nodes of (name, role[, machine]), started side by side, as an operator's machines boot: a
+        node takes seconds to come up, and nothing here needs another up first."""
+        made = [self._made(spec[0], spec[1], spec[2] if len(spec) == 3 else "", {}) for spec in specs]
+        with ThreadPoolExecutor(len(made)) as pool:
+            list(pool.map(Platform.start, made))  # each waits for its /healthz; any failure raises here
+        return made
+
+    def _made(self, name: str, role: str, machine: str, settings: dict[str, str]) -> Platform:
         port = free_port()
         if "api" not in role.split(","):
             settings = {"health_port": str(port), **settings}
@@ -60,7 +74,6 @@ class Cluster:
         data_dir.mkdir(parents=True, exist_ok=True)
         node = Platform(data_dir=data_dir, env=self.env(role=role, node_name=name, **settings), port=port)
         self.nodes[name] = node
-        node.start()
         return node
 
     def cli(self, *args: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,9 +59,7 @@ def api_nodes(
     """Three nodes answering the API, each with other roles beside it; no connector: what they accept
     stays queued."""
     with cluster_of(tmp_path_factory.mktemp("api-nodes"), shared_database, redis_url) as cluster:
-        cluster.node("api-1", "api")
-        cluster.node("api-2", "api,callbacks")
-        cluster.node("api-3", "api,dispatch")
+        cluster.start(("api-1", "api"), ("api-2", "api,callbacks"), ("api-3", "api,dispatch"))
         yield cluster
 
 
@@ -123,7 +121,7 @@ def _received(simulator: Simulator) -> list[str]:
 
 @pytest.mark.parametrize("one_machine", [True, False], ids=["one machine", "two machines"])
 def test_a_dispatch_node_killed_mid_batch_loses_nothing_and_counts_every_duplicate(
-    nodes: Cluster, simulator: Simulator, one_machine: bool
+    nodes: Cluster, simulator: Simulator, one_machine: bool, record_property: Callable[[str, object], None]
 ) -> None:
     """On one machine the survivor reads the dead node's submit journal (a data directory shared by the
     machine's processes, as with one node's dispatch workers), at once. On another machine it reads the
@@ -131,9 +129,11 @@ def test_a_dispatch_node_killed_mid_batch_loses_nothing_and_counts_every_duplica
     longer reported: within about 15 s, half the claim lease). Either way at most the dead link's
     window goes out twice."""
     nodes.add_connector("upstream", simulator.port, "--window", str(WINDOW))
-    api = nodes.node("api-1", "api")
-    victim = nodes.node("worker-1", "dispatch,callbacks", machine="host-1")
-    survivor = nodes.node("worker-2", "dispatch", machine="host-1" if one_machine else "host-2")
+    api, victim, survivor = nodes.start(
+        ("api-1", "api"),
+        ("worker-1", "dispatch,callbacks", "host-1"),
+        ("worker-2", "dispatch", "host-1" if one_machine else "host-2"),
+    )
     appkey = onboard(api, totalnum=BATCH * 2)
     wait_for(lambda: simulator.control("counters")["sessions"] == 2, 30, "both dispatch nodes bound")
     simulator.control("slow_responses", delay=ANSWER_DELAY)
@@ -165,6 +165,8 @@ def test_a_dispatch_node_killed_mid_batch_loses_nothing_and_counts_every_duplica
     assert set(received) == set(mobiles), "an accepted message never reached the SMSC"
     duplicates = sum(count - 1 for count in received.values())
     (maybe_sent,) = nodes.query("SELECT coalesce(sum(maybe_sent), 0) FROM messages")[0]
+    record_property("duplicates", duplicates)  # the figures, for a report (pytest --junitxml)
+    record_property("maybe_sent", maybe_sent)
     assert duplicates <= WINDOW, f"{duplicates} messages reached the SMSC twice; the window held {WINDOW}"
     assert duplicates <= maybe_sent, f"{duplicates} duplicates, only {maybe_sent} counted as possibly sent"
 
@@ -199,9 +201,7 @@ def _submits_in_any_second(simulator: Simulator, until_total: int, within: float
 def test_a_connectors_tps_is_one_budget_for_two_dispatch_nodes(nodes: Cluster, simulator: Simulator) -> None:
     token_batch = batch_for(TPS)
     nodes.add_connector("capped", simulator.port, "--tps", str(TPS))
-    api = nodes.node("api-1", "api")
-    nodes.node("worker-1", "dispatch,callbacks")
-    nodes.node("worker-2", "dispatch")
+    api, _, _ = nodes.start(("api-1", "api"), ("worker-1", "dispatch,callbacks"), ("worker-2", "dispatch"))
     appkey = onboard(api, totalnum=10_000)
     wait_for(lambda: simulator.control("counters")["sessions"] == 2, 30, "both dispatch nodes bound")
     total = TPS * 6
@@ -224,7 +224,7 @@ def test_a_bind_lease_moves_to_a_live_node_within_the_lease_when_its_holder_dies
 ) -> None:
     lease = LEASE_SECONDS
     nodes.add_connector("single", simulator.port, "--max-binds", "1")
-    workers = [nodes.node("worker-1", "dispatch,callbacks"), nodes.node("worker-2", "dispatch")]
+    workers = nodes.start(("worker-1", "dispatch,callbacks"), ("worker-2", "dispatch"))
     wait_for(lambda: simulator.control("counters")["binds"] >= 1, 30, "one node bound")
     # However long both live, the carrier sees one session.
     for _ in range(10):
