@@ -29,7 +29,7 @@ from smsplatform.domain.message_states import (
 )
 from smsplatform.domain.numbers import normalize_mobile
 from smsplatform.store.callbacks import enqueue_reports
-from smsplatform.store.driver import chunks, execute_for_ids
+from smsplatform.store.driver import CHUNK, chunks, execute_for_ids
 from smsplatform.store.message_rows import (
     AFTER_REPORT,
     ERR_LEN,
@@ -78,7 +78,7 @@ _Part = tuple[int, int, str, str]
 def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int) -> ReceiptSummary:
     """Set each receipt's part; a message whose parts are all final becomes final, with one report."""
     final = [r for r in receipts if r.stat not in INTERMEDIATE_STATS]
-    matched, unmatched = _match(conn, final)
+    matched, unmatched, locked = _match(conn, final)
     if unmatched:
         conn.execute(
             sa.insert(unmatched_receipts),
@@ -95,7 +95,7 @@ def apply_receipts(conn: sa.Connection, receipts: Sequence[ReceiptIn], now: int)
             ],
         )
     tally = Tally()
-    applied, duplicates, finished = _settle(conn, matched, now, tally)
+    applied, duplicates, finished = _settle(conn, matched, now, tally, locked=locked)
     tally.write(conn)
     return ReceiptSummary(applied, duplicates, len(receipts) - len(final), len(unmatched), finished)
 
@@ -104,6 +104,9 @@ _PARTS_BY_REMOTE_ID = (
     f"SELECT p.remote_id, p.id, p.message_id, m.mobile, p.stat FROM {message_parts.name} p"
     f" JOIN {messages.name} m ON m.id = p.message_id WHERE p.connector = ? AND p.remote_id IN ({{ids}})"
 )
+# On PostgreSQL, when one statement finds every candidate, it also takes their messages' row locks (see
+# `_settle`), in id order as the separate lock does: one statement fewer for every batch of receipts.
+_PARTS_BY_REMOTE_ID_LOCKING = _PARTS_BY_REMOTE_ID + " ORDER BY m.id FOR UPDATE OF m"
 # One statement per distinct (stat, err) of a batch: nearly all receipts share one.
 _SET_PART_STATE = f"UPDATE {message_parts.name} SET stat = ?, err = ? WHERE id IN ({{ids}}) AND stat = ''"
 _LOCK_MESSAGES = (
@@ -166,7 +169,7 @@ def _by_connector(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 
 def _match(
     conn: sa.Connection, receipts: Sequence[ReceiptIn]
-) -> tuple[list[tuple[ReceiptIn, _Part]], list[ReceiptIn]]:
+) -> tuple[list[tuple[ReceiptIn, _Part]], list[ReceiptIn], bool]:
     """Each receipt's part among the parts its own connector recorded under its id.
 
     Message ids are unique per SMSC at best (SMPP 3.4 §4.4.2; CMPP, SGIP and SMGP per gateway): another
@@ -175,11 +178,17 @@ def _match(
     SGIP node), so a receipt that names its number takes only a part sent to that number, and one
     whose own part is not recorded yet waits for it (unmatched) rather than land on the other. Among
     the parts left: open before final, newer before older.
+
+    The flag says whether the candidates' messages are locked already (PostgreSQL, one statement).
     """
     candidates: dict[tuple[str, str], list[_Part]] = defaultdict(list)
-    for connector, remote_ids in _by_connector((r.connector, r.remote_id) for r in receipts).items():
+    grouped = _by_connector((r.connector, r.remote_id) for r in receipts)
+    # Locks taken by several statements would not be in one id order: then `_settle` takes them.
+    locked = is_postgres(conn) and len(grouped) == 1 and all(len(ids) <= CHUNK for ids in grouped.values())
+    statement = _PARTS_BY_REMOTE_ID_LOCKING if locked else _PARTS_BY_REMOTE_ID
+    for connector, remote_ids in grouped.items():
         for chunk in chunks(remote_ids):
-            for row in execute_for_ids(conn, _PARTS_BY_REMOTE_ID, chunk, connector).all():
+            for row in execute_for_ids(conn, statement, chunk, connector).all():
                 candidates[connector, row[0]].append(row[1:])
     matched: list[tuple[ReceiptIn, _Part]] = []
     unmatched: list[ReceiptIn] = []
@@ -193,7 +202,7 @@ def _match(
             unmatched.append(receipt)
             continue
         matched.append((receipt, parts[0] if len(parts) == 1 else max(parts, key=_preference)))
-    return matched, unmatched
+    return matched, unmatched, locked
 
 
 def _preference(part: _Part) -> tuple[bool, int]:
@@ -202,9 +211,15 @@ def _preference(part: _Part) -> tuple[bool, int]:
 
 
 def _settle(
-    conn: sa.Connection, matched: Sequence[tuple[ReceiptIn, _Part]], now: int, tally: Tally
+    conn: sa.Connection,
+    matched: Sequence[tuple[ReceiptIn, _Part]],
+    now: int,
+    tally: Tally,
+    *,
+    locked: bool = False,
 ) -> tuple[int, int, int]:
-    """Apply matched receipts; returns (applied, duplicates, messages finished)."""
+    """Apply matched receipts; returns (applied, duplicates, messages finished). `locked`: their
+    messages' rows are locked already."""
     parts_by_outcome: dict[tuple[str, str], list[int]] = defaultdict(list)
     seen: set[int] = set()
     touched: set[int] = set()
@@ -217,7 +232,7 @@ def _settle(
     if not seen:
         return 0, len(matched), 0
     message_ids = sorted(touched)
-    if is_postgres(conn):
+    if is_postgres(conn) and not locked:
         # Two receipts of one long message settled side by side would each see only their own part
         # final: the message row lock makes the second wait for the first, then see both.
         for chunk in chunks(message_ids):
@@ -353,14 +368,14 @@ def _apply_kept(conn: sa.Connection, rows: Sequence[Any], now: int, tally: Tally
     kept = [
         (row.id, ReceiptIn(row.connector, row.remote_id, row.stat, row.err, row.destination)) for row in rows
     ]
-    matched, _ = _match(conn, [receipt for _, receipt in kept])
+    matched, _, locked = _match(conn, [receipt for _, receipt in kept])
     if not matched:
         return 0, 0
     found = {id(receipt) for receipt, _ in matched}
     done = [row_id for row_id, receipt in kept if id(receipt) in found]
     for chunk in chunks(done):
         conn.execute(sa.delete(unmatched_receipts).where(unmatched_receipts.c.id.in_(chunk)))
-    applied, _, finished = _settle(conn, matched, now, tally)
+    applied, _, finished = _settle(conn, matched, now, tally, locked=locked)
     return applied, finished
 
 

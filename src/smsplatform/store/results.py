@@ -91,7 +91,9 @@ def _record_submitted(
         for o in stored
         for index, remote_id in enumerate(o.remote_ids, start=1)
     ]
-    if parts:
+    if parts and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_INSERT_PART_ARRAYS, tuple(list(column) for column in zip(*parts, strict=True)))
+    elif parts:
         conn.exec_driver_sql(driver_sql(conn, _INSERT_PART), parts)
     return stored
 
@@ -105,6 +107,12 @@ _MARK_SUBMITTED = (
 )
 _INSERT_PART = (
     f"INSERT INTO {message_parts.name} (message_id, part, connector, remote_id) VALUES (?, ?, ?, ?)"
+)
+# PostgreSQL takes the parts as one array per column: one statement, where an executemany is one
+# statement per row on the server.
+_INSERT_PART_ARRAYS = (
+    f"INSERT INTO {message_parts.name} (message_id, part, connector, remote_id)"
+    " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::text[])"
 )
 
 
