@@ -41,6 +41,7 @@ class Receiver:
     busy: Counter[str] = field(default_factory=Counter)  # requests being answered, per path
     most_busy: Counter[str] = field(default_factory=Counter)  # the most ever at once, per path
     most_busy_overall: int = 0
+    connections: int = 0  # connections accepted so far
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -67,6 +68,7 @@ class Receiver:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self.connections += 1
         conn = h11.Connection(h11.SERVER)
         try:
             while True:

@@ -16,7 +16,7 @@ def due(n: int, kind: str = REPORT, account_id: int = 1, url: str = "https://a.e
 
 
 def test_reports_are_joined_into_an_array_as_stored() -> None:
-    lane = Lane("https://a.example/cb", report_limit=3)
+    lane = Lane((1, REPORT), report_limit=3)
     for n in range(7):
         lane.add(due(n))
     assert [batch.ids for batch in lane.waiting] == [[0, 1, 2], [3, 4, 5], [6]]
@@ -26,27 +26,27 @@ def test_reports_are_joined_into_an_array_as_stored() -> None:
 
 
 def test_a_reply_travels_alone_as_an_object() -> None:
-    lane = Lane("https://a.example/cb")
+    lane = Lane((1, REPLY))
     for n in range(2):
         lane.add(due(n, REPLY))
-    lane.add(due(2))
-    assert [batch.ids for batch in lane.waiting] == [[0], [1], [2]]
+    assert [batch.ids for batch in lane.waiting] == [[0], [1]]
     assert json.loads(lane.waiting[0].body()) == json.loads(due(0, REPLY).payload)
 
 
-def test_batches_never_mix_sub_accounts() -> None:
-    lane = Lane("https://a.example/cb")
-    for n, account in enumerate([1, 1, 2, 2, 1]):
-        lane.add(due(n, account_id=account))
-    assert [(batch.account_id, batch.appkey, batch.ids) for batch in lane.waiting] == [
-        (1, "key1", [0, 1]),
-        (2, "key2", [2, 3]),
-        (1, "key1", [4]),
+def test_a_changed_url_or_key_starts_a_new_batch() -> None:
+    lane = Lane((1, REPORT))
+    lane.add(due(0))
+    lane.add(due(1, url="https://b.example/cb"))  # the customer changed the statusurl meanwhile
+    lane.add(due(2, url="https://b.example/cb")._replace(appkey="rotated"))
+    assert [(batch.url, batch.appkey, batch.ids) for batch in lane.waiting] == [
+        ("https://a.example/cb", "key1", [0]),
+        ("https://b.example/cb", "key1", [1]),
+        ("https://b.example/cb", "rotated", [2]),
     ]
 
 
 def test_a_batch_already_sent_takes_no_more() -> None:
-    lane = Lane("https://a.example/cb")
+    lane = Lane((1, REPORT))
     lane.add(due(0))
     sent = lane.waiting.popleft()
     lane.add(due(1))
@@ -58,15 +58,14 @@ def test_batch_of_one() -> None:
     assert (batch.url, batch.kind, batch.ids) == ("https://a.example/cb", REPORT, [5])
 
 
-def test_a_full_lane_turns_items_away_and_names_whom_to_hold_back() -> None:
-    lane = Lane("https://a.example/cb", report_limit=2)
-    accepted = [lane.add(due(n, account_id=1), max_batches=2) for n in range(4)]
+def test_a_full_lane_turns_items_away_until_a_batch_leaves() -> None:
+    lane = Lane((1, REPORT), report_limit=2)
+    accepted = [lane.add(due(n), max_batches=2) for n in range(4)]
     assert accepted == [True, True, True, True]  # two full batches
-    assert not lane.add(due(4, account_id=1), max_batches=2)
-    assert not lane.add(due(5, REPLY, account_id=2), max_batches=2)
+    assert lane.full(2)
+    assert not lane.add(due(4), max_batches=2)
     assert [b.ids for b in lane.waiting] == [[0, 1], [2, 3]]
-    assert lane.senders_to_hold_back(2) == {(1, REPORT), (2, REPLY)}
     lane.waiting.popleft()  # sent: room again
-    assert lane.senders_to_hold_back(2) == set()
-    assert lane.add(due(6, REPLY, account_id=2), max_batches=2)
-    assert lane.senders_to_hold_back(2) == {(1, REPORT), (2, REPLY)}
+    assert not lane.full(2)
+    assert lane.add(due(5), max_batches=2)
+    assert [b.ids for b in lane.waiting] == [[2, 3], [5]]

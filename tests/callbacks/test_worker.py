@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import time
 from collections import Counter
@@ -62,6 +63,11 @@ def signed_by(request: Received, appkey: str) -> bool:
 async def refuses_report_1(request: Received) -> int:
     """A receiver that answers 500 to any batch holding report 1, and takes every other."""
     return 500 if any(item["msgid"] == "1" for item in request.json()) else 200
+
+
+def delivered_items_sent(receiver: Receiver, key: str) -> list[str]:
+    """The `key` of every item the receiver got, answered or not."""
+    return [item[key] for request in receiver.requests for item in request.json()]
 
 
 def delivered_items(receiver: Receiver, key: str) -> list[str]:
@@ -239,38 +245,45 @@ async def test_leases_of_a_dead_worker_come_back(
     assert delivered_items(receiver, "msgid") == ["2", "1"]
 
 
-async def test_one_request_at_a_time_per_url_several_urls_at_once(
+def items_by_account(requests: list[Received]) -> Counter[str]:
+    """How many report items each sub-account (`accountid`) sent in `requests`."""
+    return Counter(item["accountid"] for request in requests for item in request.json())
+
+
+async def test_up_to_the_cap_of_requests_at_once_per_sub_account_even_on_one_url(
     db: Database, receiver: Receiver, customer: Customer
 ) -> None:
-    paths = [f"/s{n}" for n in range(4)]
-    batches_per_url = 40 // 10
+    cap, per_account = 3, 200
+    busy: Counter[str] = Counter()  # requests under way at the receiver, by sub-account
+    most: Counter[str] = Counter()
 
-    def none_left_elsewhere(path: str) -> bool:
-        sent = Counter(request.path for request in receiver.requests)
-        return all(sent[other] == batches_per_url for other in paths if other != path)
-
-    async def held_until_another_is_under_way(request: Received) -> int:
-        # Each answer waits for a second request to be under way (or for no other URL to have any left),
-        # so a second batch of the same URL posted before the first was answered would be seen, and a
-        # worker that posted to one URL at a time would never get its answer.
-        await wait_for(
-            lambda: sum(receiver.busy.values()) > 1 or none_left_elsewhere(request.path),
-            within=5.0,
-            what=f"a request beside the one to {request.path}",
-        )
+    async def held_until_the_cap_is_reached(request: Received) -> int:
+        # Each answer waits until the sub-account has `cap` requests under way (or all its reports have
+        # arrived): a worker that posted fewer at once would never get its answers. Then a moment more,
+        # for a request beyond the cap to show up.
+        account = request.json()[0]["accountid"]
+        busy[account] += 1
+        most[account] = max(most[account], busy[account])
+        try:
+            await wait_for(
+                lambda: busy[account] >= cap or items_by_account(receiver.requests)[account] == per_account,
+                within=5.0,
+                what=f"{cap} requests of sub-account {account} at once",
+            )
+            await asyncio.sleep(0.02)
+        finally:
+            busy[account] -= 1
         return 200
 
-    receiver.answer = held_until_another_is_under_way
-    accounts = [
-        await add_account(db, customer, f"acme{n}", statusurl=receiver.url(path))
-        for n, path in enumerate(paths)
-    ]
-    items = [(a, report(n, a)) for a in accounts for n in range(40)]
+    receiver.answer = held_until_the_cap_is_reached
+    url = receiver.url("/shared")
+    accounts = [await add_account(db, customer, f"acme{n}", statusurl=url) for n in range(2)]
+    items = [(a, report(n, a)) for n in range(per_account) for a in accounts]
     await db.write(enqueue_reports, items, int(time.time()))
-    async with running(worker(db, report_limit=10)) as w:
-        await eventually(lambda: w.delivered == 160)
-    assert set(receiver.most_busy.values()) == {1}
-    assert receiver.most_busy_overall > 1
+    async with running(worker(db, report_limit=10, account_concurrency=cap)) as w:
+        await eventually(lambda: w.delivered == 2 * per_account)
+    assert most == {str(a): cap for a in accounts}  # each its own cap on the shared URL: reached, never more
+    assert items_by_account(receiver.acknowledged()) == {str(a): per_account for a in accounts}
 
 
 async def test_a_hung_receiver_delays_only_itself(
@@ -288,17 +301,60 @@ async def test_a_hung_receiver_delays_only_itself(
     fine = await add_account(db, customer, "acme2", statusurl=receiver.url("/fine"))
     now = int(time.time())
     await db.write(enqueue_reports, [(hung, report(n, hung)) for n in range(1000)], now)  # first in line
-    await db.write(enqueue_reports, [(fine, report(n, fine)) for n in range(50)], now)
+    await db.write(enqueue_reports, [(fine, report(n, fine)) for n in range(500)], now)
     options = {"report_limit": 10, "lane_batches": 3, "max_in_flight": 100, "claim_size": 50}
-    async with running(worker(db, **options)) as w:
-        await eventually(lambda: w.delivered == 50)
-        assert [r.path for r in receiver.requests if r.path == "/hung"] == ["/hung"]  # still unanswered
-        assert w.pending <= (1 + 3) * 10  # the batch under way and a full lane behind it
+    async with running(worker(db, account_concurrency=2, **options)) as w:
+        await eventually(lambda: w.delivered == 500)
+        # All of the fine receiver's reports arrived while the hung one holds its two posts unanswered.
+        assert [r.status for r in receiver.requests if r.path == "/hung"] == [0, 0]
+        assert w.pending <= (2 + 3) * 10  # the batches under way and a full lane behind them
         release.set()
-        await eventually(lambda: w.delivered == 1050)
+        await eventually(lambda: w.delivered == 1500)
     assert sorted(delivered_items(receiver, "reportid"), key=int) == sorted(
-        [str(n) for n in range(1000)] + [str(n) for n in range(50)], key=int
+        [str(n) for n in range(1000)] + [str(n) for n in range(500)], key=int
     )
+
+
+async def test_a_failing_receiver_and_its_retries_hold_back_no_one_else(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    async def answer(request: Received) -> int:
+        if request.path == "/failing":
+            await asyncio.sleep(0.01)  # long enough for its posts to overlap
+            return 500
+        return 200
+
+    receiver.answer = answer
+    failing = await add_account(db, customer, "acme1", statusurl=receiver.url("/failing"))
+    fine = await add_account(db, customer, "acme2", statusurl=receiver.url("/fine"))
+    clock = Clock()  # stands still: the failing rows are due again at once, and always first in line
+    await db.write(enqueue_reports, [(failing, report(n, failing)) for n in range(2000)], clock.now)
+    await db.write(enqueue_reports, [(fine, report(n, fine)) for n in range(1000)], clock.now)
+    async with running(worker(db, clock=clock, schedule=AT_ONCE)) as w:
+        await eventually(lambda: w.delivered == 1000)
+        assert w.failed > 0 and w.dead == 0
+    assert sorted(delivered_items(receiver, "reportid"), key=int) == [str(n) for n in range(1000)]
+    assert receiver.most_busy["/failing"] == 4  # the default cap, reached, never more
+    # The failing receiver was tried all along, not parked behind the fine one.
+    first_fine = next(n for n, r in enumerate(receiver.requests) if r.path == "/fine")
+    assert any(r.path == "/failing" for r in receiver.requests[first_fine:])
+
+
+async def test_reports_travel_over_kept_alive_connections(
+    db: Database, receiver: Receiver, customer: Customer
+) -> None:
+    async def takes_a_moment(_: Received) -> int:
+        await asyncio.sleep(0.005)
+        return 200
+
+    receiver.answer = takes_a_moment
+    account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
+    await db.write(enqueue_reports, [(account, report(n, account)) for n in range(3000)], int(time.time()))
+    async with running(worker(db, report_limit=50)) as w:
+        await eventually(lambda: w.delivered == 3000)
+    assert len(receiver.requests) >= 60
+    assert receiver.most_busy["/status"] == 4  # the default cap, reached
+    assert receiver.connections <= 4  # one connection for each post under way, kept between posts
 
 
 async def test_batches_queued_behind_an_unanswered_post_fail_unsent(
@@ -313,13 +369,14 @@ async def test_batches_queued_behind_an_unanswered_post_fail_unsent(
     clock = Clock()
     await db.write(enqueue_reports, [(account, report(n, account)) for n in range(100)], clock.now)
     options = {"report_limit": 10, "lane_batches": 3, "total_timeout": 0.3, "clock": clock}
-    async with running(worker(db, **options)) as w:
-        await eventually(lambda: w.failed >= 30)
-        rows = (await outbox_rows(db))[:30]
+    async with running(worker(db, account_concurrency=2, **options)) as w:
+        await eventually(lambda: w.failed >= 50)
+        rows = [r for r in await outbox_rows(db) if r.last_error]
+    reached = set(delivered_items_sent(receiver, "msgid"))
     assert {(r.state, r.attempts, r.next_attempt_at) for r in rows} == {(PENDING, 1, clock.now + 10)}
-    assert [r.last_error for r in rows] == ["no answer within 0.3 s"] * 10 + [
-        "not sent: no answer within 0.3 s"
-    ] * 20
+    errors = Counter((json.loads(r.payload)["msgid"] in reached, r.last_error) for r in rows)
+    # Posted: no answer. Waiting behind them: failed without being sent.
+    assert set(errors) == {(True, "no answer within 0.3 s"), (False, "not sent: no answer within 0.3 s")}
 
 
 async def test_two_sub_accounts_on_one_url_are_batched_apart(
@@ -334,7 +391,6 @@ async def test_two_sub_accounts_on_one_url_are_batched_apart(
         await eventually(lambda: w.delivered == 10)
     for request in receiver.requests:
         assert len({item["accountid"] for item in request.json()}) == 1
-    assert receiver.most_busy["/shared"] == 1
 
 
 async def test_private_addresses_are_refused_unless_allowed(
@@ -390,7 +446,7 @@ async def test_unusable_urls_fail_with_the_reason(
     assert row.state == PENDING and row.last_error.startswith(error)
 
 
-async def test_stop_finishes_the_post_under_way_and_hands_back_the_rest(
+async def test_stop_finishes_the_posts_under_way_hands_back_the_rest_and_loses_nothing(
     db: Database, receiver: Receiver, customer: Customer
 ) -> None:
     account = await add_account(db, customer, "acme", statusurl=receiver.url("/status"))
@@ -404,20 +460,24 @@ async def test_stop_finishes_the_post_under_way_and_hands_back_the_rest(
     receiver.answer = answered_once_stop_is_called
     clock = Clock()
     await db.write(enqueue_reports, [(account, report(n, account)) for n in range(50)], clock.now)
-    w = worker(db, clock=clock, report_limit=10)
+    w = worker(db, clock=clock, report_limit=10, account_concurrency=3)
     task = asyncio.create_task(w.run())
-    await eventually(lambda: len(receiver.requests) == 1)
+    await eventually(lambda: len(receiver.requests) == 3)
     # stop() marks the worker as stopping before it first waits, so the receiver, which polls the
-    # event, answers only after that: the post is under way when stop() is called.
+    # event, answers only after that: the posts are under way when stop() is called.
     stop_called.set()
     await w.stop()
     await task
-    assert len(receiver.requests) == 1 and receiver.requests[0].status == 200
+    assert [r.status for r in receiver.requests] == [200] * 3
     rows = await outbox_rows(db)
-    assert sum(r.state == DONE for r in rows) == 10
+    assert sum(r.state == DONE for r in rows) == 30
     unsent = [r for r in rows if r.state == PENDING]
-    assert len(unsent) == 40
+    assert len(unsent) == 20
     assert all(r.attempts == 0 and r.next_attempt_at == clock.now and r.lease_until is None for r in unsent)
+    # The next worker delivers what was handed back: every report arrives, none twice.
+    async with running(worker(db, clock=clock, report_limit=10)) as again:
+        await eventually(lambda: again.delivered == 20)
+    assert sorted(delivered_items(receiver, "reportid"), key=int) == [str(n) for n in range(50)]
 
 
 async def test_a_wake_up_delivers_before_the_next_poll(
