@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from smsplatform.store.database import Database, normalize_url, sqlite_url
 from smsplatform.store.schema import blackwords
+from smsplatform.store.statistics import analyze_unseen
 from tests.api.fast_databases import BACKENDS, fresh_database_url
 from tests.waiting import wait_for
 
@@ -229,3 +230,56 @@ async def test_two_processes_write_one_sqlite_file_side_by_side(tmp_path: Path) 
     assert other.exitcode == 0
     assert sorted(await db.read(stored)) == sorted(theirs + ours)
     db.close()
+
+
+@pytest.mark.postgres
+async def test_a_postgresql_table_that_filled_without_statistics_is_analysed(postgres_url: str) -> None:
+    """Statistics come within seconds of a table's first thousand rows, not at autovacuum's next
+    round: the planner's plans for the hot lookups depend on them."""
+    db = Database.open(postgres_url, run_migrations=False)
+    db.statistics_interval = 0.05
+    outside = sa.create_engine(normalize_url(postgres_url))
+    try:
+        await db.write(insert_many([f"word{n}" for n in range(1500)]))
+
+        def analysed() -> bool:
+            with outside.connect() as conn:
+                found = conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stats WHERE tablename = 'blackwords' AND attname = 'word'"
+                )
+                return bool(found.scalar())
+
+        await wait_for(analysed, 60, "statistics of blackwords")
+    finally:
+        outside.dispose()
+        db.close()
+
+
+@pytest.mark.postgres
+async def test_only_a_table_never_analysed_and_past_the_threshold_is_analysed(postgres_url: str) -> None:
+    db = Database.open(postgres_url, run_migrations=False)
+    db.statistics_interval = 3600  # the test looks itself
+    try:
+        with db.engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+
+            def changes_seen(n: int) -> Callable[[], bool]:
+                query = "SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'blackwords'"
+                return lambda: (auto.exec_driver_sql(query).scalar() or 0) >= n
+
+            await db.write(insert_many([f"word{n}" for n in range(10)]))
+            await wait_for(changes_seen(10), 60, "the server counting 10 rows written")
+            assert "public.blackwords" not in analyze_unseen(auto, min_changes=1000)
+            assert "public.blackwords" in analyze_unseen(auto, min_changes=5)
+            await db.write(insert_many([f"more{n}" for n in range(20)]))
+            await wait_for(changes_seen(20), 60, "the server counting 20 more rows written")
+            assert "public.blackwords" not in analyze_unseen(auto, min_changes=5)  # autovacuum's now
+    finally:
+        db.close()
+
+
+def insert_many(words: list[str]) -> Callable[[sa.Connection], None]:
+    def unit(conn: sa.Connection) -> None:
+        conn.execute(sa.insert(blackwords), [{"word": word, "created_at": 0} for word in words])
+
+    return unit

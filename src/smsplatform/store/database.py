@@ -38,6 +38,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
 from smsplatform.store import secrets as secret_store
+from smsplatform.store import statistics
 from smsplatform.store.errors import StoreError
 from smsplatform.store.secrets import SecretBox
 
@@ -245,6 +246,8 @@ class Database:
     # `open` was given the platform's.
     secrets: SecretBox = field(default_factory=SecretBox.for_this_process)
     readers: int = 4
+    # Seconds between looks for tables that filled without planner statistics (PostgreSQL).
+    statistics_interval: float = 5.0
     _reader_pool: ThreadPoolExecutor = field(init=False)
     _queue: queue.SimpleQueue[_Job | None] = field(init=False, default_factory=queue.SimpleQueue)
     _writer: threading.Thread | None = field(init=False, default=None)
@@ -342,6 +345,8 @@ class Database:
             self._writer.start()
             if self.dialect == "sqlite":
                 threading.Thread(target=self._checkpoint_loop, name="db-checkpoint", daemon=True).start()
+            elif self.dialect == "postgresql":
+                threading.Thread(target=self._statistics_loop, name="db-statistics", daemon=True).start()
         self._queue.put(job)
         return await job.future
 
@@ -432,6 +437,19 @@ class Database:
         """Copies the WAL back into the database every second, beside the writer, never blocking it."""
         while not self._closing.wait(1.0):
             self._checkpoint(self.read_engine)
+
+    def _statistics_loop(self) -> None:
+        """Analyses the tables that filled before autovacuum first looked at them (store/statistics.py),
+        beside the writer, on a connection of its own."""
+        while not self._closing.wait(self.statistics_interval):
+            try:
+                with self.engine.connect() as conn:
+                    analyzed = statistics.analyze_unseen(conn.execution_options(isolation_level="AUTOCOMMIT"))
+            except sa.exc.SQLAlchemyError as exc:
+                log.debug("looking for tables without statistics failed: %s", exc)
+                continue
+            if analyzed:
+                log.info("analysed %s: filled before autovacuum first looked", ", ".join(analyzed))
 
     @staticmethod
     def _checkpoint(engine: sa.Engine) -> None:
