@@ -393,7 +393,9 @@ class Dispatcher:
                 owners.discard(owner)  # another survivor's, or expired: its leases say the rest
                 continue
             journal = DeadJournal(claims_of_record(record), [], [])
-            if await self._give_back(journal, f"{owner}, which died (its journal as kept in redis)"):
+            if await self._give_back(
+                journal, f"{owner}, which died on another machine (its journal's copy in redis)"
+            ):
                 await self._forget_record(owner)
                 owners.discard(owner)
             else:
@@ -414,7 +416,7 @@ class Dispatcher:
         self._stats.recovered += given.submitted
         if given.submitted or given.unsent or given.maybe_sent:
             log.warning(
-                "gave back the claims of %s by its journal: %d answered (recorded as submitted),"
+                "gave back the claims of %s; by its journal: %d answered (recorded as submitted),"
                 " %d never sent (queued again), %d possibly sent (queued again, counted)",
                 whose,
                 given.submitted,
