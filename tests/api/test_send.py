@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from smsplatform.domain.templates import TemplateStatus
@@ -273,6 +274,26 @@ async def test_quota_belongs_to_the_sub_account(tenant: Tenant) -> None:
     ok(await tenant.send("13800138001", "通知" + poor.signature))
     assert error(await tenant.send("13800138002", "通知" + poor.signature)) == 209
     ok(await tenant.send("13800138002", "通知" + rich.signature))
+
+
+async def test_concurrent_sends_of_two_sub_accounts_stop_each_at_its_own_quota(tenant: Tenant) -> None:
+    # Sends arriving together are accepted together: each is still judged on its sub-account's balance
+    # as the ones before it left it.
+    small = await tenant.account("【小号公司】", totalnum=5, exempt=True)
+    large = await tenant.account("【大号公司】", totalnum=12, exempt=True)
+    wanted = [(f"1380013{n:04d}", small if n % 2 else large) for n in range(30)]
+    answers = await asyncio.gather(*(tenant.send(mobile, "通知" + a.signature) for mobile, a in wanted))
+    accepted = [ok(answer) for answer in answers if answer["status"] == "0"]
+    assert {error(answer) for answer in answers if answer["status"] != "0"} == {209}
+    assert sorted(a["accountid"] for a in accepted) == [str(small.id)] * 5 + [str(large.id)] * 12
+    assert len({a["msgid"] for a in accepted}) == 17
+    assert [(await tenant.get_account(a.id)).usednum for a in (small, large)] == [5, 12]
+    stored = await tenant.api.messages()
+    assert sorted((str(m["send_id"]), str(m["account_id"])) for m in stored) == sorted(
+        (a["msgid"], a["accountid"]) for a in accepted
+    )
+    sends = await tenant.api.sends()
+    assert sorted(str(s["id"]) for s in sends) == sorted(a["msgid"] for a in accepted)
 
 
 async def test_sql_metacharacters_in_content_are_sent_verbatim(tenant: Tenant) -> None:

@@ -82,6 +82,14 @@ async def test_5000_marketing_numbers_in_one_request(tenant: Tenant, shop: Accou
     assert (await tenant.get_account(shop.id)).usednum == 5000
 
 
+async def test_the_messages_of_a_long_send_are_stored_in_request_order(tenant: Tenant, shop: Account) -> None:
+    wanted = [f"139{(i * 7919) % 100_000:08d}" for i in range(1_299)]
+    result = ok(await tenant.send(",".join(wanted), filled(MARKET)))
+    stored = await tenant.api.messages()
+    assert [m["mobile"] for m in stored] == wanted
+    assert {m["send_id"] for m in stored} == {int(result["msgid"])}
+
+
 async def test_5001_numbers_is_230_and_nothing_is_stored(tenant: Tenant, shop: Account) -> None:
     assert error(await tenant.send(numbers(5001), filled(MARKET))) == 230
     assert error(await tenant.send(numbers(10_000), filled(MARKET))) == 230
