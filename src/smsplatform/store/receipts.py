@@ -109,6 +109,12 @@ _PARTS_BY_REMOTE_ID = (
 _PARTS_BY_REMOTE_ID_LOCKING = _PARTS_BY_REMOTE_ID + " ORDER BY m.id FOR UPDATE OF m"
 # One statement per distinct (stat, err) of a batch: nearly all receipts share one.
 _SET_PART_STATE = f"UPDATE {message_parts.name} SET stat = ?, err = ? WHERE id IN ({{ids}}) AND stat = ''"
+# PostgreSQL sets every part of a batch in one statement, whatever their words: one array per column.
+_SET_PART_STATES = (
+    f"UPDATE {message_parts.name} p SET stat = v.stat, err = v.err"
+    " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, stat, err)"
+    " WHERE p.id = v.id AND p.stat = ''"
+)
 _LOCK_MESSAGES = (
     sa.select(messages.c.id).where(messages.c.id.in_(ids_param())).order_by(messages.c.id).with_for_update()
 )
@@ -237,10 +243,17 @@ def _settle(
         # final: the message row lock makes the second wait for the first, then see both.
         for chunk in chunks(message_ids):
             conn.execute(_LOCK_MESSAGES, {"b_ids": chunk}).all()
-    applied = 0
-    for (stat, err), part_ids in parts_by_outcome.items():
-        for chunk in chunks(part_ids):
-            applied += execute_for_ids(conn, _SET_PART_STATE, chunk, stat, err).rowcount
+    if is_postgres(conn):
+        ids = [part_id for part_ids in parts_by_outcome.values() for part_id in part_ids]
+        stats = [stat for (stat, _), part_ids in parts_by_outcome.items() for _ in part_ids]
+        errs = [err for (_, err), part_ids in parts_by_outcome.items() for _ in part_ids]
+        applied = conn.exec_driver_sql(_SET_PART_STATES, (ids, stats, errs)).rowcount
+    else:
+        applied = sum(
+            execute_for_ids(conn, _SET_PART_STATE, chunk, stat, err).rowcount
+            for (stat, err), part_ids in parts_by_outcome.items()
+            for chunk in chunks(part_ids)
+        )
     finished = _finish_messages(conn, message_ids, now, tally)
     return applied, len(matched) - applied, finished
 
