@@ -117,6 +117,48 @@ class ChunkedBodyEnd:
         return -1
 
 
+class AnswerTransport:
+    """The connection's transport as one answer sees it: the answer's head is held back until its body
+    is written, so that an answer leaves in one write (one system call, one segment) where uvicorn
+    writes its head and its body apart, a system call each. Held for one turn of the event loop at
+    most: a body written later (a stream) finds the head gone ahead of it."""
+
+    __slots__ = ("_first", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held = b""
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first:
+            if data.startswith(b"HTTP/1.1 100 "):
+                # An interim answer: the client waits for it before it sends its body.
+                self._transport.write(data)
+                return
+            self._first = False
+            self._held = data
+            self._loop.call_soon(self._flush)
+            return
+        if self._held:
+            data = self._held + data
+            self._held = b""
+        self._transport.write(data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, b""
+        if held and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+
 # Seconds between two reads of a body whose request is answered already (about 6 MB/s at most).
 DISCARD_PAUSE = 0.01
 
@@ -344,6 +386,9 @@ class RawUtf8HttpToolsProtocol(HttpToolsProtocol):
             path, _, self._long_query = bytes(self.url).partition(b"?")
             self.url = path
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:  # a new answer's cycle
+            cycle.transport = AnswerTransport(self.transport, self.loop)  # type: ignore[assignment]
         if self._long_query is not None:
             # The ASGI task starts on the next turn of the loop, so it sees the whole query.
             self.scope["query_string"] = self._long_query
