@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Collection, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -109,7 +109,7 @@ _INSERT_ARRAYS = (
     f"INSERT INTO {callbacks.name}"
     " (account_id, kind, payload, state, next_attempt_at, created_at, message_id)"
     f" SELECT r.account_id, '{REPORT}', r.payload, '{PENDING}', %s, %s, r.message_id"
-    " FROM unnest(%s::int[], %s::text[], %s::bigint[])"
+    " FROM unnest(%b::int[], %b::text[], %b::bigint[])"
     " WITH ORDINALITY AS r(account_id, payload, message_id, n)"
     f" JOIN {accounts.name} a ON a.id = r.account_id AND a.statusurl <> '' ORDER BY r.n"
 )
@@ -263,43 +263,36 @@ def mark_done(conn: sa.Connection, ids: Sequence[int], now: int) -> None:
 
 _ERROR_LEN = 200  # last_error and callback_errors.error
 
+# One statement per group of rows with the same next attempt (or death) and error, not one per row:
+# the rows of a failed POST share both. The error rows are written only for the rows this unit of work
+# settled (the conditions repeat what it just set), so an attempt is the row's count of claims, and a
+# worker whose lease ran out records nothing over the row's later attempts.
 _RETRY_LATER = (
-    sa.update(callbacks)
-    .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
-    .values(next_attempt_at=sa.bindparam("next_at"), lease_until=None, last_error=sa.bindparam("error"))
+    f"UPDATE {callbacks.name} SET next_attempt_at = ?, lease_until = NULL, last_error = ?"
+    f" WHERE id IN ({{ids}}) AND state || '' = '{PENDING}'"
+)
+_RECORD_RETRY = (
+    f"INSERT INTO {callback_errors.name} (callback_id, attempt, error, at)"
+    f" SELECT id, attempts, ?, ? FROM {callbacks.name}"
+    f" WHERE next_attempt_at = ? AND lease_until IS NULL AND state || '' = '{PENDING}' AND id IN ({{ids}})"
 )
 _MARK_DEAD = (
-    sa.update(callbacks)
-    .where(callbacks.c.id == sa.bindparam("row_id"), callbacks.c.state == PENDING)
-    .values(state=DEAD, done_at=sa.bindparam("now"), lease_until=None, last_error=sa.bindparam("error"))
+    f"UPDATE {callbacks.name} SET state = '{DEAD}', done_at = ?, lease_until = NULL, last_error = ?"
+    f" WHERE id IN ({{ids}}) AND state || '' = '{PENDING}'"
+)
+_RECORD_DEATH = (
+    f"INSERT INTO {callback_errors.name} (callback_id, attempt, error, at)"
+    f" SELECT id, attempts, ?, ? FROM {callbacks.name}"
+    f" WHERE done_at = ? AND last_error = ? AND state || '' = '{DEAD}' AND id IN ({{ids}})"
 )
 
 
-def _record_error(*settled_here: sa.ColumnElement[bool]) -> sa.Insert:
-    """Keep a failed attempt, with the receiver's answer, for the operator; only when the row was
-    settled by this unit of work (`settled_here`), so the attempt is the row's count of claims, and a
-    worker whose lease ran out records nothing over the row's later attempts."""
-    return sa.insert(callback_errors).from_select(
-        ["callback_id", "attempt", "error", "at"],
-        sa.select(
-            callbacks.c.id,
-            callbacks.c.attempts,
-            sa.bindparam("error", type_=sa.String),
-            sa.bindparam("now", type_=sa.BigInteger),
-        ).where(callbacks.c.id == sa.bindparam("row_id"), *settled_here),
-    )
-
-
-_RECORD_RETRY = _record_error(
-    callbacks.c.state == PENDING,
-    callbacks.c.lease_until.is_(None),
-    callbacks.c.next_attempt_at == sa.bindparam("next_at"),
-)
-_RECORD_DEATH = _record_error(
-    callbacks.c.state == DEAD,
-    callbacks.c.done_at == sa.bindparam("now"),
-    callbacks.c.last_error == sa.bindparam("error"),
-)
+def _grouped(rows: Sequence[tuple[int, *tuple[Any, ...]]]) -> dict[tuple[Any, ...], list[int]]:
+    """Row ids by the rest of each row (the time and the error)."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for row_id, *rest in rows:
+        groups.setdefault(tuple(rest), []).append(row_id)
+    return groups
 
 
 def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int, str]], now: int) -> None:
@@ -308,21 +301,21 @@ def retry_later(conn: sa.Connection, retries: Sequence[tuple[int, int, str]], no
     A row another worker already settled (after this one's lease ran out) stays settled. Each attempt
     is kept in `callback_errors`.
     """
-    if retries:
-        params = [
-            {"row_id": i, "next_at": at, "error": error[:_ERROR_LEN], "now": now} for i, at, error in retries
-        ]
-        conn.execute(_RETRY_LATER, params)
-        conn.execute(_RECORD_RETRY, params)
+    for (at, error), ids in _grouped(retries).items():
+        error = error[:_ERROR_LEN]
+        for chunk in chunks(ids):
+            execute_for_ids(conn, _RETRY_LATER, chunk, at, error)
+            execute_for_ids(conn, _RECORD_RETRY, chunk, error, now, at)
 
 
 def mark_dead(conn: sa.Connection, dead: Sequence[tuple[int, str]], now: int) -> None:
     """The retry schedule is exhausted for these `(id, error)` rows: they stay, for the operator, but are
     not tried again. The last attempt is kept in `callback_errors`."""
-    if dead:
-        params = [{"row_id": i, "error": error[:_ERROR_LEN], "now": now} for i, error in dead]
-        conn.execute(_MARK_DEAD, params)
-        conn.execute(_RECORD_DEATH, params)
+    for (error,), ids in _grouped(dead).items():
+        error = error[:_ERROR_LEN]
+        for chunk in chunks(ids):
+            execute_for_ids(conn, _MARK_DEAD, chunk, now, error)
+            execute_for_ids(conn, _RECORD_DEATH, chunk, error, now, now, error)
 
 
 def release(conn: sa.Connection, ids: Sequence[int], now: int) -> None:

@@ -112,7 +112,7 @@ _SET_PART_STATE = f"UPDATE {message_parts.name} SET stat = ?, err = ? WHERE id I
 # PostgreSQL sets every part of a batch in one statement, whatever their words: one array per column.
 _SET_PART_STATES = (
     f"UPDATE {message_parts.name} p SET stat = v.stat, err = v.err"
-    " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, stat, err)"
+    " FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS v(id, stat, err)"
     " WHERE p.id = v.id AND p.stat = ''"
 )
 _LOCK_MESSAGES = (

@@ -112,7 +112,7 @@ _INSERT_PART = (
 # statement per row on the server.
 _INSERT_PART_ARRAYS = (
     f"INSERT INTO {message_parts.name} (message_id, part, connector, remote_id)"
-    " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::text[])"
+    " SELECT * FROM unnest(%b::bigint[], %b::smallint[], %b::text[], %b::text[])"
 )
 
 
