@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,11 +12,18 @@ from smsplatform.domain.payloads import local_time
 from smsplatform.domain.submit_outcomes import Submitted
 from smsplatform.store.claims import claim
 from smsplatform.store.database import Database
-from smsplatform.store.receipts import ReceiptIn, apply_receipts, purge_unmatched, rematch_receipts
+from smsplatform.store.receipts import (
+    ReceiptIn,
+    ReceiptSummary,
+    apply_receipts,
+    purge_unmatched,
+    rematch_receipts,
+)
 from smsplatform.store.results import record_results
 from smsplatform.store.schema import callbacks, message_parts, messages
 from tests.dispatch.support import callback_items, make_account, message, parts, queue, run
 from tests.store.outbox_support import LONG_TEXT, ME, failed_attempts, receipt, submit, unmatched_count
+from tests.waiting import wait_until
 
 # --- receipts ------------------------------------------------------------------------------------
 
@@ -124,8 +133,8 @@ def test_batches_larger_than_one_statement_takes(db: Database) -> None:
     account = make_account(db)
     ids = queue(db, account, [f"138{i:08d}" for i in range(1200)])
     assert len(run(db, claim, ME, 1_001, 2000, 30)) == 1200
-    summary = run(db, record_results, ME, [Submitted(m, "smsc-1", (f"r{m}",)) for m in ids], 1_010)
-    assert summary.submitted == 1200
+    recorded = run(db, record_results, ME, [Submitted(m, "smsc-1", (f"r{m}",)) for m in ids], 1_010)
+    assert recorded.submitted == 1200
     summary = run(db, apply_receipts, [receipt(f"r{m}") for m in ids], 1_020)
     assert (summary.applied, summary.finished) == (1200, 1200)
     assert {message(db, m).state for m in ids[::100]} == {DELIVERED}
@@ -305,3 +314,38 @@ def test_overlong_ids_from_an_smsc_are_cut_alike_and_still_match(db: Database) -
     assert parts(db, message_id)[0].remote_id == long_id[:64]
     run(db, apply_receipts, [receipt(long_id)], 1_007)  # a duplicate: no second report
     assert len(callback_items(db)) == 1
+
+
+@pytest.mark.postgres
+def test_two_parts_of_one_message_settled_side_by_side_end_it_once(postgres_url: str) -> None:
+    """On PostgreSQL receipts are applied by transactions running side by side: the second receipt of
+    a long message waits for the first's transaction (its message's row lock) and then sees both
+    parts final, so the message ends, with one report, whichever commits last."""
+    db = Database.open(postgres_url, run_migrations=False)
+    try:
+        account = make_account(db)
+        [message_id] = queue(db, account, ["13800138000"], LONG_TEXT)
+        run(db, claim, ME, 1_001, 10, 30)
+        submit(db, message_id, "a1", "a2", "a3")
+        run(db, apply_receipts, [receipt("a3")], 1_015)
+        second: list[ReceiptSummary] = []
+
+        def apply_second() -> None:
+            with db.engine.begin() as conn:
+                second.append(apply_receipts(conn, [receipt("a2")], 1_021))
+
+        with db.engine.connect() as first:
+            transaction = first.begin()
+            assert apply_receipts(first, [receipt("a1")], 1_020).finished == 0  # a2 still open for it
+            other = threading.Thread(target=apply_second)
+            other.start()
+            with db.engine.connect() as watcher:
+                waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+                wait_until(lambda: watcher.exec_driver_sql(waiting).scalar(), 30, "the second to wait")
+            transaction.commit()
+            other.join(30)
+        assert [s.finished for s in second] == [1]
+        assert message(db, message_id).state == DELIVERED
+        assert [r["reportid"] for r in callback_items(db)] == [str(message_id)]
+    finally:
+        db.close()
