@@ -59,13 +59,13 @@ def test_batch_of_one() -> None:
 
 
 def test_a_full_lane_turns_items_away_until_a_batch_leaves() -> None:
-    lane = Lane((1, REPORT), report_limit=2)
+    lane = Lane((1, REPORT), report_limit=2, refill_at=1)
     accepted = [lane.add(due(n), max_batches=2) for n in range(4)]
     assert accepted == [True, True, True, True]  # two full batches
-    assert lane.full(2)
     assert not lane.add(due(4), max_batches=2)
     assert [b.ids for b in lane.waiting] == [[0, 1], [2, 3]]
+    assert lane.holds_back()  # more than `refill_at` batches wait
     lane.waiting.popleft()  # sent: room again
-    assert not lane.full(2)
+    assert not lane.holds_back()
     assert lane.add(due(5), max_batches=2)
     assert [b.ids for b in lane.waiting] == [[2, 3], [5]]

@@ -210,6 +210,20 @@ def test_settling_and_releasing_more_rows_than_one_statement_takes(db: Database,
     assert {(r.attempts, r.next_attempt_at) for r in rows(db)[1000:]} == {(0, 105)}
 
 
+def test_failing_more_rows_than_one_statement_takes(db: Database, setup: Setup) -> None:
+    run(db, enqueue_reports, [(setup.both, report(n)) for n in range(2000)], 100)
+    claimed = [x.id for x in run(db, claim_due, 100, 2000)]
+    retries = [(i, 130, "HTTP 500") for i in claimed[:1000]]
+    run(db, settle, retries=retries, dead=[(i, "HTTP 404") for i in claimed[1000:]], now=110)
+    assert run(db, count_by_state) == {PENDING: 1000, DONE: 0, DEAD: 1000}
+    assert {(r.state, r.next_attempt_at, r.last_error) for r in rows(db)[:1000]} == {
+        (PENDING, 130, "HTTP 500")
+    }
+    assert sorted(failed_attempts(db)) == sorted(
+        [(i, 1, "HTTP 500", 110) for i in claimed[:1000]] + [(i, 1, "HTTP 404", 110) for i in claimed[1000:]]
+    )
+
+
 def test_long_errors_are_cut_to_the_column(db: Database, setup: Setup) -> None:
     run(db, enqueue_report, setup.both, report(1), 100)
     [claimed] = run(db, claim_due, 100, 10)

@@ -73,6 +73,8 @@ class Lane:
 
     sender: Sender
     report_limit: int = MAX_REPORTS_PER_POST
+    # The claim takes the sender's rows only while at most this many batches wait (see `holds_back`).
+    refill_at: int = 0
     waiting: deque[Batch] = field(default_factory=deque)
     posting: int = 0
     posters: int = 0
@@ -88,9 +90,10 @@ class Lane:
             return False
         return True
 
-    def full(self, max_batches: int) -> bool:
-        """Whether the claim should leave this sender's rows out for now."""
-        return len(self.waiting) >= max_batches
+    def holds_back(self) -> bool:
+        """Whether the claim should leave this sender's rows out for now: the worker sets `refill_at`
+        so that a lane claimed for has room for a whole claim, and no claimed row has to go back."""
+        return len(self.waiting) > self.refill_at
 
     @property
     def idle(self) -> bool:

@@ -8,12 +8,21 @@ built on `GuardedBackend` and turns httpcore's errors into httpx's. Connections 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import sys
 from collections.abc import AsyncIterator, Iterator
 
 import httpcore
 import httpx
 
 from smsplatform.callbacks.guard import GuardedBackend, Resolver, resolve
+
+# httpcore imports `sniffio` each time it sets up a lock or an event (several times a request) and, when
+# it is not installed, falls back to asyncio. A failed import is not remembered, so each attempt
+# searches the whole import path again: about 0.1 ms, and file-system calls, every time. Recording the
+# module as absent makes the next attempts fail at once, the same way.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 @contextlib.contextmanager

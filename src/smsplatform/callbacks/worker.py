@@ -9,10 +9,17 @@ no order across batches (a message has one status report; `reportid` and `replyi
 batches of one lane may be answered in any order. At most `concurrency` posts are under way in all.
 
 A slow or dead receiver must delay only itself. A lane holds at most `lane_batches` batches waiting;
-while it is full, the claim leaves out its sender's rows, and rows that do not fit go straight back to
-the outbox. When a POST gets no answer at all (timeout, refused connection, refused address), the
-batches waiting behind it fail with it, unsent. So a claim's rows are settled long before its lease
-runs out (see `store.callbacks.claim_due`), and no receiver ties up the worker's `max_in_flight` budget.
+rows that do not fit go straight back to the outbox. The claim leaves out the rows of a sender whose
+lane could not take a whole claim more: so a claim rarely brings rows that have to go back, and a lane
+that keeps its receiver busy is refilled before it runs dry. When a POST gets no answer at all
+(timeout, refused connection, refused address), the batches waiting behind it fail with it, unsent.
+So a claim's rows are settled long before its lease runs out (see `store.callbacks.claim_due`; the
+lease is lengthened when `lane_batches` waiting batches could take longer to post), and no receiver
+ties up the worker's `max_in_flight` budget.
+
+Claims cost the database most when they must leave senders out (their due rows are read and passed
+over), so the worker claims again at once only while no lane holds its sender back; otherwise when a
+lane has room for a claim again, when it is woken, or at the next poll.
 
 A failing receiver is logged by host at WARNING, at most once a minute while it keeps failing, and
 once at INFO when it answers again (see `receivers.py`).
@@ -27,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +48,7 @@ from smsplatform.callbacks.receivers import ReceiverLog, host_of
 from smsplatform.callbacks.schedule import DAY, RetrySchedule
 from smsplatform.callbacks.transport import GuardedTransport
 from smsplatform.store import callbacks as outbox
+from smsplatform.store.callbacks import REPLY, REPORT
 from smsplatform.store.clock import now as wall_clock
 from smsplatform.store.database import Database
 
@@ -88,7 +97,7 @@ class CallbackWorker:
         concurrency: int = 256,
         claim_size: int = 500,
         max_in_flight: int = 2000,
-        lane_batches: int = 5,
+        lane_batches: int = 10,
         report_limit: int = MAX_REPORTS_PER_POST,
         lease_seconds: int = outbox.DEFAULT_LEASE_SECONDS,
         connect_timeout: float = 5.0,
@@ -113,7 +122,15 @@ class CallbackWorker:
         self._max_in_flight = max_in_flight
         self._lane_batches = lane_batches
         self._report_limit = report_limit
-        self._lease_seconds = lease_seconds
+        # A lane is claimed for while it has room for a claim's batches (or is empty).
+        self._refill_at = {
+            REPORT: max(0, lane_batches - -(-claim_size // report_limit)),
+            REPLY: max(0, lane_batches - claim_size),  # a reply is a POST of its own
+        }
+        # Long enough for the last of a full lane's batches to be posted, each taking up to the timeout.
+        self._lease_seconds = max(
+            lease_seconds, math.ceil((lane_batches / account_concurrency + 1) * total_timeout)
+        )
         self._timeout = httpx.Timeout(total_timeout, connect=connect_timeout)
         self._total_timeout = total_timeout
         self._resolver = resolver
@@ -167,8 +184,8 @@ class CallbackWorker:
         try:
             while not self._stopping:
                 await self._purge_if_due()
-                more_due = await self._claim_once(poster)
-                if not more_due or len(self._owned) >= self._max_in_flight:
+                again = await self._claim_once(poster)
+                if not again or len(self._owned) >= self._max_in_flight:
                     await self._idle()
         finally:
             self._stopping = True  # also when cancelled: lanes stop after the post under way
@@ -220,11 +237,12 @@ class CallbackWorker:
                     break
 
     async def _claim_once(self, poster: Poster) -> bool:
-        """Claims what fits and queues it; True when the claim came back full (more may be due)."""
+        """Claims what fits and queues it; True when it is worth claiming again at once: the claim came
+        back full (more may be due), and the next one need leave out no sender."""
         room = min(self._claim_size, self._max_in_flight - len(self._owned))
         if room <= 0:
             return False
-        skip = {sender for sender, lane in self._lanes.items() if lane.full(self._lane_batches)}
+        skip = {sender for sender, lane in self._lanes.items() if lane.holds_back()}
         try:
             claimed = await self._db.write(outbox.claim_due, self._clock(), room, self._lease_seconds, skip)
         except Exception:
@@ -239,7 +257,7 @@ class CallbackWorker:
             sender = (item.account_id, item.kind)
             lane = lanes.get(sender)
             if lane is None:
-                lane = lanes[sender] = Lane(sender, self._report_limit)
+                lane = lanes[sender] = Lane(sender, self._report_limit, self._refill_at[item.kind])
             if lane.add(item, cap):
                 owned.add(item.id)
                 touched[sender] = lane
@@ -253,7 +271,7 @@ class CallbackWorker:
                 await self._db.write(outbox.release, overflow, self._clock())
             except Exception:
                 log.exception("handing back %d callbacks failed; they return with their lease", len(overflow))
-        return len(claimed) == room
+        return len(claimed) == room and not any(lane.holds_back() for lane in lanes.values())
 
     def _start_posters(self, lane: Lane, poster: Poster) -> None:
         """Enough posters for the lane's waiting batches, up to the cap: each takes batches until none
@@ -273,6 +291,8 @@ class CallbackWorker:
                     if self._stopping or not lane.waiting:
                         break
                     batch = lane.waiting.popleft()
+                    if len(lane.waiting) == lane.refill_at:
+                        self._nudge.set()  # room for a claim's worth: claim before the lane runs dry
                     lane.posting += 1
                     try:
                         failure = await poster.post(batch)
@@ -324,6 +344,8 @@ class CallbackWorker:
                 else:
                     retries.append((item.id, at, failure.reason))
         settled = [item.id for batch, _ in outcomes for item in batch.items]
+        # Worth a claim: the in-flight budget stopped the last one, or retries are due at once.
+        claim = len(self._owned) >= self._max_in_flight or any(at <= now for _, at, _ in retries)
         try:
             await self._db.write(outbox.settle, done=done, retries=retries, dead=dead, now=now)
         except Exception:
@@ -335,7 +357,8 @@ class CallbackWorker:
             self.dead += len(dead)
         finally:
             self._owned.difference_update(settled)
-            self._nudge.set()  # room to claim more, and retries with no delay are due at once
+            if claim:
+                self._nudge.set()
 
     async def _drain_lanes(self) -> None:
         """Waits for the posts under way (posters stop after them once `_stopping` is set)."""
