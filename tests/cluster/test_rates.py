@@ -17,6 +17,10 @@ from smsplatform.connectors.registry import create_connector
 from tests.cluster.counting_smsc import CountingSmsc, counting_smsc, push  # noqa: F401
 from tests.redis_server import OwnRedis, own_redis  # noqa: F401
 
+# serial: the links must reach most of the cap within seconds, which other tests running beside these would
+# prevent.
+pytestmark = pytest.mark.serial
+
 TPS = 200
 NODES = 3
 

@@ -25,3 +25,14 @@ def simulator() -> Iterator[Simulator]:
 def callbacks() -> Iterator[Receiver]:
     with receiver() as rec:
         yield rec
+
+
+# test_scale_out.py's tests that bound a time (the connector's rate over two nodes, a bind moving within
+# its lease): they run alone, as the tests marked `serial` do (scripts/test).
+_TIMED_SCALE_OUT = ("tps_is_one_budget", "within_the_lease")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name == "test_scale_out.py" and any(part in item.name for part in _TIMED_SCALE_OUT):
+            item.add_marker(pytest.mark.serial)

@@ -13,7 +13,8 @@ import pytest
 
 from tests.e2e.support import Platform, platform_env, running
 
-pytestmark = pytest.mark.e2e
+# serial: a held login is told from a free one by how long it took (1.5 s), which load would blur.
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 ALLOWED = "10.9.9.9"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

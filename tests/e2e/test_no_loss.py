@@ -30,7 +30,9 @@ pytestmark = pytest.mark.e2e
 SIGNATURE = "【进制数据】"
 PROMO = "会员日全场@折起，回TD退订"
 BATCHES = 4
-PER_BATCH = 5000
+# 8,000 messages: more than the two workers' windows by far, so that thousands are claimed and not yet
+# sent at each fault (each worker claims up to 4,000), which is what the bounds below are about.
+PER_BATCH = 2000
 TOTAL = BATCHES * PER_BATCH
 WORKERS = 2  # dispatch processes, each with its own session to the SMSC
 WINDOW = 16  # unanswered submits per session

@@ -26,13 +26,16 @@ from tests.e2e.support import Platform, Simulator, free_port, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-BATCH = 5000
 WINDOW = 16  # unanswered submits per session
 # Seconds the SMSC takes to answer a submit: the windows are full at the signal, and the node cannot
 # submit all it claimed within its stop grace (dispatch/policy.py stop_grace, 5 s): it must give the
 # rest back.
 ANSWER_DELAY = 0.2
 WORKERS = 2  # the stopped node's dispatch worker processes
+# Every message claimed at once (a worker claims up to 4,000); at the signal a tenth is on the wire, and
+# the windows carry at most WORKERS * WINDOW / ANSWER_DELAY = 160 a second over the 5 s grace: some
+# 1,000 of them are left to give back.
+BATCH = 2000
 STOPPED_WITHIN = 40.0  # seconds: the workers' stop timeout (workers.STOP_TIMEOUT, 30 s) and some
 
 

@@ -20,7 +20,8 @@ from tests.e2e.receiver import Receiver
 from tests.e2e.support import Platform, Simulator, free_port, platform_env, running, wait_for
 from tests.waiting import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+# serial: the bounds below are on latency, which other tests running beside this one would stretch.
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.serial]
 
 SIGNATURE = "【进制数据】"
 CODE = "您的验证码是@，5分钟内有效"
