@@ -29,9 +29,9 @@ PENDING = "pending"
 DONE = "done"
 DEAD = "dead"
 
-# Long enough for a claimed row to wait its turn in its URL's lane and be posted (the worker queues at
-# most 5 batches per URL, each POST at most 10 s), short enough that a crashed process's claims come
-# back within a minute.
+# Long enough for a claimed row to wait its turn in its sender's lane and be posted (the worker queues
+# at most 15 batches per sender and posts 4 at once, each POST at most 10 s; it lengthens the lease when
+# its settings need more), short enough that a crashed process's claims come back within a minute.
 DEFAULT_LEASE_SECONDS = 60
 
 _URL_COLUMN = {REPORT: accounts.c.statusurl, REPLY: accounts.c.replyurl}
