@@ -27,6 +27,8 @@ When is an owner dead: its alive key is gone AND it has not reported its links t
 `store.connectors.LIVE_WITHIN` seconds (every dispatch process does, every 5 s; see `connector list`).
 Either alone could take a live process for a dead one: a node cut off from Redis (or a Redis that
 restarted) stops renewing its key while it still sends; a process without links reports nothing.
+A process frozen longer than both (a paused VM) is taken for dead, as its leases would take it 30 s
+after it froze; its answers that come after are still recorded (`store.results`).
 A survivor acts on that within about 15 s of a death, half the claim lease, and takes the owner's
 record under a short lock (`submits:taking:<owner>`), so that two survivors do not both give it back
 (a second give-back would find nothing left to do, but need not run).
