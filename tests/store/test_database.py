@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import inspect
 import multiprocessing
@@ -283,3 +284,24 @@ def insert_many(words: list[str]) -> Callable[[sa.Connection], None]:
         conn.execute(sa.insert(blackwords), [{"word": word, "created_at": 0} for word in words])
 
     return unit
+
+
+@pytest.mark.postgres
+async def test_the_postgresql_writer_replaces_a_connection_it_lost(postgres_url: str) -> None:
+    """The writer keeps its connection between commits; one the server dropped fails the write that
+    was on it at most, and the next write gets a new one."""
+    db = Database.open(postgres_url, run_migrations=False)
+    outside = sa.create_engine(normalize_url(postgres_url))
+    try:
+        await db.write(insert("before"))
+        pid = await db.write(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        with outside.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (pid,)).scalar()
+        with contextlib.suppress(sa.exc.DBAPIError):
+            await db.write(insert("on the lost connection"))
+        await db.write(insert("after"))
+        assert {"before", "after"} <= set(await db.read(stored))
+        assert await db.write(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()) != pid
+    finally:
+        outside.dispose()
+        db.close()
