@@ -235,3 +235,26 @@ async def test_a_line_flushed_just_before_a_sigkill_is_in_redis(tmp_path: Path, 
     assert record is not None
     claims = claims_of_record(record)
     assert sorted(claims.on_the_wire) == list(range(1, 201))
+
+
+async def test_a_record_nobody_gives_back_expires_and_its_owner_leaves_the_list(
+    tmp_path: Path, connect: Make
+) -> None:
+    """Its claims then come back as their leases run out, each counted (store.claims.requeue_expired)."""
+    records = SubmitRecords(connect(), alive_seconds=ALIVE, record_seconds=1)
+    await records.start("host-1:7:aa")
+    journal = SubmitJournal(tmp_path, boot="boot-1", mirror=records)
+    journal.open("host-1:7:aa")
+    a_batch(journal)
+    await records.stop(forget=False)
+    survivor = SubmitRecords(connect())
+    reader = connect()
+
+    async def expired() -> bool:
+        return not await reader.client.exists(reader.key("submits", "segments", "host-1:7:aa"))
+
+    gone: bool = await wait_for(expired, 10, "the record to expire")
+    assert gone
+    assert await survivor.owners() == {"host-1:7:aa"}  # listed until a survivor looks
+    assert await survivor.take("host-1:7:aa", "host-2:9:bb") is None
+    assert await survivor.owners() == set()
