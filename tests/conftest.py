@@ -93,6 +93,19 @@ def postgres_url(postgres_template: str) -> Iterator[str]:
     yield from _postgres_database(postgres_template)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Operators' passwords hashed with argon2id at its lowest cost in this process: the console's and
+    the management API's tests create operators and log in by the hundred, and at the product's cost
+    (64 MiB, 3 passes, 4 lanes) each hash is a fifth of a second of a core. What these tests prove does
+    not depend on the cost; the processes the end-to-end tests start keep the product's."""
+    from argon2 import PasswordHasher
+
+    from smsplatform.admin import auth
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The test Redis's URL; the test is skipped, saying why, when there is none."""
