@@ -49,7 +49,10 @@ def _sigkill(platform: Platform) -> None:
 
 @pytest.mark.parametrize("stop", [_sigterm, _sigkill], ids=["SIGTERM", "SIGKILL"])
 def test_limits_hold_across_a_restart(tmp_path: Path, stop: Callable[[Platform], None]) -> None:
-    platform = Platform(data_dir=tmp_path, env=platform_env(ip_limit_per_minute=str(PER_MINUTE)))
+    # Dispatch in serve's own process: the limits are the API's, and each of the three starts would
+    # otherwise start (and each stop stop) a dispatch worker per core.
+    env = platform_env(ip_limit_per_minute=str(PER_MINUTE), dispatch_workers="0")
+    platform = Platform(data_dir=tmp_path, env=env)
     limited = platform.cli(
         "customer", "create", "--name", "limited", "--totalnum", "10", "--daily-limit", "3"
     )
