@@ -424,3 +424,23 @@ def test_postgres_processes_add_to_the_same_figures_without_waiting_for_each_oth
     with db.engine.connect() as conn:
         figures = traffic(conn, period=MINUTE, since=T0 - MINUTE, until=T0 + MINUTE)
     assert figures[()].accepted == 10
+
+
+def test_figures_written_twice_to_one_row_add_up(db: Database) -> None:
+    """The second write of a key lands on the row the first made (an upsert): nothing is lost or
+    counted twice, on both backends."""
+    for _ in range(2):
+        tally = Tally()
+        tally.accepted(T0, {(1, "mobile", "marketing"): 3})
+        tally.submitted(T0 + 1, "smsc-1", [(1, "mobile", "marketing", T0)] * 2)
+        run(db, tally.write)
+    minute = period_start(MINUTE, T0)
+    with db.read_engine.connect() as conn:
+        assert traffic(conn, period=MINUTE, since=minute, until=minute + 60, by=("connector",)) == {
+            ("",): Figures(accepted=6),
+            ("smsc-1",): Figures(submitted=4),
+        }
+        [submit] = latency(conn, metric="submit", period=HOUR, since=0, until=T0 + DAY).values()
+        assert (submit.count, submit.total_ms) == (4, 4 * 1_000)
+        rows = conn.execute(sa.select(sa.func.count()).select_from(traffic_stats)).scalar_one()
+        assert rows == 2 * 3  # two keys, three periods each
