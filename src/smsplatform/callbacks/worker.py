@@ -18,9 +18,10 @@ lease is lengthened when `lane_batches` waiting batches could take longer to pos
 ties up the worker's `max_in_flight` budget.
 
 A claim that leaves senders out reads their due rows and passes over them: with a large backlog of a
-slow receiver, the costliest statement of the worker. When one finds nothing else due, the next waits
-nine times as long as it took (or a lane's refill, which need not leave that lane out), so such claims
-take at most about a tenth of the time, and the other senders' rows still come within moments.
+slow receiver, the costliest statement of the worker. When one finds nothing else due and every lane
+still holds its sender back, the next waits nine times as long as it took (a lane with room again is
+refilled at once), so such claims take at most about a tenth of the time, and a sender without a lane
+yet still has its rows claimed within moments.
 
 A failing receiver is logged by host at WARNING, at most once a minute while it keeps failing, and
 once at INFO when it answers again (see `receivers.py`).
@@ -248,7 +249,9 @@ class CallbackWorker:
         if room <= 0:
             return False
         skip = {sender for sender, lane in self._lanes.items() if lane.holds_back()}
-        self._deferred = bool(skip) and time.monotonic() < self._skipping_from
+        # Deferred only when every lane holds back: a lane with room is refilled at once, whatever the
+        # claim has to leave out.
+        self._deferred = len(skip) == len(self._lanes) > 0 and time.monotonic() < self._skipping_from
         if self._deferred:
             return False
         started = time.monotonic()
