@@ -125,16 +125,15 @@ def find_replay(
     return Replay(stored["result"], stored["fingerprint"] == fingerprint)
 
 
-_OPTED_OUT = sa.select(optouts.c.mobile).where(
-    optouts.c.account_id == sa.bindparam("account"),
-    optouts.c.mobile.in_(sa.bindparam("mobiles", expanding=True)),
-)
+# On the driver: SQLAlchemy renders an expanding IN list of 900 numbers for every execution, which costs
+# more than the lookup (a marketing send of 5,000 numbers makes six).
+_OPTED_OUT = f"SELECT mobile FROM {optouts.name} WHERE account_id = ? AND mobile IN ({{ids}})"
 
 
 def _opted_out(conn: sa.Connection, account_id: int, mobiles: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for chunk in chunks(sorted(set(mobiles))):
-        found.update(conn.execute(_OPTED_OUT, {"account": account_id, "mobiles": chunk}).scalars())
+        found.update(execute_for_ids(conn, _OPTED_OUT, chunk, account_id).scalars())
     return found
 
 
