@@ -12,6 +12,7 @@ and start Redis start one of their own (tests/redis_server.py).
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,15 +68,24 @@ def _postgres_database(template: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database file, made once per run (per worker, under pytest-xdist)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "smsplatform.db"
+    engine = create_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()  # the last connection's close checkpoints the WAL: the file is the whole database
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database on each backend."""
+    """A fresh, migrated database on each backend: on SQLite a copy of the migrated template file,
+    which is what migrating a new file would write, in a fraction of the time."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'smsplatform.db'}"
-        engine = create_engine(url)
-        migrate(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "smsplatform.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
     else:
         yield from _postgres_database(request.getfixturevalue("postgres_template"))
 
