@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from smsplatform.api import accounts, codes, queries, send, templates
 from smsplatform.api.context import ApiContext, Call
-from smsplatform.api.envelope import CALLBACK_PATTERN, ApiError, render, render_bytes
+from smsplatform.api.envelope import CALLBACK_PATTERN, JSON_TYPE, JSONP_TYPE, ApiError, render, render_bytes
 from smsplatform.api.guard import admit, refuse_early
 from smsplatform.api.openapi import openapi_document
 from smsplatform.api.params import RawRequest, read_request
@@ -41,6 +41,9 @@ ENDPOINTS: dict[str, Handler] = {
 }
 
 
+_MEDIA_TYPES = {media_type: media_type.encode() for media_type in (JSON_TYPE, JSONP_TYPE)}
+
+
 class CustomerApi:
     """The ASGI application: `/sms/...` answered directly, always with the envelope (the hot path: no
     routing or middleware layers), everything else by a small Starlette app (health, OpenAPI, and what
@@ -50,6 +53,7 @@ class CustomerApi:
         self.ctx = ctx
         self.endpoints = endpoints
         self.other = other
+        self._vet = functools.partial(refuse_early, ctx)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -67,8 +71,8 @@ class CustomerApi:
                 "type": "http.response.start",
                 "status": 200,
                 "headers": [
-                    (b"content-type", media_type.encode()),
-                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", _MEDIA_TYPES.get(media_type) or media_type.encode()),
+                    (b"content-length", b"%d" % len(body)),
                 ],
             }
         )
@@ -90,9 +94,7 @@ class CustomerApi:
         status_as_int = ctx.settings.status_as_int
         callback: str | None = None
         try:
-            request = await read_request(
-                scope, receive, ctx.settings.max_body_bytes, functools.partial(refuse_early, ctx)
-            )
+            request = await read_request(scope, receive, ctx.settings.max_body_bytes, self._vet)
             callback = request.peek("callback") or None
             if callback is not None and not CALLBACK_PATTERN.fullmatch(callback):
                 # Refused before the call runs: a send whose answer the client cannot read would be

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,8 +47,9 @@ class ApiContext:
             self.limits = SharedRequestLimits(self.shared)
             self.frequency = SharedFrequency(self.shared)
 
-    @property
+    @functools.cached_property
     def ip_limits(self) -> tuple[Limit, ...]:
+        """The per-caller limits of `send` (read once: the settings do not change while serving)."""
         limits = []
         if self.settings.ip_limit_per_second > 0:
             limits.append(Limit(1, self.settings.ip_limit_per_second))

@@ -26,12 +26,14 @@ class ApiError(Exception):
 
 def stringify(value: Any) -> Any:
     """Every number inside `result` is rendered as a string, as in the original service's answers."""
+    if type(value) is str:  # most values are strings already: they cost one test
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, dict):
-        return {k: stringify(v) for k, v in value.items()}
+        return {k: v if type(v) is str else stringify(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [stringify(v) for v in value]
     return value

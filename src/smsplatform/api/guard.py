@@ -35,7 +35,7 @@ async def admit(ctx: ApiContext, endpoint: str, request: RawRequest, client_ip: 
     snapshot = await ctx.catalog.current()
     if snapshot.maintenance:
         raise ApiError(codes.MAINTENANCE)
-    if endpoint in snapshot.disabled_endpoints:
+    if snapshot.settings.get("disabled_endpoints") and endpoint in snapshot.disabled_endpoints:
         raise ApiError(codes.ENDPOINT_DISABLED)
     now = time.time()
     # Anti-bombing: counted before the appkey is even looked at, so floods with bad keys are cut too.

@@ -56,10 +56,12 @@ _ACCOUNT_STATUS_ERRORS = {
     AccountStatus.REJECTED: codes.ACCOUNT_REJECTED,
     AccountStatus.DISABLED: codes.ACCOUNT_DISABLED,
 }
-_TEMPLATE_STATUS_ERRORS = {
+_TEMPLATE_STATUS_ERRORS: dict[int, int] = {  # found by the matched status, an int
     TemplateStatus.PENDING: codes.TEMPLATE_PENDING,
     TemplateStatus.REJECTED: codes.TEMPLATE_REJECTED,
 }
+# A stored kind's member, found without going through the enum's constructor on every send.
+_KINDS: dict[str, TemplateKind] = {kind.value: kind for kind in TemplateKind}
 _SIGNATURE_ERRORS = {
     SignatureError.MISSING: codes.SIGNATURE_EMPTY,
     SignatureError.MALFORMED: codes.SIGNATURE_MALFORMED,
@@ -99,7 +101,8 @@ async def send(ctx: ApiContext, call: Call) -> Any:
     account, signed = _sub_account(call.view, written.contents)
     checked = {content: _check_content(call, account, text) for content, text in signed.items()}
     _check_number_cap(written, checked.values())
-    fingerprint = _fingerprint(call.params)
+    # Only a request id's answer is ever compared with another request.
+    fingerprint = _fingerprint(call.params) if written.request_id is not None else ""
     replay = await _earlier_answer(ctx, call, written.request_id, fingerprint)
     if replay is not None:
         return _replayed(replay)
@@ -161,9 +164,10 @@ def _sub_account(view: CustomerView, contents: list[str]) -> tuple[Account, dict
     account = view.by_signature.get(signature)
     if account is None:
         raise ApiError(codes.SIGNATURE_UNKNOWN)
-    status_error = _ACCOUNT_STATUS_ERRORS.get(AccountStatus(account.status))
-    if status_error is not None:
-        raise ApiError(status_error)
+    if account.status != AccountStatus.APPROVED:
+        status_error = _ACCOUNT_STATUS_ERRORS.get(AccountStatus(account.status))
+        if status_error is not None:
+            raise ApiError(status_error)
     return account, texts
 
 
@@ -218,10 +222,10 @@ def _template_kind(call: Call, account: Account, text: str) -> TemplateKind:
     match = call.view.matchers[account.id].match(text)
     if match is None:
         raise ApiError(codes.TEMPLATE_UNKNOWN)
-    status_error = _TEMPLATE_STATUS_ERRORS.get(TemplateStatus(match.status))
+    status_error = _TEMPLATE_STATUS_ERRORS.get(match.status)
     if status_error is not None:
         raise ApiError(status_error)
-    return TemplateKind(call.view.template_kinds[match.template_id])
+    return _KINDS[call.view.template_kinds[match.template_id]]
 
 
 def _check_number_cap(written: _Written, checked: Iterable[_Checked]) -> None:
@@ -294,7 +298,7 @@ def _frequency_limits(account: Account, checked: Iterable[_Checked]) -> dict[str
     (an empty override) is not counted. The acceptance counts them from the stored messages."""
     overrides = {kind: parse_limits(spec) for kind, spec in account.freq_limits.items()}
     kinds = {c.kind for c in checked}
-    return {kind: limits for kind in kinds if (limits := limits_for(TemplateKind(kind), overrides))}
+    return {kind: limits for kind in kinds if (limits := limits_for(_KINDS[kind], overrides))}
 
 
 _OPTED_OUT_ERROR = (str(codes.OPTED_OUT), codes.message_for(codes.OPTED_OUT))

@@ -9,6 +9,7 @@ store keeps so that they outlive a restart). The scaled-out mode keeps the same 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict, deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -81,6 +82,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _LIMIT_SPEC = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]*)\s*([smhd]?)\s*", re.ASCII)
 
 
+@functools.lru_cache(maxsize=1024)  # a few specs, parsed for every send of their sub-accounts
 def parse_limits(spec: str) -> tuple[Limit, ...]:
     """Limits from an operator's ``count/seconds`` list, e.g. ``"4/60,5/3600,8/86400"``.
 
