@@ -245,6 +245,7 @@ class CallbackWorker:
 
     async def _claim_once(self, poster: Poster) -> bool:
         """Claims what fits and queues it; True when the claim came back full (more may be due)."""
+        self._deferred = False
         room = min(self._claim_size, self._max_in_flight - len(self._owned))
         if room <= 0:
             return False
