@@ -595,3 +595,8 @@ async def test_after_a_key_rotation_the_new_appkey_signs_and_the_old_one_too_thr
     assert during.headers["x-signature-previous"] == old
     # Rotated again without grace: the newest key alone signs.
     assert signed_by(after, third.appkey) and "x-signature-previous" not in after.headers
+
+
+def test_a_worker_without_a_request_in_flight_is_refused(db: Database) -> None:
+    with pytest.raises(ValueError, match="at least one request in flight"):
+        worker(db, account_concurrency=0)
