@@ -215,8 +215,8 @@ def _insert_rows(
         start += size
 
 
-# A message row's (customer_id, carrier, kind): what the traffic figures count it by.
-_FIGURE_KEY = operator.itemgetter(1, 7, 5)
+# A message row's (created_at, customer_id, carrier, kind): what the traffic figures count it by.
+_TALLY_KEY = operator.itemgetter(9, 1, 7, 5)
 
 
 class _Quota:
@@ -305,6 +305,7 @@ def accept_sends(
     skipped: list[list[tuple[int, dict[str, str]]]] = []
     opted: list[list[str]] = []
     debits: list[int] = []
+    fees: dict[int, int] = {}
     sent = _sent_before(conn, requests, history)
     quota = _Quota(conn, requests)
     for index, req in enumerate(requests):
@@ -333,6 +334,7 @@ def accept_sends(
             outcomes[index] = Refused("quota", opted_out, _failures(req, failed, opted_out))
             continue
         debits.append(index)
+        fees[index] = fee
         if req.limits and req.within is None:
             # The requests after this one count its messages too.
             hits = [((req.account_id, m.kind, m.mobile), req.now) for m in batch if m.kind in req.limits]
@@ -350,7 +352,7 @@ def accept_sends(
                 "customer_id": requests[i].customer_id,
                 "account_id": requests[i].account_id,
                 "count": len(batches[i]),
-                "fee": sum(m.segments for m in batches[i]),
+                "fee": fees[i],
                 "request_id": requests[i].request_id or None,
                 "created_at": requests[i].now,
             }
@@ -359,10 +361,8 @@ def accept_sends(
     )
     pins = pins_for(conn, [m.mobile for i in debits for m in batches[i]])
     rows: list[tuple[object, ...]] = []
-    tally = Tally()
     for i, send_id in zip(debits, send_ids, strict=True):
         req = requests[i]
-        start = len(rows)
         rows.extend(
             (
                 send_id,
@@ -378,17 +378,18 @@ def accept_sends(
             )
             for m in batches[i]
         )
-        tally.accepted(req.now, Counter(map(_FIGURE_KEY, rows[start:])))
-        answer = send_answer(
-            req.account_id,
-            send_id,
-            len(batches[i]),
-            sum(m.segments for m in batches[i]),
-            _failures(req, skipped[i], opted[i]),
-        )
+        failures = _failures(req, skipped[i], opted[i]) if skipped[i] or opted[i] or req.failed else []
+        answer = send_answer(req.account_id, send_id, len(batches[i]), fees[i], failures)
         positions = frozenset(m.position for m in batches[i]) if req.within is not None else frozenset()
         outcomes[i] = Accepted(answer, positions)
     _insert_messages(conn, rows)
+    # The traffic figures, counted once for the whole batch, by second of acceptance.
+    by_second: dict[int, dict[tuple[int, str, str], int]] = {}
+    for (now, customer_id, carrier, kind), n in Counter(map(_TALLY_KEY, rows)).items():
+        by_second.setdefault(now, {})[customer_id, carrier, kind] = n
+    tally = Tally()
+    for now, counts in by_second.items():
+        tally.accepted(now, counts)
     tally.write(conn)
     responses = [
         {"send": send_id, "payload": _replay_payload(requests[i], outcomes[i])}
