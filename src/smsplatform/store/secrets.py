@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 import hmac
 import json
 import os
@@ -104,8 +103,9 @@ class SecretBox:
         return cls(new_key())
 
     def lookup_hash(self, appkey: str) -> str:
-        """The appkey's keyed hash (hex), by which its customer is found."""
-        return hmac.new(self._lookup, appkey.encode(), hashlib.sha256).hexdigest()
+        """The appkey's keyed hash (hex), by which its customer is found (once per API call: the
+        one-shot digest, without an HMAC object)."""
+        return hmac.digest(self._lookup, appkey.encode(), "sha256").hex()
 
     def seal(self, plain: str, purpose: bytes) -> str:
         nonce = os.urandom(_NONCE_BYTES)
