@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from smsplatform.store.driver import chunks
+from smsplatform.store.driver import chunks, execute_for_ids
 from smsplatform.store.schema import carrier_prefixes, number_pins
 from smsplatform.store.settings import bump_config_version
 
@@ -31,9 +31,9 @@ def list_pins(conn: sa.Connection) -> dict[str, str]:
     return {r.mobile: r.carrier for r in conn.execute(sa.select(number_pins).order_by(number_pins.c.mobile))}
 
 
-_PINS = sa.select(number_pins.c.mobile, number_pins.c.carrier).where(
-    number_pins.c.mobile.in_(sa.bindparam("mobiles", expanding=True))
-)
+# On the driver, padded to a few lengths (see execute_for_ids): SQLAlchemy would render an expanding IN
+# list, and SQLite prepare a statement, for every group of acceptances.
+_PINS = f"SELECT mobile, carrier FROM {number_pins.name} WHERE mobile IN ({{ids}})"
 
 
 def pins_for(conn: sa.Connection, mobiles: Iterable[str]) -> dict[str, str]:
@@ -41,7 +41,7 @@ def pins_for(conn: sa.Connection, mobiles: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(mobiles))
     found: dict[str, str] = {}
     for chunk in chunks(wanted):
-        found.update({r.mobile: r.carrier for r in conn.execute(_PINS, {"mobiles": chunk})})
+        found.update((mobile, carrier) for mobile, carrier in execute_for_ids(conn, _PINS, chunk))
     return found
 
 
