@@ -1,4 +1,4 @@
-"""Fixtures: a SQLite store with one customer and a receiver on loopback."""
+"""Fixtures: a SQLite store with one customer (or a store on each backend), and a receiver on loopback."""
 
 from __future__ import annotations
 
@@ -43,4 +43,21 @@ async def receiver() -> AsyncIterator[Receiver]:
 @pytest.fixture
 async def customer(db: Database) -> Customer:
     found = await db.write(create_customer, "acme", 1_000_000)
+    return Customer(found.id, found.appkey)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_on_each(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A fresh store on SQLite, then on PostgreSQL (whose claims lock rows and skip the locked)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("db")
+        return
+    database = Database.open(request.getfixturevalue("postgres_url"), run_migrations=False)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+async def customer_on_each(db_on_each: Database) -> Customer:
+    found = await db_on_each.write(create_customer, "acme", 1_000_000)
     return Customer(found.id, found.appkey)
