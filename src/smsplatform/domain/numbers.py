@@ -19,7 +19,6 @@ __all__ = ["Carrier", "CarrierTable", "normalize_mobile"]
 _MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
 _PREFIX = re.compile(r"[0-9]{3,7}")
 _MIN_PREFIX = 3
-_MAX_PREFIX = 7
 
 
 def normalize_mobile(raw: str) -> str | None:
@@ -48,7 +47,7 @@ class CarrierTable:
     Immutable: ``with_prefixes`` returns a new table, so a shared default is safe.
     """
 
-    __slots__ = ("_prefixes",)
+    __slots__ = ("_longest", "_prefixes")
 
     def __init__(self, prefixes: Mapping[str, Carrier]) -> None:
         table: dict[str, Carrier] = {}
@@ -57,6 +56,8 @@ class CarrierTable:
                 raise ValueError(f"carrier prefix must be 3-7 digits: {prefix!r}")
             table[prefix] = Carrier(carrier)
         self._prefixes = table
+        # Looked up from the longest length the table holds down (every send's numbers go through here).
+        self._longest = max(map(len, table), default=_MIN_PREFIX)
 
     @classmethod
     def default(cls) -> CarrierTable:
@@ -107,7 +108,7 @@ class CarrierTable:
             if pinned is not None:
                 return pinned
         table = self._prefixes
-        for length in range(min(_MAX_PREFIX, len(mobile)), _MIN_PREFIX - 1, -1):
+        for length in range(min(self._longest, len(mobile)), _MIN_PREFIX - 1, -1):
             carrier = table.get(mobile[:length])
             if carrier is not None:
                 return carrier
