@@ -103,9 +103,10 @@ async def send(ctx: ApiContext, call: Call) -> Any:
     _check_number_cap(written, checked.values())
     # Only a request id's answer is ever compared with another request.
     fingerprint = _fingerprint(call.params) if written.request_id is not None else ""
-    replay = await _earlier_answer(ctx, call, written.request_id, fingerprint)
-    if replay is not None:
-        return _replayed(replay)
+    if written.request_id is not None:
+        replay = await _earlier_answer(ctx, call, written.request_id, fingerprint)
+        if replay is not None:
+            return _replayed(replay)
     numbers = _numbers(written, checked, call.snapshot.carriers)
     limits = _frequency_limits(account, checked.values())
     request = _send_request(call, account, written.request_id, fingerprint, numbers, limits)
@@ -245,13 +246,9 @@ def _fingerprint(params: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-async def _earlier_answer(
-    ctx: ApiContext, call: Call, request_id: str | None, fingerprint: str
-) -> Replay | None:
+async def _earlier_answer(ctx: ApiContext, call: Call, request_id: str, fingerprint: str) -> Replay | None:
     """The answer given to `request_id` within 24 hours, if any (looked up before any number is
     judged; the acceptance looks again in its transaction)."""
-    if request_id is None:
-        return None
     return await ctx.db.read(find_replay, call.customer_id, request_id, fingerprint, int(time.time()))
 
 
