@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from smsplatform.store.driver import chunks, driver_sql, execute_for_ids
+from smsplatform.store.driver import chunks, execute_for_ids, insert_rows
 from smsplatform.store.schema import accounts, callback_errors, callbacks, customers
 from smsplatform.store.secrets import APPKEY, REPLY_PASSWORD, box_for
 
@@ -93,18 +93,13 @@ def enqueue_reports(conn: sa.Connection, rows: Sequence[tuple[int, Mapping[str, 
         for account_id, item in rows
         if account_id in with_url
     ]
-    if values:
-        conn.exec_driver_sql(driver_sql(conn, _INSERT), values)
+    insert_rows(conn, callbacks.name, _COLUMNS, values)
 
 
 _WITH_STATUSURL = sa.select(accounts.c.id).where(
     accounts.c.id.in_(sa.bindparam("ids", expanding=True)), accounts.c.statusurl != ""
 )
-_INSERT = (
-    f"INSERT INTO {callbacks.name}"
-    " (account_id, kind, payload, state, next_attempt_at, created_at, message_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+_COLUMNS = ("account_id", "kind", "payload", "state", "next_attempt_at", "created_at", "message_id")
 _INSERT_ARRAYS = (
     f"INSERT INTO {callbacks.name}"
     " (account_id, kind, payload, state, next_attempt_at, created_at, message_id)"

@@ -10,7 +10,6 @@ cost no memory. Scaled out, Redis counts them for every node before the transact
 
 from __future__ import annotations
 
-import functools
 import json
 import operator
 from collections import Counter
@@ -24,7 +23,7 @@ from smsplatform.domain.frequency import Limit, within_limits
 from smsplatform.domain.message_states import QUEUED
 from smsplatform.domain.payloads import send_answer, skipped_number
 from smsplatform.domain.templates import TemplateKind
-from smsplatform.store.driver import chunks, execute_for_ids
+from smsplatform.store.driver import chunks, execute_for_ids, insert_rows
 from smsplatform.store.limits import STORED_HISTORY, NumberKey, SendHistory
 from smsplatform.store.rollups import Tally
 from smsplatform.store.routing import pins_for
@@ -187,32 +186,7 @@ def _insert_messages(conn: sa.Connection, rows: list[tuple[object, ...]]) -> Non
             _INSERT_MESSAGES_ARRAYS, tuple(list(column) for column in zip(*rows, strict=True))
         )
     else:
-        _insert_rows(conn, messages.name, _MESSAGE_COLUMNS, rows)
-
-
-# SQLite: rows go in by multi-row INSERTs of a few sizes (powers of two up to this). Each statement is
-# one step of the database, where an executemany is one per row, and every step lets go of the GIL
-# and must win it back from the busy event loop: with one step per row, the writer spent most of a
-# group commit waiting for the GIL. The few sizes keep the driver's prepared statements reused.
-_MAX_ROWS_PER_INSERT = 256
-
-
-@functools.lru_cache(maxsize=64)
-def _multi_row_insert(table: str, columns: tuple[str, ...], rows: int) -> str:
-    row = "(" + ", ".join(["?"] * len(columns)) + ")"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"
-
-
-def _insert_rows(
-    conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
-) -> None:
-    """`rows` inserted into `table` on SQLite, in order, by as few multi-row statements as the sizes allow."""
-    start = 0
-    while start < len(rows):
-        size = min(_MAX_ROWS_PER_INSERT, 1 << ((len(rows) - start).bit_length() - 1))
-        values = [value for row in rows[start : start + size] for value in row]
-        conn.exec_driver_sql(_multi_row_insert(table, columns, size), tuple(values))
-        start += size
+        insert_rows(conn, messages.name, _MESSAGE_COLUMNS, rows)
 
 
 # A message row's (created_at, customer_id, carrier, kind): what the traffic figures count it by.
@@ -270,7 +244,7 @@ def _insert_sends(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
         return list(conn.execute(_INSERT_SEND, rows).scalars().all())
     first = int(conn.exec_driver_sql(_LAST_SEND_ID).scalar_one()) + 1
     ids = list(range(first, first + len(rows)))
-    _insert_rows(
+    insert_rows(
         conn,
         sends.name,
         _SEND_COLUMNS,

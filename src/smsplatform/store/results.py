@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from smsplatform.domain.message_states import QUEUED, SUBMITTED, SUBMITTING, MessageState, moves_from
 from smsplatform.domain.submit_outcomes import Failed, Retry, SubmitOutcome, Submitted
 from smsplatform.store.callbacks import enqueue_reports
-from smsplatform.store.driver import chunks, driver_sql, execute_for_ids
+from smsplatform.store.driver import chunks, execute_for_ids, insert_rows
 from smsplatform.store.message_rows import (
     AFTER_REPORT,
     ERR_LEN,
@@ -94,7 +94,7 @@ def _record_submitted(
     if parts and conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_INSERT_PART_ARRAYS, tuple(list(column) for column in zip(*parts, strict=True)))
     elif parts:
-        conn.exec_driver_sql(driver_sql(conn, _INSERT_PART), parts)
+        insert_rows(conn, message_parts.name, _PART_COLUMNS, parts)
     return stored
 
 
@@ -105,9 +105,7 @@ _MARK_SUBMITTED = (
     f" WHERE id IN ({{ids}}) AND {leaving_by_id_sql(SUBMITTING, QUEUED, to=[SUBMITTED])}"
     " RETURNING id, customer_id, carrier, kind, created_at"
 )
-_INSERT_PART = (
-    f"INSERT INTO {message_parts.name} (message_id, part, connector, remote_id) VALUES (?, ?, ?, ?)"
-)
+_PART_COLUMNS = ("message_id", "part", "connector", "remote_id")
 # PostgreSQL takes the parts as one array per column: one statement, where an executemany is one
 # statement per row on the server.
 _INSERT_PART_ARRAYS = (
