@@ -181,36 +181,3 @@ def test_a_postgresql_claim_reads_only_the_days_that_hold_live_messages(postgres
         assert sorted(claimed) == sorted([old_id, new])
     finally:
         db.close()
-
-
-def test_a_postgresql_claim_takes_the_oldest_due_across_days_after_they_were_analysed(
-    postgres_url: str,
-) -> None:
-    """Days analysed while nothing was queued (a settled day, a fresh one) still give their due
-    messages in order of due time across partitions, a claim at a time."""
-    db = Database.open(postgres_url, run_migrations=False)
-    try:
-        today = partitions.day_of(int(time.time()))
-        with db.engine.begin() as conn:
-            partitions.create_ahead(conn, today - 1, days_ahead=2)
-        account = make_account(db)
-        ids = queue(db, account, [f"138{n:08d}" for n in range(40)])
-        # Half of them moved to yesterday's partition, due later than today's.
-        moved = {m: partitions.first_id_of_day(today - 1) + n for n, m in enumerate(ids[::2], start=1)}
-        with db.engine.begin() as conn:
-            for old, new in moved.items():
-                conn.execute(
-                    sa.update(messages).where(messages.c.id == old).values(id=new, next_attempt_at=900)
-                )
-            conn.execute(sa.update(messages).where(messages.c.id.in_(ids[1::2])).values(next_attempt_at=800))
-        with db.engine.connect() as conn:
-            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-            auto.exec_driver_sql(f"ANALYZE {partitions.partition_name(today)}")
-            auto.exec_driver_sql(f"ANALYZE {partitions.partition_name(today - 1)}")
-        claims._floors.clear()
-        taken = [{m.id for m in run(db, claim, f"d{n}", 1_001, 15, 30)} for n in range(3)]
-        assert taken[0] == set(ids[1::2][:15])
-        assert taken[1] == {*ids[1::2][15:], *sorted(moved.values())[:10]}
-        assert taken[2] == set(sorted(moved.values())[10:])
-    finally:
-        db.close()

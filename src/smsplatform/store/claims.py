@@ -166,16 +166,7 @@ def claim(
         params["b_floor"], params["b_ceiling"] = _live_ids(conn)
     statement = _CLAIMS[postgres, only]
     # Rows of ClaimedMessage's fields in order up to created_at, then the kind: (id, account_id, …).
-    if postgres:
-        # The due messages come from several day partitions: merged in order from each one's queued
-        # index, the scan stops at `limit`. A partition analysed while few messages were queued (every
-        # settled day) leads the planner to read all its queued messages and sort them instead: with
-        # 20,000 queued beside 1,000,000 delivered, 20 ms a claim instead of 1, growing with the backlog.
-        conn.exec_driver_sql("SET LOCAL enable_sort = off")
-        rows = sorted(conn.execute(statement, params).all(), key=_first)
-        conn.exec_driver_sql("SET LOCAL enable_sort TO DEFAULT")
-    else:
-        rows = sorted(conn.execute(statement, params).all(), key=_first)
+    rows = sorted(conn.execute(statement, params).all(), key=_first)
     if not rows:
         return []
     extensions: dict[int, str] = {}
