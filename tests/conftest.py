@@ -22,11 +22,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from smsplatform.store.database import Database, create_engine, migrate, normalize_url
 
 POSTGRES_ENV = "SMSPLATFORM_TEST_POSTGRES_URL"
 REDIS_ENV = "SMSPLATFORM_TEST_REDIS_URL"
+
+
+# Hypothesis's deadline (200 ms per example by default) is a bound on speed, which the machine's load
+# decides as much as the code: a slow example is not a failure here (tests/waiting.py says why).
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 def _with_database(url: str, name: str) -> str:

@@ -181,8 +181,10 @@ async def test_a_drop_under_heavy_load_does_not_stall_the_submitters(
     smsc: SmscServer[Any], link: Link
 ) -> None:
     # Hundreds of submitters waiting on the window when the link drops: each must get an answer
-    # (sent, or transient) and the link must come back, not spin on the dead session.
-    connector = await link()
+    # (sent, or transient) and the link must come back, not spin on the dead session. The response
+    # timeout is long, so that only the drop can fail a submit (on a loaded machine an answer can take
+    # longer than the fixture's half second).
+    connector = await link(response_timeout=5.0)
     pending = [
         asyncio.create_task(connector.submit(sms(key=n, destination=f"1380000{n:04d}"))) for n in range(800)
     ]
