@@ -101,21 +101,11 @@ def parse_urlencoded(raw: bytes, codec: str = "utf-8") -> dict[str, str]:
         raise ApiError(INVALID_PARAMETER)
     raw = _mend_stray_percents(raw, INVALID_PARAMETER)
     values: dict[str, str] = {}
-    # Every call's query passes here: written out, without a function call per name and value.
-    try:
-        for part in raw.split(b"&"):
-            if not part:
-                continue
-            name, _, value = part.partition(b"=")
-            if b"%" in name or b"+" in name:
-                name = _unescape(name)
-            if b"%" in value or b"+" in value:
-                value = _unescape(value)
-            key, text = name.decode(codec), value.decode(codec)
-            if key not in values:
-                values[key] = text
-    except UnicodeDecodeError as exc:
-        raise ApiError(ENCODING_INVALID) from exc
+    for part in raw.split(b"&"):
+        if not part:
+            continue
+        name, _, value = part.partition(b"=")
+        values.setdefault(_text(_unescape(name), codec), _text(_unescape(value), codec))
     return values
 
 
