@@ -96,8 +96,10 @@ class StoreWrites:
 
     def __init__(self, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
         self.units: list[Unit] = []
-        write = db.write
+        for name in ("write", "write_urgent"):  # the worker's claims and outcomes go as urgent writes
+            monkeypatch.setattr(db, name, self._recording(getattr(db, name)))
 
+    def _recording(self, write: Callable[..., Any]) -> Callable[..., Any]:
         async def recorded(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             unit = Unit(work, args)
             self.units.append(unit)
@@ -105,7 +107,7 @@ class StoreWrites:
             unit.committed = True
             return unit.result
 
-        monkeypatch.setattr(db, "write", recorded)
+        return recorded
 
     def mark(self) -> int:
         """A moment to look from: `committed(..., since=mark)` sees only units handed over after it."""

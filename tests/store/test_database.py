@@ -195,6 +195,76 @@ async def test_sqlite_writers_take_turns_under_the_writer_file_lock(tmp_path: Pa
         db.close()
 
 
+def noting(word: str, order: list[str]) -> Callable[[sa.Connection], str]:
+    """`insert(word)`, noting in `order` when it ran: in the writer's transaction, hence in the order
+    of the transactions (separate groups here)."""
+
+    def unit(conn: sa.Connection) -> str:
+        order.append(word)
+        return insert(word)(conn)
+
+    return unit
+
+
+async def test_urgent_writes_are_committed_ahead_of_ordinary_ones_queued_before_them(db: Database) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def busy(conn: sa.Connection) -> str:
+        started.set()
+        release.wait(10)
+        return "busy"
+
+    first = asyncio.ensure_future(db.write(busy))
+    await asyncio.to_thread(started.wait, 10)
+    order: list[str] = []
+    writes = [
+        db.write(noting("claim", order)),
+        db.write(noting("results", order)),
+        db.write_urgent(noting("report", order)),
+    ]
+    pending = [asyncio.ensure_future(w) for w in writes]
+    await wait_for(
+        lambda: all(inspect.getcoroutinestate(w) == inspect.CORO_SUSPENDED for w in writes),
+        within=5.0,
+        what="every write queued",
+    )
+    release.set()
+    assert await asyncio.gather(*pending) == ["claim", "results", "report"]
+    assert await first == "busy"
+    assert order == ["report", "claim", "results"]
+
+
+async def test_another_process_waiting_for_the_turn_gives_way_to_an_urgent_writer(tmp_path: Path) -> None:
+    """Two handles on one SQLite file stand for two processes (each has its own flock). Both wait for
+    the turn; once it is free, the urgent write goes first whichever of them the kernel wakes first."""
+    url = sqlite_url(tmp_path)
+    ordinary, urgent = Database.open(url), Database.open(url, run_migrations=False)
+    turn = os.open(tmp_path / "smsplatform.db-writer", os.O_RDWR | os.O_CREAT)
+    try:
+        order: list[str] = []
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        claim = asyncio.ensure_future(ordinary.write(noting("claim", order)))
+        await wait_for(lambda: flock_waiters(turn) == 1, within=5.0, what="the ordinary writer waiting")
+        report = asyncio.ensure_future(urgent.write_urgent(noting("report", order)))
+        await wait_for(lambda: flock_waiters(turn) == 2, within=5.0, what="the urgent writer waiting")
+        fcntl.flock(turn, fcntl.LOCK_UN)
+        assert await asyncio.wait_for(asyncio.gather(claim, report), 10) == ["claim", "report"]
+        assert order == ["report", "claim"]
+        assert sorted(await ordinary.read(stored)) == ["claim", "report"]
+    finally:
+        os.close(turn)
+        ordinary.close()
+        urgent.close()
+
+
+def flock_waiters(held: int) -> int:
+    """How many are blocked on the flock held through `held` (see `waits_for_flock`)."""
+    info = os.fstat(held)
+    file = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    with open("/proc/locks") as locks:
+        return sum(line.split()[1:3] == ["->", "FLOCK"] and file in line.split() for line in locks)
+
+
 def waits_for_flock(held: int) -> bool:
     """Whether someone is blocked on the flock held through `held`, as the kernel lists it (/proc/locks
     shows a waiter as "->" before the lock it waits for, on the same device and inode)."""

@@ -255,7 +255,9 @@ class CallbackWorker:
             return False
         started = time.monotonic()
         try:
-            claimed = await self._db.write(outbox.claim_due, self._clock(), room, self._lease_seconds, skip)
+            claimed = await self._db.write_urgent(
+                outbox.claim_due, self._clock(), room, self._lease_seconds, skip
+            )
         except Exception:
             log.exception("claiming callbacks failed")
             return False
@@ -282,7 +284,7 @@ class CallbackWorker:
         if overflow:
             # Due again at once: the claim skips this sender until its lane has room.
             try:
-                await self._db.write(outbox.release, overflow, self._clock())
+                await self._db.write_urgent(outbox.release, overflow, self._clock())
             except Exception:
                 log.exception("handing back %d callbacks failed; they return with their lease", len(overflow))
         return len(claimed) == room
@@ -361,7 +363,7 @@ class CallbackWorker:
         # Worth a claim: the in-flight budget stopped the last one, or retries are due at once.
         claim = len(self._owned) >= self._max_in_flight or any(at <= now for _, at, _ in retries)
         try:
-            await self._db.write(outbox.settle, done=done, retries=retries, dead=dead, now=now)
+            await self._db.write_urgent(outbox.settle, done=done, retries=retries, dead=dead, now=now)
         except Exception:
             # The rows stay leased and come back when the lease runs out: a late duplicate, not a loss.
             log.exception("recording the outcome of %d callbacks failed", len(settled))
@@ -385,7 +387,7 @@ class CallbackWorker:
         self._lanes.clear()
         if unsent:
             try:
-                await self._db.write(outbox.release, unsent, self._clock())
+                await self._db.write_urgent(outbox.release, unsent, self._clock())
             except Exception:
                 log.exception("handing back unsent callbacks failed; they return when their lease runs out")
             self._owned.difference_update(unsent)

@@ -29,6 +29,8 @@ class WriteBatcher(Generic[T]):
     `linger` holds a batch back that long after its first item, for items whose producers do not
     wait on the write (a bigger batch costs the store less per item).
 
+    `urgent` writes go ahead of ordinary ones (`Database.write_urgent`): for what a customer waits on.
+
     A failed batch is written again item by item, so that one item the store refuses fails alone.
     With `retry_failed`, items that still fail are tried again after `retry_delay`, their futures
     waiting: for results that must not be lost. Without it, their futures get the error: for
@@ -45,8 +47,10 @@ class WriteBatcher(Generic[T]):
         retry_failed: bool = False,
         retry_delay: float = 1.0,
         linger: float = 0.0,
+        urgent: bool = False,
     ) -> None:
         self._db = db
+        self._store_fn = db.write_urgent if urgent else db.write
         self._write = write
         self.name = name
         self._max_batch = max_batch
@@ -135,7 +139,7 @@ class WriteBatcher(Generic[T]):
     async def _attempt(self, items: list[T], futures: list[asyncio.Future[None]]) -> Exception | None:
         """One write of `items`; their futures resolve when it committed. The error, if it failed."""
         try:
-            await self._db.write(self._write, items)
+            await self._store_fn(self._write, items)
         except Exception as error:
             self.failures += 1
             return error

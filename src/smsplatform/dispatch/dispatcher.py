@@ -200,9 +200,10 @@ class Dispatcher:
             max_batch=policy_.inflow_batch,
             retry_failed=journal is not None,
             linger=policy_.linger if journal is not None else 0.0,
+            urgent=True,  # on their way to customers, ahead of claims and submit results
         )
         self._replies: WriteBatcher[InboundIn] = WriteBatcher(
-            db, self._write_replies, name="replies", max_batch=policy_.inflow_batch
+            db, self._write_replies, name="replies", max_batch=policy_.inflow_batch, urgent=True
         )
         connectors.on_report = self._on_report
         connectors.on_inbound = self._on_inbound

@@ -9,6 +9,16 @@ single-writer rule never turns into lock waits.
 Several processes may write one SQLite file (the dispatch workers beside `serve`). Their writers take
 turns under an exclusive `flock` on a file beside the database: the kernel hands it to the next waiter
 the moment it is released, where SQLite's own busy handler would poll with sleeps of growing length.
+
+Some writes are urgent (`write(..., urgent=True)`): status reports and replies on their way to a
+customer, and the callback worker's claims and outcomes. A customer waits on them, and nothing they
+do waits on a claim or a submit result. Under load the turn is busy nearly all the time, and an even
+race for it made every report wait behind several claims and results of the other processes. So an
+urgent group announces itself with a shared `flock` on a second file (the gate) while it waits for
+the turn, and an ordinary writer that gets the turn while the gate is announced gives the turn up and
+waits for the gate to clear (at most `_GIVE_WAY_SECONDS`, once): a report waits for at most the
+transaction under way. Within a process, urgent jobs form their own groups, ahead of the ordinary ones
+queued.
 """
 
 from __future__ import annotations
@@ -204,6 +214,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     batched: bool = False  # fn takes a list of items and returns a list of results
+    urgent: bool = False  # committed ahead of ordinary jobs (see the module docstring)
 
 
 def _units(group: list[_Job]) -> list[list[_Job]]:
@@ -219,6 +230,30 @@ def _units(group: list[_Job]) -> list[list[_Job]]:
             batches[job.fn] = [job]
             units.append(batches[job.fn])
     return units
+
+
+# An ordinary writer gives way to urgent ones at most this long: overlapping urgent groups (several
+# processes' reports, the callback worker) could otherwise hold the gate for as long as reports flow,
+# and claims, submit results and acceptances would starve.
+_GIVE_WAY_SECONDS = 0.05
+
+
+def _gate_clear(gate: int) -> bool:
+    """Whether no urgent writer has announced itself on the gate."""
+    try:
+        fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(gate, fcntl.LOCK_UN)
+    return True
+
+
+def _wait_for_gate(gate: int) -> None:
+    """Until the urgent writers announced on the gate are through, or `_GIVE_WAY_SECONDS` passed.
+    Polled: a blocking request for the gate would wait as long as urgent groups overlap."""
+    deadline = time.monotonic() + _GIVE_WAY_SECONDS
+    while not _gate_clear(gate) and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def _size(path: Path) -> int:
@@ -260,6 +295,7 @@ class Database:
     _wal_path: Path | None = field(init=False, default=None)
     _turn_path: Path | None = field(init=False, default=None)
     _turn_fd: int | None = field(init=False, default=None)
+    _gate_fd: int | None = field(init=False, default=None)
     _held: sa.Connection | None = field(init=False, default=None)  # the writer's, on PostgreSQL
     _held_since: float = field(init=False, default=0.0)  # when it last committed
 
@@ -337,6 +373,16 @@ class Database:
         result: T = await self._submit(_Job(unit, args, loop, loop.create_future()))
         return result
 
+    async def write_urgent(
+        self, fn: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Like `write`, ahead of ordinary writes, this process's and the others' (see the module
+        docstring): for what a customer is waiting on and depends on no ordinary write."""
+        unit: Callable[..., T] = functools.partial(fn, **kwargs) if kwargs else fn
+        loop = asyncio.get_running_loop()
+        result: T = await self._submit(_Job(unit, args, loop, loop.create_future(), urgent=True))
+        return result
+
     async def write_batched(self, fn: Callable[[sa.Connection, list[Item]], list[T]], item: Item) -> T:
         """Like `write`, for the hot path: concurrent items of the same `fn` go to one call of
         `fn(conn, items)`, which returns one result per item. Should that call raise, each item is
@@ -359,13 +405,15 @@ class Database:
 
     def _write_loop(self) -> None:
         last_checkpoint = time.monotonic()
+        waiting: list[_Job] = []  # ordinary jobs left for a later group, in order
+        stop = False
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            stop = False
-            while len(group) < _MAX_GROUP:
+            if not waiting:
+                first = self._queue.get()
+                if first is None:
+                    return
+                waiting.append(first)
+            while len(waiting) < _MAX_GROUP:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
@@ -373,36 +421,57 @@ class Database:
                 if job is None:
                     stop = True
                     break
-                group.append(job)
+                waiting.append(job)
+            group = [job for job in waiting if job.urgent]
+            if group:
+                waiting = [job for job in waiting if not job.urgent]
+            else:
+                group, waiting = waiting, []
             self._commit_group(group)
+            if stop and waiting:
+                continue  # what was queued before the stop is still written
             if self._wal_path is not None and time.monotonic() - last_checkpoint >= 1.0:
                 last_checkpoint = time.monotonic()
                 if _size(self._wal_path) > _WAL_RESET_BYTES:
                     # The checkpoint thread has copied most of the WAL already; finishing here, where no
                     # write can race it, lets the next transaction start the WAL over instead of growing it.
                     self._checkpoint(self.engine)
-            if stop:
+            if stop and not waiting:
                 return
 
     @contextlib.contextmanager
-    def _writers_turn(self) -> Iterator[None]:
-        """Exclusive use of the SQLite file among this machine's processes (see the module docstring)."""
+    def _writers_turn(self, urgent: bool) -> Iterator[None]:
+        """Exclusive use of the SQLite file among this machine's processes, urgent writers first (see
+        the module docstring)."""
         if self._turn_path is None:
             yield
             return
         if self._turn_fd is None:
             self._turn_fd = os.open(self._turn_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
+            self._gate_fd = os.open(f"{self._turn_path}-gate", os.O_RDWR | os.O_CREAT, 0o600)
+        turn, gate = self._turn_fd, self._gate_fd
+        assert gate is not None
+        if urgent:
+            fcntl.flock(gate, fcntl.LOCK_SH)  # announced: ordinary writers give way
+            fcntl.flock(turn, fcntl.LOCK_EX)
+        else:
+            fcntl.flock(turn, fcntl.LOCK_EX)
+            if not _gate_clear(gate):  # an urgent writer waits: after it, but only once
+                fcntl.flock(turn, fcntl.LOCK_UN)
+                _wait_for_gate(gate)
+                fcntl.flock(turn, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+            fcntl.flock(turn, fcntl.LOCK_UN)
+            if urgent:
+                fcntl.flock(gate, fcntl.LOCK_UN)
 
     def _commit_group(self, group: list[_Job]) -> None:
         units = _units(group)
         outcomes: dict[int, tuple[Any, BaseException | None]] = {}
         try:
-            with self._writers_turn(), self._transaction() as conn:
+            with self._writers_turn(urgent=group[0].urgent), self._transaction() as conn:
                 for unit in units:
                     outcomes.update(self._run_unit(conn, unit, isolated=len(units) > 1 or len(unit) > 1))
         except Exception as exc:
@@ -500,6 +569,9 @@ class Database:
         if self._turn_fd is not None:
             os.close(self._turn_fd)
             self._turn_fd = None
+        if self._gate_fd is not None:
+            os.close(self._gate_fd)
+            self._gate_fd = None
         self._reader_pool.shutdown(wait=True)
         self.engine.dispose()
         self.read_engine.dispose()
