@@ -14,16 +14,18 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import secrets
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
 
+from smsplatform.cluster.shared import SharedState
 from smsplatform.store.database import Database, create_engine, migrate, normalize_url
 
 POSTGRES_ENV = "SMSPLATFORM_TEST_POSTGRES_URL"
@@ -209,3 +211,20 @@ def redis_url() -> str:
     except redis.exceptions.ConnectionError as exc:
         pytest.skip(f"Redis at {REDIS_ENV} is unreachable: {exc}")
     return url
+
+
+@pytest.fixture
+async def connect(redis_url: str) -> AsyncIterator[Callable[..., SharedState]]:
+    """Connections of several nodes (or machines) to one platform's Redis: a fresh key prefix per test,
+    each connection a node of its own; all closed after the test."""
+    prefix = f"smsplatform:test-{secrets.token_hex(4)}:"
+    states: list[SharedState] = []
+
+    def make(url: str = redis_url) -> SharedState:
+        shared = SharedState(url, prefix=prefix, node=f"node-{len(states)}")
+        states.append(shared)
+        return shared
+
+    yield make
+    for shared in states:
+        await shared.close()

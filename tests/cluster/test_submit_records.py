@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from smsplatform.cluster.shared import SharedState
 from smsplatform.cluster.submit_records import SubmitRecords
@@ -44,22 +41,6 @@ def ok(remote_id: str) -> SegmentAnswer:
 
 
 Make = Callable[..., SharedState]
-
-
-@pytest.fixture
-async def connect(redis_url: str) -> AsyncIterator[Make]:
-    """A node's connection to one platform's Redis (a fresh prefix per test)."""
-    prefix = f"smsplatform:test-{secrets.token_hex(4)}:"
-    states: list[SharedState] = []
-
-    def make(url: str = redis_url) -> SharedState:
-        shared = SharedState(url, prefix=prefix, node=f"node-{len(states)}")
-        states.append(shared)
-        return shared
-
-    yield make
-    for shared in states:
-        await shared.close()
 
 
 async def mirrored(directory: Path, owner: str, shared: SharedState, **options: object) -> SubmitJournal:

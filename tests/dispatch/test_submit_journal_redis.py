@@ -5,13 +5,11 @@ as they did before, once their leases run out, each counted as possibly sent."""
 from __future__ import annotations
 
 import os
-import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from smsplatform.cluster.shared import SharedState
@@ -31,22 +29,6 @@ from tests.redis_server import OwnRedis, own_redis  # noqa: F401
 ALIVE = 0.3  # seconds a dead process's alive key outlives it here
 
 Connect = Callable[..., SharedState]
-
-
-@pytest.fixture
-async def connect(redis_url: str) -> AsyncIterator[Connect]:
-    """A machine's connection to one platform's Redis (a fresh prefix per test)."""
-    prefix = f"smsplatform:test-{secrets.token_hex(4)}:"
-    states: list[SharedState] = []
-
-    def make(url: str = redis_url) -> SharedState:
-        shared = SharedState(url, prefix=prefix, node=f"node-{len(states)}")
-        states.append(shared)
-        return shared
-
-    yield make
-    for shared in states:
-        await shared.close()
 
 
 def claimed_by(db: Database, owner: str, ids: list[int], lease_until: int) -> None:

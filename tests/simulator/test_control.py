@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from smsplatform.simulator.server import SmscServer
 from tests.connectors.conftest import eventually
 
 
-async def test_run_simulator_with_control_port() -> None:
+@contextlib.asynccontextmanager
+async def simulator_with_control(*, record: bool = False) -> AsyncIterator[tuple[SmscServer[Any], int]]:
+    """An SMPP simulator with a control port, run as the CLI runs it; stopped (cancelled) after."""
     ready: asyncio.Future[tuple[SmscServer[Any], int | None]] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(
         run_simulator(
@@ -27,12 +31,27 @@ async def test_run_simulator_with_control_port() -> None:
             port=0,
             accounts={"esme": "pw"},
             control_port=0,
-            record=True,
+            record=record,
             started=lambda server, control: ready.set_result((server, control)),
         )
     )
-    server, control_port = await asyncio.wait_for(ready, 2.0)
-    assert control_port is not None
+    try:
+        server, control_port = await asyncio.wait_for(ready, 2.0)
+        assert control_port is not None
+        yield server, control_port
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+
+
+async def test_run_simulator_with_control_port() -> None:
+    async with simulator_with_control(record=True) as (server, control_port):
+        await _drive(server, control_port)
+
+
+async def _drive(server: SmscServer[Any], control_port: int) -> None:
+    """Each command of the control port, checked against what a link to the simulator sees."""
     link = create_connector(
         ConnectorConfig("l", "smpp", "127.0.0.1", server.port, "esme", "pw", reconnect_initial=0.02)
     )
@@ -65,24 +84,20 @@ async def test_run_simulator_with_control_port() -> None:
             await control_request("127.0.0.1", control_port, "slow_responses")
     finally:
         await link.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    assert task.cancelled()
 
 
 async def test_the_report_log_says_when_each_receipt_left_and_for_which_number(tmp_path: Path) -> None:
-    ready: asyncio.Future[tuple[SmscServer[Any], int | None]] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        run_simulator(
-            "smpp",
-            port=0,
-            accounts={"esme": "pw"},
-            control_port=0,
-            started=lambda server, control: ready.set_result((server, control)),
-        )
-    )
-    server, control_port = await asyncio.wait_for(ready, 2.0)
-    assert control_port is not None
+    async with simulator_with_control() as (server, control_port):
+        path, started, ended = await _log_three_reports(server, control_port, tmp_path)
+    log = read_report_log(path)
+    assert sorted(log.numbers) == [13900000000, 13900000001, 13900000002]
+    assert all(started <= sent <= ended for sent in log.times)  # this process's clock: the same one
+
+
+async def _log_three_reports(
+    server: SmscServer[Any], control_port: int, tmp_path: Path
+) -> tuple[Path, float, float]:
+    """One receipt before the log starts, three after; the log's file and when the three went."""
     link = create_connector(ConnectorConfig("l", "smpp", "127.0.0.1", server.port, "esme", "pw"))
     reports: list[object] = []
     link.on_report = reports.append
@@ -103,8 +118,4 @@ async def test_the_report_log_says_when_each_receipt_left_and_for_which_number(t
         assert await control_request("127.0.0.1", control_port, "write_report_log", path=str(path)) == 3
     finally:
         await link.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    log = read_report_log(path)
-    assert sorted(log.numbers) == [13900000000, 13900000001, 13900000002]
-    assert all(started <= sent <= ended for sent in log.times)  # this process's clock: the same one
+    return path, started, ended

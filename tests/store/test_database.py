@@ -207,30 +207,13 @@ def noting(word: str, order: list[str]) -> Callable[[sa.Connection], str]:
 
 
 async def test_urgent_writes_are_committed_ahead_of_ordinary_ones_queued_before_them(db: Database) -> None:
-    started, release = threading.Event(), threading.Event()
-
-    def busy(conn: sa.Connection) -> str:
-        started.set()
-        release.wait(10)
-        return "busy"
-
-    first = asyncio.ensure_future(db.write(busy))
-    await asyncio.to_thread(started.wait, 10)
     order: list[str] = []
     writes = [
         db.write(noting("claim", order)),
         db.write(noting("results", order)),
         db.write_urgent(noting("report", order)),
     ]
-    pending = [asyncio.ensure_future(w) for w in writes]
-    await wait_for(
-        lambda: all(inspect.getcoroutinestate(w) == inspect.CORO_SUSPENDED for w in writes),
-        within=5.0,
-        what="every write queued",
-    )
-    release.set()
-    assert await asyncio.gather(*pending) == ["claim", "results", "report"]
-    assert await first == "busy"
+    assert await queued_behind_a_busy_writer(db, writes) == ["claim", "results", "report"]
     assert order == ["report", "claim", "results"]
 
 
