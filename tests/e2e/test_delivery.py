@@ -125,7 +125,9 @@ def test_a_reply_reaches_the_reply_url_and_td_opts_out(tmp_path: Path, callbacks
             )
         wait_for(lambda: len(callbacks.items("/reply")) >= 2, 30, "two replies")
         replies = callbacks.items("/reply")
-        assert [r["content"] for r in replies] == ["好的，收到", "TD"]
+        # In either order: the simulator hands one to another dispatch worker's session when the
+        # first's window is full, and the two workers store and post them side by side.
+        assert sorted(r["content"] for r in replies) == sorted(["好的，收到", "TD"])
         assert all(r["accountid"] == accountid and r["mobile"] == "13700000005" for r in replies)
         headers = next(h for p, h, _ in callbacks.requests if p == "/reply")
         assert headers["authorization"] == "Basic dTpw"  # u:p
@@ -141,7 +143,7 @@ def test_a_reply_reaches_the_reply_url_and_td_opts_out(tmp_path: Path, callbacks
         assert promo["result"]["count"] == "1"
         assert promo["result"]["failed"] == [{"mobile": "13700000005", "status": "233", "msg": "号码已退订"}]
         listed = platform.api("reply", appkey=appkey)["result"]
-        assert [r["content"] for r in listed["list"]] == ["好的，收到", "TD"]
+        assert sorted(r["content"] for r in listed["list"]) == sorted(["好的，收到", "TD"])
 
 
 def test_a_receiver_that_fails_for_a_while_gets_every_report_once_back(
