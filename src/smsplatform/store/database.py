@@ -10,7 +10,7 @@ Several processes may write one SQLite file (the dispatch workers beside `serve`
 turns under an exclusive `flock` on a file beside the database: the kernel hands it to the next waiter
 the moment it is released, where SQLite's own busy handler would poll with sleeps of growing length.
 
-Some writes are urgent (`write(..., urgent=True)`): status reports and replies on their way to a
+Some writes are urgent (`write_urgent`): status reports and replies on their way to a
 customer, and the callback worker's claims and outcomes. A customer waits on them, and nothing they
 do waits on a claim or a submit result. Under load the turn is busy nearly all the time, and an even
 race for it made every report wait behind several claims and results of the other processes. So an
