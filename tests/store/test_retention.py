@@ -276,8 +276,8 @@ def test_a_large_purge_never_holds_the_writer_long(db: Database) -> None:
     # The purge gave the writer up again and again: one acceptance at a time went through, so many of
     # them mean many turns (a purge in one transaction would let one or two through).
     assert len(waits) > 20, len(waits)
-    if db.dialect == "sqlite":
-        assert took > 2 * bound, took  # the bound is not merely the purge's length
+    # However fast the machine: no acceptance waited for a good part of the purge.
+    assert max(waits) < took / 4, (max(waits), took)
 
 
 def test_the_wal_stays_small_during_and_after_a_purge(tmp_path: Path) -> None:
